@@ -1,0 +1,60 @@
+package v1alpha1
+
+// Condition types of a FineTuneEstimate. Ready says whether the estimate was computed; the business
+// verdict lives in FineTuneRecommended, WithinBudget and Approved.
+const (
+	// ConditionReady is True once the estimate was computed from the spec and a price catalog.
+	ConditionReady = "Ready"
+	// ConditionFineTuneRecommended is True when fine-tuning has a positive net present value over the horizon.
+	ConditionFineTuneRecommended = "FineTuneRecommended"
+	// ConditionWithinBudget is True when the upfront cost fits spec.budget, or no budget is set.
+	ConditionWithinBudget = "WithinBudget"
+	// ConditionApproved is True when Ready, FineTuneRecommended and WithinBudget are all True: the GitOps gate.
+	ConditionApproved = "Approved"
+	// ConditionReconciling is present, and True, only while the controller works on a new generation (kstatus).
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is present, and True, only while the spec cannot be estimated without a change (kstatus).
+	ConditionStalled = "Stalled"
+)
+
+// Reasons of the Ready condition.
+const (
+	// ReasonEstimated: the estimate was computed.
+	ReasonEstimated = "Estimated"
+	// ReasonInvalidSpec: the spec passed the schema but cannot be estimated (a field the engine needs is missing or out of range).
+	ReasonInvalidSpec = "InvalidSpec"
+	// ReasonModelNotFound: spec.model is not in the price catalog.
+	ReasonModelNotFound = "ModelNotFound"
+	// ReasonProviderNotFound: spec.training.provider, or its GPU type, is not in the price catalog.
+	ReasonProviderNotFound = "ProviderNotFound"
+	// ReasonAPIPriceNotFound: an API model named by spec.api or spec.serving is not in the price catalog.
+	ReasonAPIPriceNotFound = "APIPriceNotFound"
+	// ReasonCatalogNotFound: spec.priceCatalogRef names a PriceCatalog that does not exist.
+	ReasonCatalogNotFound = "CatalogNotFound"
+	// ReasonReconciling: the controller has seen the object but not yet estimated this generation.
+	ReasonReconciling = "Reconciling"
+)
+
+// Reasons of the FineTuneRecommended, WithinBudget and Approved conditions.
+const (
+	// ReasonFineTunePaysOff: the net present value over the horizon is positive.
+	ReasonFineTunePaysOff = "FineTunePaysOff"
+	// ReasonAPICheaper: the net present value over the horizon is zero or negative.
+	ReasonAPICheaper = "APICheaper"
+	// ReasonEstimatePending: there is no estimate yet (or it could not be computed), so there is no verdict.
+	ReasonEstimatePending = "EstimatePending"
+	// ReasonWithinBudget: the upfront cost is at most spec.budget.maxUpfrontCost.
+	ReasonWithinBudget = "WithinBudget"
+	// ReasonNoBudgetSet: spec.budget.maxUpfrontCost is not set, so any upfront cost fits.
+	ReasonNoBudgetSet = "NoBudgetSet"
+	// ReasonBudgetExceeded: the upfront cost is above spec.budget.maxUpfrontCost.
+	ReasonBudgetExceeded = "BudgetExceeded"
+	// ReasonApproved: Ready, FineTuneRecommended and WithinBudget are all True.
+	ReasonApproved = "Approved"
+	// ReasonNotReady: Approved is False because Ready is not True.
+	ReasonNotReady = "NotReady"
+	// ReasonNotRecommended: Approved is False because FineTuneRecommended is False.
+	ReasonNotRecommended = "NotRecommended"
+	// ReasonOverBudget: Approved is False because WithinBudget is False.
+	ReasonOverBudget = "OverBudget"
+)

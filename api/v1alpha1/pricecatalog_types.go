@@ -1,0 +1,216 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ProviderKind says how a provider bills training.
+// +kubebuilder:validation:Enum=GPUHourly;Managed
+type ProviderKind string
+
+// Provider kinds.
+const (
+	// ProviderKindGPUHourly bills GPU-hours at a price per GPU type.
+	ProviderKindGPUHourly ProviderKind = "GPUHourly"
+	// ProviderKindManaged bills training tokens (a managed fine-tuning service).
+	ProviderKindManaged ProviderKind = "Managed"
+)
+
+// Market says whether a GPU price is on-demand or spot (interruptible).
+// +kubebuilder:validation:Enum=OnDemand;Spot
+type Market string
+
+// Markets.
+const (
+	// MarketOnDemand is a price for capacity held until released.
+	MarketOnDemand Market = "OnDemand"
+	// MarketSpot is a price for interruptible capacity.
+	MarketSpot Market = "Spot"
+)
+
+// Provenance says where a price or figure came from and since when it holds.
+type Provenance struct {
+	// source names where the figure came from: a URL, a document or a datasheet.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	Source string `json:"source,omitempty"`
+	// effectiveDate is the date (YYYY-MM-DD) since which the figure holds.
+	// +optional
+	// +kubebuilder:validation:Pattern=`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`
+	// +kubebuilder:validation:MaxLength=10
+	EffectiveDate string `json:"effectiveDate,omitempty"`
+}
+
+// CatalogModel is a base model that can be fine-tuned.
+type CatalogModel struct {
+	// name is how estimates refer to the model (for example llama-13b).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	Name string `json:"name"`
+	// parameters is the number of parameters, for memory and FLOPs estimates.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	Parameters int64 `json:"parameters"`
+	// scaleFactor is the Empirical estimator's GPU-hours multiplier relative to a 7B model.
+	// +required
+	ScaleFactor Decimal `json:"scaleFactor"`
+	Provenance  `json:",inline"`
+}
+
+// CatalogGPU is a GPU type.
+type CatalogGPU struct {
+	// name is the GPU type (for example H100).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	Name string `json:"name"`
+	// memoryGiB is the GPU's memory.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=4096
+	MemoryGiB int32 `json:"memoryGiB"`
+	// peakBF16TFLOPs is the GPU's peak dense bf16 throughput in TFLOP/s (no sparsity).
+	// +required
+	PeakBF16TFLOPs Decimal `json:"peakBF16TFLOPs"`
+	Provenance     `json:",inline"`
+}
+
+// GPUPrice is a provider's price for one GPU type.
+type GPUPrice struct {
+	// gpuType names a GPU of the catalog.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	GPUType string `json:"gpuType"`
+	// pricePerGPUHour is the price of one GPU for one hour, in USD.
+	// +required
+	PricePerGPUHour Decimal `json:"pricePerGPUHour"`
+}
+
+// CatalogProvider is where training runs.
+// +kubebuilder:validation:XValidation:rule="self.kind != 'GPUHourly' || (has(self.gpuPrices) && size(self.gpuPrices) > 0)",message="a GPUHourly provider needs gpuPrices"
+// +kubebuilder:validation:XValidation:rule="self.kind != 'Managed' || has(self.pricePerMillionTrainingTokens)",message="a Managed provider needs pricePerMillionTrainingTokens"
+type CatalogProvider struct {
+	// name is how estimates refer to the provider (for example runpod).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	Name string `json:"name"`
+	// kind is GPUHourly (bills GPU-hours) or Managed (bills training tokens).
+	// +required
+	Kind ProviderKind `json:"kind"`
+	// market is OnDemand or Spot, for GPUHourly providers.
+	// +optional
+	Market Market `json:"market,omitempty"`
+	// defaultGPU is the GPU type priced when an estimate names none; defaults to the first of gpuPrices.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	DefaultGPU string `json:"defaultGPU,omitempty"`
+	// gpuPrices are the provider's prices per GPU type.
+	// +optional
+	// +listType=map
+	// +listMapKey=gpuType
+	// +kubebuilder:validation:MaxItems=64
+	GPUPrices []GPUPrice `json:"gpuPrices,omitempty"`
+	// pricePerMillionTrainingTokens is a Managed provider's training price, in USD.
+	// +optional
+	PricePerMillionTrainingTokens *Decimal `json:"pricePerMillionTrainingTokens,omitempty"`
+	// models are the base models a Managed provider fine-tunes; estimates must name one of them.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=63
+	Models []string `json:"models,omitempty"`
+	// servingAPIModel is the API model that bills a Managed provider's fine-tuned model per token.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	ServingAPIModel string `json:"servingAPIModel,omitempty"`
+	Provenance      `json:",inline"`
+}
+
+// CatalogAPIModel is an LLM API billed per token.
+type CatalogAPIModel struct {
+	// name is how estimates refer to the API model (for example claude-sonnet).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	Name string `json:"name"`
+	// inputPricePerMillionTokens is the price of a million input tokens, in USD.
+	// +required
+	InputPricePerMillionTokens Decimal `json:"inputPricePerMillionTokens"`
+	// outputPricePerMillionTokens is the price of a million output tokens, in USD.
+	// +required
+	OutputPricePerMillionTokens Decimal `json:"outputPricePerMillionTokens"`
+	Provenance                  `json:",inline"`
+}
+
+// PriceCatalogSpec holds the prices and figures estimates are computed from.
+type PriceCatalogSpec struct {
+	// models are the base models that can be fine-tuned.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=256
+	Models []CatalogModel `json:"models,omitempty"`
+	// gpus are the GPU types.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
+	GPUs []CatalogGPU `json:"gpus,omitempty"`
+	// providers are where training runs.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=256
+	Providers []CatalogProvider `json:"providers,omitempty"`
+	// apiModels are LLM APIs billed per token.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=1024
+	APIModels []CatalogAPIModel `json:"apiModels,omitempty"`
+}
+
+// PriceCatalogStatus is what the controller observed of a catalog.
+type PriceCatalogStatus struct {
+	// observedGeneration is the metadata.generation last observed.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// conditions: Ready, and Stale while prices are older than allowed.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// PriceCatalog is a set of prices: models, GPUs, providers and API models, each with its source.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=pcat,categories=ftcost
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type PriceCatalog struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the catalog's content.
+	// +required
+	Spec PriceCatalogSpec `json:"spec"`
+	// status is what the controller observed.
+	// +optional
+	Status PriceCatalogStatus `json:"status,omitempty"`
+}
+
+// PriceCatalogList is a list of PriceCatalogs.
+// +kubebuilder:object:root=true
+type PriceCatalogList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []PriceCatalog `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&PriceCatalog{}, &PriceCatalogList{})
+}

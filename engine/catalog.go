@@ -1,0 +1,107 @@
+package engine
+
+import (
+	"sort"
+
+	"github.com/shopspring/decimal"
+)
+
+// ProviderKind says how a provider bills training.
+type ProviderKind string
+
+// Provider kinds.
+const (
+	GPUHourly ProviderKind = "GPUHourly"
+	Managed   ProviderKind = "Managed"
+)
+
+// Provenance says where a figure came from and since when it holds.
+type Provenance struct {
+	Source        string
+	EffectiveDate string
+}
+
+// Model is a base model that can be fine-tuned.
+type Model struct {
+	Name        string
+	Parameters  int64
+	ScaleFactor decimal.Decimal // Empirical GPU-hours relative to a 7B model
+	Provenance
+}
+
+// GPU is a GPU type.
+type GPU struct {
+	Name           string
+	MemoryGiB      int32
+	PeakBF16TFLOPs decimal.Decimal // dense, no sparsity
+	Provenance
+}
+
+// Provider is where training runs.
+type Provider struct {
+	Name       string
+	Kind       ProviderKind
+	Spot       bool
+	DefaultGPU string
+	// GPUPrices is the price of one GPU-hour by GPU type (GPUHourly).
+	GPUPrices map[string]decimal.Decimal
+	// PricePerMillionTrainingTokens is what a Managed provider charges for training.
+	PricePerMillionTrainingTokens decimal.Decimal
+	// Models are the base models a Managed provider fine-tunes.
+	Models []string
+	// ServingAPIModel bills a Managed provider's fine-tuned model per token.
+	ServingAPIModel string
+	Provenance
+}
+
+// APIModel is an LLM API billed per token.
+type APIModel struct {
+	Name                  string
+	InputPerMillionToken  decimal.Decimal
+	OutputPerMillionToken decimal.Decimal
+	Provenance
+}
+
+// Catalog is a set of prices. Look entries up by name; an absent entry is an error, never a zero price.
+type Catalog struct {
+	Name       string
+	Generation int64
+	Models     map[string]Model
+	GPUs       map[string]GPU
+	Providers  map[string]Provider
+	APIModels  map[string]APIModel
+}
+
+// NewCatalog returns an empty catalog.
+func NewCatalog(name string, generation int64) *Catalog {
+	return &Catalog{
+		Name:       name,
+		Generation: generation,
+		Models:     map[string]Model{},
+		GPUs:       map[string]GPU{},
+		Providers:  map[string]Provider{},
+		APIModels:  map[string]APIModel{},
+	}
+}
+
+// SortedKeys returns the keys of a catalog map in order, for stable output.
+func SortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// DefaultGPUOf is the GPU a provider prices when an estimate names none: its DefaultGPU, else the
+// first of its prices by name.
+func (p Provider) DefaultGPUOf() string {
+	if p.DefaultGPU != "" {
+		return p.DefaultGPU
+	}
+	if keys := SortedKeys(p.GPUPrices); len(keys) > 0 {
+		return keys[0]
+	}
+	return ""
+}

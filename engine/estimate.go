@@ -1,0 +1,197 @@
+package engine
+
+import (
+	"github.com/shopspring/decimal"
+)
+
+// Recommendation is the verdict.
+type Recommendation string
+
+// Recommendations.
+const (
+	RecommendFineTune Recommendation = "FineTune"
+	RecommendAPI      Recommendation = "API"
+)
+
+// Budget verdicts.
+type BudgetVerdict string
+
+// Budget verdicts.
+const (
+	NoBudgetSet    BudgetVerdict = "NoBudgetSet"
+	WithinBudget   BudgetVerdict = "WithinBudget"
+	BudgetExceeded BudgetVerdict = "BudgetExceeded"
+)
+
+// Result is a computed estimate. Optional figures are nil when they do not apply.
+type Result struct {
+	Estimator       Estimator
+	GPUType         string
+	GPUCount        int32
+	GPUHours        *decimal.Decimal
+	GPUHoursLow     *decimal.Decimal
+	GPUHoursHigh    *decimal.Decimal
+	WallClockHours  *decimal.Decimal
+	MemoryPerGPUGiB *decimal.Decimal
+	PricePerGPUHour *decimal.Decimal
+	TrainingTokens  *decimal.Decimal
+
+	TrainingCost Money
+	OneTimeLines []Line
+	OneTimeCost  Money
+	UpfrontCost  Money
+
+	APICostPerRequest     decimal.Decimal
+	ServingCostPerRequest decimal.Decimal
+	APIMonthlyCost        Money // first month
+	ServingMonthlyCost    Money // first month
+	MonthlySavings        Money // first month
+
+	HorizonMonths   int32
+	Months          []Month // 1..HorizonMonths
+	BreakEvenMonths *decimal.Decimal
+	NetSavings      Money
+	ROIPercent      *decimal.Decimal
+	NetPresentValue Money
+
+	Recommendation Recommendation
+	Budget         BudgetVerdict
+	MaxUpfrontCost *Money
+}
+
+// Line is one named money line.
+type Line struct {
+	Name   string
+	Amount Money
+}
+
+// Month is one month of the comparison, for a chart of cumulative cost: the lines cross at break-even.
+type Month struct {
+	Month              int
+	Requests           decimal.Decimal
+	APICost            Money
+	ServingCost        Money
+	Savings            Money
+	CumulativeAPI      Money // what the API path has cost by the end of this month
+	CumulativeFineTune Money // upfront plus serving to the end of this month
+}
+
+// Estimate computes one estimate against a catalog. A returned *Error says what is wrong and where.
+func Estimate(in *Input, cat *Catalog) (*Result, error) {
+	t, err := estimateTraining(in, cat)
+	if err != nil {
+		return nil, err
+	}
+	r := &Result{
+		Estimator:       t.estimator,
+		GPUType:         t.gpuType,
+		GPUCount:        t.gpuCount,
+		GPUHoursLow:     t.low,
+		GPUHoursHigh:    t.high,
+		MemoryPerGPUGiB: t.memoryPerGPU,
+		PricePerGPUHour: t.pricePerHour,
+		TrainingCost:    t.cost,
+	}
+	if t.estimator == ManagedEstimator {
+		r.TrainingTokens = &t.trainingTokens
+	} else {
+		r.GPUHours, r.WallClockHours = &t.hours, &t.wallClock
+	}
+
+	r.OneTimeLines = oneTimeLines(&in.OneTime)
+	for _, l := range r.OneTimeLines {
+		r.OneTimeCost = r.OneTimeCost.Add(l.Amount)
+	}
+	r.UpfrontCost = r.TrainingCost.Add(r.OneTimeCost)
+
+	if r.APICostPerRequest, err = apiCostPerRequest(in, cat); err != nil {
+		return nil, err
+	}
+	servingModel := in.ServingAPIModel
+	if servingModel == "" {
+		servingModel = t.servingModel
+	}
+	if r.ServingCostPerRequest, err = servingCostPerRequest(in, cat, servingModel); err != nil {
+		return nil, err
+	}
+	if err := projectMonths(in, r); err != nil {
+		return nil, err
+	}
+
+	r.Budget = NoBudgetSet
+	if in.MaxUpfrontCost != nil {
+		max := Cents(*in.MaxUpfrontCost)
+		r.MaxUpfrontCost = &max
+		r.Budget = WithinBudget
+		if r.UpfrontCost.Cmp(max) > 0 {
+			r.Budget = BudgetExceeded
+		}
+	}
+	return r, nil
+}
+
+func oneTimeLines(o *OneTimeCosts) []Line {
+	return []Line{
+		{"dataCollection", Cents(o.DataCollection)},
+		{"dataLabeling", Cents(o.DataLabeling)},
+		{"dataCleaning", Cents(o.DataCleaning)},
+		{"experimentation", Cents(o.Experimentation)},
+		{"deployment", Cents(o.Deployment)},
+		{"hardware", Cents(o.Hardware)},
+	}
+}
+
+// apiCostPerRequest is the quoted price of a request, else its tokens at the API model's prices
+// (each price overridable), unrounded.
+func apiCostPerRequest(in *Input, cat *Catalog) (decimal.Decimal, error) {
+	var model *APIModel
+	if in.APIModel != "" {
+		m, ok := cat.APIModels[in.APIModel]
+		if !ok {
+			return decimal.Zero, errorf(ReasonAPIPriceNotFound, "spec.api.model", "API model %q is not in price catalog %q", in.APIModel, cat.Name)
+		}
+		model = &m
+	}
+	if in.APICostPerRequest != nil {
+		return *in.APICostPerRequest, nil
+	}
+	inPrice, outPrice := in.APIInputPerMillion, in.APIOutputPerMillion
+	if model != nil {
+		if inPrice == nil {
+			inPrice = &model.InputPerMillionToken
+		}
+		if outPrice == nil {
+			outPrice = &model.OutputPerMillionToken
+		}
+	}
+	if inPrice == nil || outPrice == nil {
+		return decimal.Zero, errorf(ReasonInvalidSpec, "spec.api", "needs a model, a costPerRequest, or both inputPricePerMillionTokens and outputPricePerMillionTokens")
+	}
+	return tokenCost(in, *inPrice, *outPrice, "spec.usage")
+}
+
+func servingCostPerRequest(in *Input, cat *Catalog, apiModel string) (decimal.Decimal, error) {
+	if in.ServingCostPerRequest != nil {
+		return *in.ServingCostPerRequest, nil
+	}
+	if apiModel == "" {
+		return decimal.Zero, nil
+	}
+	m, ok := cat.APIModels[apiModel]
+	if !ok {
+		return decimal.Zero, errorf(ReasonAPIPriceNotFound, "spec.serving.apiModel", "API model %q is not in price catalog %q", apiModel, cat.Name)
+	}
+	return tokenCost(in, m.InputPerMillionToken, m.OutputPerMillionToken, "spec.usage")
+}
+
+func tokenCost(in *Input, inPrice, outPrice decimal.Decimal, field string) (decimal.Decimal, error) {
+	if in.InputTokensPerRequest == nil {
+		return decimal.Zero, errorf(ReasonInvalidSpec, field+".inputTokensPerRequest", "is required to price requests by tokens")
+	}
+	if in.OutputTokensPerRequest == nil {
+		return decimal.Zero, errorf(ReasonInvalidSpec, field+".outputTokensPerRequest", "is required to price requests by tokens")
+	}
+	cost := decimal.NewFromInt(*in.InputTokensPerRequest).Mul(inPrice).
+		Add(decimal.NewFromInt(*in.OutputTokensPerRequest).Mul(outPrice))
+	return cost.Div(million), nil
+}

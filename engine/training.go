@@ -1,0 +1,194 @@
+package engine
+
+import (
+	"slices"
+
+	"github.com/shopspring/decimal"
+)
+
+// Calibration constants; docs/cost-model.md gives the source of each.
+var (
+	// EmpiricalHoursPerExample is the seed's 0.0001 H100-hours per example for a 7B model, Full.
+	EmpiricalHoursPerExample = d("0.0001")
+	// EmpiricalReferenceTFLOPs is the H100's dense BF16 peak; the seed's table is in H100-hours, so
+	// other GPUs scale by this over their own peak.
+	EmpiricalReferenceTFLOPs = d("989")
+	// MethodFactor scales Empirical hours: LoRA is the seed's "75% cheaper"; QLoRA is LoRA times the
+	// 1.39 runtime of 4-bit dequantisation measured by Raschka (Lightning AI, 2023).
+	MethodFactor = map[Method]decimal.Decimal{Full: d("1"), LoRA: d("0.25"), QLoRA: d("0.3475")}
+	// FLOPsPerParameterToken is training FLOPs per parameter per token: 6 for a full forward and
+	// backward pass (Kaplan et al. 2020), 4 when frozen weights get no weight gradients (LoRA), and 4 x 1.39
+	// for QLoRA's dequantisation overhead expressed as extra work.
+	FLOPsPerParameterToken = map[Method]decimal.Decimal{Full: d("6"), LoRA: d("4"), QLoRA: d("5.56")}
+	// ModelFLOPsUtilisation is the share of peak throughput training achieves: Llama 3 reports 38-43%
+	// BF16 MFU on H100 (Dubey et al. 2024, table 4); 40% is the middle.
+	ModelFLOPsUtilisation = d("0.40")
+	// BytesPerParameter is peak training memory per parameter before overhead: mixed-precision AdamW
+	// keeps 16 bytes (ZeRO, Rajbhandari et al. 2020); LoRA keeps 16-bit frozen weights (2 bytes);
+	// QLoRA keeps 4-bit NF4 weights (0.5 bytes, Dettmers et al. 2023).
+	BytesPerParameter = map[Method]decimal.Decimal{Full: d("16"), LoRA: d("2"), QLoRA: d("0.5")}
+	// MemoryOverhead multiplies weights and optimizer state for activations, adapters and the CUDA
+	// context: EleutherAI's Transformer Math 101 rule of thumb of 20%.
+	MemoryOverhead = d("1.2")
+	// HoursBand is the seed's +/-30% on estimated hours.
+	HoursBand = d("0.3")
+
+	hoursPlaces   int32 = 6
+	gibibyte            = decimal.NewFromInt(1 << 30)
+	secondsInHour       = decimal.NewFromInt(3600)
+	tera                = decimal.New(1, 12)
+)
+
+// training is the GPU side of an estimate.
+type training struct {
+	estimator      Estimator
+	gpuType        string
+	gpuCount       int32
+	hours          decimal.Decimal
+	low, high      *decimal.Decimal
+	wallClock      decimal.Decimal
+	memoryPerGPU   *decimal.Decimal
+	pricePerHour   *decimal.Decimal
+	trainingTokens decimal.Decimal
+	cost           Money
+	servingModel   string // a managed provider's serving API model
+}
+
+func estimateTraining(in *Input, cat *Catalog) (*training, error) {
+	if _, ok := MethodFactor[in.Method]; !ok {
+		return nil, errorf(ReasonInvalidSpec, "spec.method", "unsupported method %q: use Full, LoRA or QLoRA", in.Method)
+	}
+	if in.Examples < 1 {
+		return nil, errorf(ReasonInvalidSpec, "spec.dataset.examples", "must be at least 1, got %d", in.Examples)
+	}
+	provider, ok := cat.Providers[in.Provider]
+	if !ok {
+		return nil, errorf(ReasonProviderNotFound, "spec.training.provider", "provider %q is not in price catalog %q", in.Provider, cat.Name)
+	}
+	if provider.Kind == Managed {
+		return managedTraining(in, cat, provider)
+	}
+	model, ok := cat.Models[in.Model]
+	if !ok {
+		return nil, errorf(ReasonModelNotFound, "spec.model", "model %q is not in price catalog %q", in.Model, cat.Name)
+	}
+	gpuType := in.GPUType
+	if gpuType == "" {
+		gpuType = provider.DefaultGPUOf()
+	}
+	price, ok := provider.GPUPrices[gpuType]
+	if !ok {
+		return nil, errorf(ReasonProviderNotFound, "spec.training.gpuType", "provider %q has no price for GPU type %q in price catalog %q", provider.Name, gpuType, cat.Name)
+	}
+	gpu, ok := cat.GPUs[gpuType]
+	if !ok {
+		return nil, errorf(ReasonProviderNotFound, "spec.training.gpuType", "GPU type %q priced by provider %q is not among the GPUs of price catalog %q", gpuType, provider.Name, cat.Name)
+	}
+
+	t := &training{gpuType: gpuType, pricePerHour: &price}
+	switch {
+	case in.Hours != nil:
+		if in.Hours.Sign() <= 0 {
+			return nil, errorf(ReasonInvalidSpec, "spec.training.hours", "must be greater than 0, got %s", in.Hours)
+		}
+		t.estimator, t.hours = Measured, *in.Hours
+	case in.Estimator == FLOPs:
+		if in.TokensPerExample < 1 {
+			return nil, errorf(ReasonInvalidSpec, "spec.dataset.tokensPerExample", "is required by the FLOPs estimator")
+		}
+		if gpu.PeakBF16TFLOPs.Sign() <= 0 {
+			return nil, errorf(ReasonInvalidSpec, "spec.training.gpuType", "GPU type %q has no peak BF16 throughput in price catalog %q", gpuType, cat.Name)
+		}
+		t.estimator, t.hours = FLOPs, flopsHours(model, in.Method, trainingTokens(in), gpu)
+	case in.Estimator == Empirical || in.Estimator == "":
+		if gpu.PeakBF16TFLOPs.Sign() <= 0 {
+			return nil, errorf(ReasonInvalidSpec, "spec.training.gpuType", "GPU type %q has no peak BF16 throughput in price catalog %q", gpuType, cat.Name)
+		}
+		t.estimator, t.hours = Empirical, EmpiricalHours(model.ScaleFactor, in.Method, in.Examples, gpu.PeakBF16TFLOPs)
+	default:
+		return nil, errorf(ReasonInvalidSpec, "spec.training.estimator", "unsupported estimator %q: use Empirical or FLOPs", in.Estimator)
+	}
+	if t.estimator != Measured {
+		low := roundTo(t.hours.Mul(one.Sub(HoursBand)), hoursPlaces)
+		high := roundTo(t.hours.Mul(one.Add(HoursBand)), hoursPlaces)
+		t.low, t.high = &low, &high
+	}
+	total := TrainingMemoryGiB(model.Parameters, in.Method)
+	t.gpuCount = GPUsToFit(total, gpu.MemoryGiB)
+	perGPU := total.DivRound(decimal.NewFromInt32(t.gpuCount), 1)
+	t.memoryPerGPU = &perGPU
+	t.wallClock = t.hours.DivRound(decimal.NewFromInt32(t.gpuCount), hoursPlaces)
+	t.cost = Cents(t.hours.Mul(price))
+	return t, nil
+}
+
+func managedTraining(in *Input, cat *Catalog, provider Provider) (*training, error) {
+	if !slices.Contains(provider.Models, in.Model) {
+		return nil, errorf(ReasonModelNotFound, "spec.model", "model %q is not offered by managed provider %q (offers %v)", in.Model, provider.Name, provider.Models)
+	}
+	if in.TokensPerExample < 1 {
+		return nil, errorf(ReasonInvalidSpec, "spec.dataset.tokensPerExample", "is required by managed provider %q, which bills training tokens", provider.Name)
+	}
+	if in.Hours != nil {
+		return nil, errorf(ReasonInvalidSpec, "spec.training.hours", "does not apply to managed provider %q, which bills training tokens", provider.Name)
+	}
+	if in.GPUType != "" {
+		return nil, errorf(ReasonInvalidSpec, "spec.training.gpuType", "does not apply to managed provider %q", provider.Name)
+	}
+	if in.Estimator == FLOPs {
+		return nil, errorf(ReasonInvalidSpec, "spec.training.estimator", "FLOPs does not apply to managed provider %q, which bills training tokens", provider.Name)
+	}
+	tokens := trainingTokens(in)
+	return &training{
+		estimator:      ManagedEstimator,
+		trainingTokens: tokens,
+		cost:           Cents(tokens.Mul(provider.PricePerMillionTrainingTokens).Div(million)),
+		servingModel:   provider.ServingAPIModel,
+	}, nil
+}
+
+// trainingTokens is examples x tokensPerExample x epochs, in decimal so that no product overflows.
+func trainingTokens(in *Input) decimal.Decimal {
+	return decimal.NewFromInt(in.Examples).Mul(decimal.NewFromInt(in.TokensPerExample)).Mul(decimal.NewFromInt32(epochs(in)))
+}
+
+func epochs(in *Input) int32 {
+	if in.Epochs < 1 {
+		return DefaultEpochs
+	}
+	return in.Epochs
+}
+
+// EmpiricalHours is the seed's table: 0.0001 x examples x scale factor x method factor H100-hours,
+// scaled to another GPU by peak throughput, rounded to 6 decimals.
+func EmpiricalHours(scale decimal.Decimal, method Method, examples int64, peakTFLOPs decimal.Decimal) decimal.Decimal {
+	h := EmpiricalHoursPerExample.Mul(decimal.NewFromInt(examples)).Mul(scale).Mul(MethodFactor[method])
+	if !peakTFLOPs.Equal(EmpiricalReferenceTFLOPs) {
+		h = h.Mul(EmpiricalReferenceTFLOPs).DivRound(peakTFLOPs, hoursPlaces+4)
+	}
+	return roundTo(h, hoursPlaces)
+}
+
+func flopsHours(model Model, method Method, tokens decimal.Decimal, gpu GPU) decimal.Decimal {
+	flops := FLOPsPerParameterToken[method].Mul(decimal.NewFromInt(model.Parameters)).Mul(tokens)
+	perHour := gpu.PeakBF16TFLOPs.Mul(tera).Mul(ModelFLOPsUtilisation).Mul(secondsInHour)
+	return flops.DivRound(perHour, hoursPlaces)
+}
+
+// TrainingMemoryGiB is the peak memory of training a model of the given size, in GiB, before sharding.
+func TrainingMemoryGiB(parameters int64, method Method) decimal.Decimal {
+	bytes := decimal.NewFromInt(parameters).Mul(BytesPerParameter[method]).Mul(MemoryOverhead)
+	return bytes.DivRound(gibibyte, 4)
+}
+
+// GPUsToFit is how many GPUs of memoryGiB each hold totalGiB when sharded evenly (ZeRO-3 / FSDP).
+func GPUsToFit(totalGiB decimal.Decimal, memoryGiB int32) int32 {
+	if memoryGiB <= 0 {
+		return 1
+	}
+	n := totalGiB.Div(decimal.NewFromInt32(memoryGiB)).Ceil().IntPart()
+	if n < 1 {
+		n = 1
+	}
+	return int32(n)
+}

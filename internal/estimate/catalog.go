@@ -1,0 +1,168 @@
+package estimate
+
+import (
+	"fmt"
+
+	"github.com/shopspring/decimal"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/engine"
+)
+
+// Catalog converts a PriceCatalog into the engine's catalog. An entry whose figures do not parse is an
+// error naming it; nothing is ever priced at zero by default.
+func Catalog(pc *ftv1.PriceCatalog) (*engine.Catalog, error) {
+	c := engine.NewCatalog(pc.Name, pc.Generation)
+	parse := func(v ftv1.Decimal, path string) (decimal.Decimal, error) {
+		d, err := decimal.NewFromString(string(v))
+		if err != nil {
+			return decimal.Zero, fmt.Errorf("PriceCatalog %q: %s: %q is not a decimal number", pc.Name, path, v)
+		}
+		return d, nil
+	}
+	prov := func(p ftv1.Provenance) engine.Provenance {
+		return engine.Provenance{Source: p.Source, EffectiveDate: p.EffectiveDate}
+	}
+	for i, m := range pc.Spec.Models {
+		scale, err := parse(m.ScaleFactor, fmt.Sprintf("spec.models[%d].scaleFactor", i))
+		if err != nil {
+			return nil, err
+		}
+		c.Models[m.Name] = engine.Model{Name: m.Name, Parameters: m.Parameters, ScaleFactor: scale, Provenance: prov(m.Provenance)}
+	}
+	for i, g := range pc.Spec.GPUs {
+		peak, err := parse(g.PeakBF16TFLOPs, fmt.Sprintf("spec.gpus[%d].peakBF16TFLOPs", i))
+		if err != nil {
+			return nil, err
+		}
+		c.GPUs[g.Name] = engine.GPU{Name: g.Name, MemoryGiB: g.MemoryGiB, PeakBF16TFLOPs: peak, Provenance: prov(g.Provenance)}
+	}
+	for i, p := range pc.Spec.Providers {
+		ep := engine.Provider{Name: p.Name, Kind: engine.ProviderKind(p.Kind), Spot: p.Market == ftv1.MarketSpot,
+			DefaultGPU: p.DefaultGPU, GPUPrices: map[string]decimal.Decimal{}, Models: p.Models,
+			ServingAPIModel: p.ServingAPIModel, Provenance: prov(p.Provenance)}
+		for j, gp := range p.GPUPrices {
+			price, err := parse(gp.PricePerGPUHour, fmt.Sprintf("spec.providers[%d].gpuPrices[%d].pricePerGPUHour", i, j))
+			if err != nil {
+				return nil, err
+			}
+			ep.GPUPrices[gp.GPUType] = price
+		}
+		if p.PricePerMillionTrainingTokens != nil {
+			price, err := parse(*p.PricePerMillionTrainingTokens, fmt.Sprintf("spec.providers[%d].pricePerMillionTrainingTokens", i))
+			if err != nil {
+				return nil, err
+			}
+			ep.PricePerMillionTrainingTokens = price
+		}
+		c.Providers[p.Name] = ep
+	}
+	for i, a := range pc.Spec.APIModels {
+		in, err := parse(a.InputPricePerMillionTokens, fmt.Sprintf("spec.apiModels[%d].inputPricePerMillionTokens", i))
+		if err != nil {
+			return nil, err
+		}
+		out, err := parse(a.OutputPricePerMillionTokens, fmt.Sprintf("spec.apiModels[%d].outputPricePerMillionTokens", i))
+		if err != nil {
+			return nil, err
+		}
+		c.APIModels[a.Name] = engine.APIModel{Name: a.Name, InputPerMillionToken: in, OutputPerMillionToken: out, Provenance: prov(a.Provenance)}
+	}
+	return c, nil
+}
+
+// PriceCatalog converts an engine catalog into a PriceCatalog object named name, entries sorted by name.
+func PriceCatalog(c *engine.Catalog, name string) *ftv1.PriceCatalog {
+	pc := &ftv1.PriceCatalog{
+		TypeMeta:   metav1.TypeMeta{APIVersion: ftv1.GroupVersion.String(), Kind: "PriceCatalog"},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+	}
+	prov := func(p engine.Provenance) ftv1.Provenance {
+		return ftv1.Provenance{Source: p.Source, EffectiveDate: p.EffectiveDate}
+	}
+	dec := func(d decimal.Decimal) ftv1.Decimal { return ftv1.Decimal(d.String()) }
+	for _, k := range engine.SortedKeys(c.Models) {
+		m := c.Models[k]
+		pc.Spec.Models = append(pc.Spec.Models, ftv1.CatalogModel{Name: m.Name, Parameters: m.Parameters,
+			ScaleFactor: dec(m.ScaleFactor), Provenance: prov(m.Provenance)})
+	}
+	for _, k := range engine.SortedKeys(c.GPUs) {
+		g := c.GPUs[k]
+		pc.Spec.GPUs = append(pc.Spec.GPUs, ftv1.CatalogGPU{Name: g.Name, MemoryGiB: g.MemoryGiB,
+			PeakBF16TFLOPs: dec(g.PeakBF16TFLOPs), Provenance: prov(g.Provenance)})
+	}
+	for _, k := range engine.SortedKeys(c.Providers) {
+		p := c.Providers[k]
+		cp := ftv1.CatalogProvider{Name: p.Name, Kind: ftv1.ProviderKind(p.Kind), DefaultGPU: p.DefaultGPU,
+			Models: p.Models, ServingAPIModel: p.ServingAPIModel, Provenance: prov(p.Provenance)}
+		if p.Kind == engine.GPUHourly {
+			cp.Market = ftv1.MarketOnDemand
+			if p.Spot {
+				cp.Market = ftv1.MarketSpot
+			}
+			for _, g := range engine.SortedKeys(p.GPUPrices) {
+				cp.GPUPrices = append(cp.GPUPrices, ftv1.GPUPrice{GPUType: g, PricePerGPUHour: dec(p.GPUPrices[g])})
+			}
+		} else {
+			price := dec(p.PricePerMillionTrainingTokens)
+			cp.PricePerMillionTrainingTokens = &price
+		}
+		pc.Spec.Providers = append(pc.Spec.Providers, cp)
+	}
+	for _, k := range engine.SortedKeys(c.APIModels) {
+		a := c.APIModels[k]
+		pc.Spec.APIModels = append(pc.Spec.APIModels, ftv1.CatalogAPIModel{Name: a.Name,
+			InputPricePerMillionTokens: dec(a.InputPerMillionToken), OutputPricePerMillionTokens: dec(a.OutputPerMillionToken),
+			Provenance: prov(a.Provenance)})
+	}
+	return pc
+}
+
+// CatalogGetter finds a PriceCatalog by name: from the API server in the operator, from files in the CLI.
+// found is false when the catalog does not exist; err is for failures to look.
+type CatalogGetter func(name string) (pc *ftv1.PriceCatalog, found bool, err error)
+
+// Resolution is the catalog an estimate prices with and how it was found.
+type Resolution struct {
+	Catalog *engine.Catalog
+	Pricing ftv1.Pricing
+}
+
+// CatalogNotFoundError says that a PriceCatalog named by spec.priceCatalogRef does not exist.
+type CatalogNotFoundError struct{ Name string }
+
+func (e *CatalogNotFoundError) Error() string {
+	return fmt.Sprintf("spec.priceCatalogRef: PriceCatalog %q not found", e.Name)
+}
+
+// CatalogRef is the catalog an estimate names, "default" when it names none.
+func CatalogRef(spec *ftv1.FineTuneEstimateSpec) string {
+	if spec.PriceCatalogRef == "" {
+		return ftv1.DefaultCatalogName
+	}
+	return spec.PriceCatalogRef
+}
+
+// Resolve finds the catalog an estimate prices with. An empty ref means "default"; when no "default"
+// exists the built-in catalog is used and Pricing.Source says so. A named catalog that does not exist
+// is a *CatalogNotFoundError, never a silent fallback.
+func Resolve(spec *ftv1.FineTuneEstimateSpec, get CatalogGetter) (*Resolution, error) {
+	name := CatalogRef(spec)
+	pc, found, err := get(name)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		if spec.PriceCatalogRef != "" && spec.PriceCatalogRef != ftv1.DefaultCatalogName {
+			return nil, &CatalogNotFoundError{Name: name}
+		}
+		return &Resolution{Catalog: engine.BuiltinCatalog(), Pricing: ftv1.Pricing{
+			Catalog: engine.BuiltinCatalogName, Source: ftv1.PricingSourceBuiltin}}, nil
+	}
+	c, err := Catalog(pc)
+	if err != nil {
+		return nil, err
+	}
+	return &Resolution{Catalog: c, Pricing: ftv1.Pricing{Catalog: pc.Name, CatalogGeneration: pc.Generation, Source: ftv1.PricingSourceCatalog}}, nil
+}

@@ -1,0 +1,126 @@
+// Package estimate turns FineTuneEstimate specs and PriceCatalogs into engine inputs, and engine
+// results into the status the operator writes. The reconciler and the ftcost CLI share it, so the CLI
+// prints exactly what the operator would write.
+package estimate
+
+import (
+	"fmt"
+
+	"github.com/shopspring/decimal"
+
+	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/engine"
+)
+
+// decimalField parses an optional decimal string of the spec; the error names the field.
+func decimalField(v *ftv1.Decimal, field string) (*decimal.Decimal, error) {
+	if v == nil {
+		return nil, nil
+	}
+	return parseDecimal(string(*v), field)
+}
+
+func parseDecimal(s, field string) (*decimal.Decimal, error) {
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return nil, &engine.Error{Reason: engine.ReasonInvalidSpec, Field: field, Message: fmt.Sprintf("%q is not a decimal number", s)}
+	}
+	return &d, nil
+}
+
+func orZero(d *decimal.Decimal) decimal.Decimal {
+	if d == nil {
+		return decimal.Zero
+	}
+	return *d
+}
+
+// Input converts a spec into an engine input. Errors are *engine.Error naming the spec field.
+func Input(spec *ftv1.FineTuneEstimateSpec) (*engine.Input, error) {
+	in := &engine.Input{
+		Model:                  spec.Model,
+		Method:                 engine.Method(spec.Method),
+		Examples:               spec.Dataset.Examples,
+		Provider:               spec.Training.Provider,
+		GPUType:                spec.Training.GPUType,
+		Estimator:              engine.Estimator(spec.Training.Estimator),
+		APIModel:               spec.API.Model,
+		RequestsPerMonth:       spec.Usage.RequestsPerMonth,
+		InputTokensPerRequest:  spec.Usage.InputTokensPerRequest,
+		OutputTokensPerRequest: spec.Usage.OutputTokensPerRequest,
+	}
+	if spec.Dataset.TokensPerExample != nil {
+		in.TokensPerExample = *spec.Dataset.TokensPerExample
+	}
+	if spec.Dataset.Epochs != nil {
+		in.Epochs = *spec.Dataset.Epochs
+	}
+	if spec.HorizonMonths != nil {
+		in.HorizonMonths = *spec.HorizonMonths
+	}
+	var err error
+	fields := []struct {
+		src   *ftv1.Decimal
+		dst   **decimal.Decimal
+		field string
+	}{
+		{spec.Training.Hours, &in.Hours, "spec.training.hours"},
+		{spec.API.CostPerRequest, &in.APICostPerRequest, "spec.api.costPerRequest"},
+		{spec.API.InputPricePerMillionTokens, &in.APIInputPerMillion, "spec.api.inputPricePerMillionTokens"},
+		{spec.API.OutputPricePerMillionTokens, &in.APIOutputPerMillion, "spec.api.outputPricePerMillionTokens"},
+	}
+	for _, f := range fields {
+		if *f.dst, err = decimalField(f.src, f.field); err != nil {
+			return nil, err
+		}
+	}
+	rate, err := decimalField(spec.AnnualDiscountRatePercent, "spec.annualDiscountRatePercent")
+	if err != nil {
+		return nil, err
+	}
+	in.AnnualDiscountRatePercent = orZero(rate)
+	if spec.Usage.MonthlyGrowthPercent != nil {
+		g, err := parseDecimal(string(*spec.Usage.MonthlyGrowthPercent), "spec.usage.monthlyGrowthPercent")
+		if err != nil {
+			return nil, err
+		}
+		in.MonthlyGrowthPercent = *g
+	}
+	if s := spec.Serving; s != nil {
+		in.ServingAPIModel = s.APIModel
+		if in.ServingCostPerRequest, err = decimalField(s.CostPerRequest, "spec.serving.costPerRequest"); err != nil {
+			return nil, err
+		}
+		m, err := decimalField(s.MonthlyCost, "spec.serving.monthlyCost")
+		if err != nil {
+			return nil, err
+		}
+		in.ServingMonthlyCost = orZero(m)
+	}
+	if o := spec.OneTimeCosts; o != nil {
+		for _, f := range []struct {
+			src   *ftv1.Decimal
+			dst   *decimal.Decimal
+			field string
+		}{
+			{o.DataCollection, &in.OneTime.DataCollection, "spec.oneTimeCosts.dataCollection"},
+			{o.DataLabeling, &in.OneTime.DataLabeling, "spec.oneTimeCosts.dataLabeling"},
+			{o.DataCleaning, &in.OneTime.DataCleaning, "spec.oneTimeCosts.dataCleaning"},
+			{o.Experimentation, &in.OneTime.Experimentation, "spec.oneTimeCosts.experimentation"},
+			{o.Deployment, &in.OneTime.Deployment, "spec.oneTimeCosts.deployment"},
+			{o.Hardware, &in.OneTime.Hardware, "spec.oneTimeCosts.hardware"},
+		} {
+			v, err := decimalField(f.src, f.field)
+			if err != nil {
+				return nil, err
+			}
+			*f.dst = orZero(v)
+		}
+	}
+	if spec.Budget != nil {
+		if in.MaxUpfrontCost, err = decimalField(spec.Budget.MaxUpfrontCost, "spec.budget.maxUpfrontCost"); err != nil {
+			return nil, err
+		}
+	}
+	return in, nil
+}

@@ -1,0 +1,196 @@
+package estimate
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/shopspring/decimal"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/engine"
+)
+
+// Currency of every money figure.
+const Currency = "USD"
+
+// Compute estimates obj against the catalog get resolves and returns the status the operator writes:
+// figures, recommendation and conditions, each condition stamped with obj's generation. Conditions
+// keep their lastTransitionTime from obj's current status when their status does not change. err is
+// non-nil only for a failure to look up a catalog, which is worth retrying; problems with the spec or
+// the catalog's content are reported in the returned status.
+func Compute(obj *ftv1.FineTuneEstimate, get CatalogGetter) (*ftv1.FineTuneEstimateStatus, *engine.Result, error) {
+	res, err := Resolve(&obj.Spec, get)
+	var notFound *CatalogNotFoundError
+	switch {
+	case errors.As(err, &notFound):
+		return Failed(obj, ftv1.ReasonCatalogNotFound, err.Error(), nil), nil, nil
+	case err != nil:
+		return nil, nil, err
+	}
+	in, err := Input(&obj.Spec)
+	if err == nil {
+		var r *engine.Result
+		if r, err = engine.Estimate(in, res.Catalog); err == nil {
+			return Succeeded(obj, r, &res.Pricing), r, nil
+		}
+	}
+	var ee *engine.Error
+	if !errors.As(err, &ee) {
+		ee = &engine.Error{Reason: engine.ReasonInvalidSpec, Message: err.Error()}
+	}
+	return Failed(obj, string(ee.Reason), ee.Error(), &res.Pricing), nil, nil
+}
+
+func ptrString(d *decimal.Decimal, format func(decimal.Decimal) string) string {
+	if d == nil {
+		return ""
+	}
+	return format(*d)
+}
+
+// formatPrice prints a price with at least two decimals: "2.49", "3.00", "0.0016".
+func formatPrice(d decimal.Decimal) string {
+	places := max(-d.Exponent(), 2)
+	return d.StringFixed(places)
+}
+
+// Succeeded is the status of a computed estimate.
+func Succeeded(obj *ftv1.FineTuneEstimate, r *engine.Result, pricing *ftv1.Pricing) *ftv1.FineTuneEstimateStatus {
+	s := &ftv1.FineTuneEstimateStatus{
+		ObservedGeneration: obj.Generation,
+		Recommendation:     ftv1.Recommendation(r.Recommendation),
+		Estimator:          ftv1.Estimator(r.Estimator),
+		GPUType:            r.GPUType,
+		GPUCount:           r.GPUCount,
+		GPUHours:           ptrString(r.GPUHours, engine.FormatFigure),
+		GPUHoursLow:        ptrString(r.GPUHoursLow, engine.FormatFigure),
+		GPUHoursHigh:       ptrString(r.GPUHoursHigh, engine.FormatFigure),
+		WallClockHours:     ptrString(r.WallClockHours, engine.FormatFigure),
+		MemoryPerGPUGiB:    ptrString(r.MemoryPerGPUGiB, engine.FormatOneDecimal),
+		PricePerGPUHour:    ptrString(r.PricePerGPUHour, formatPrice),
+		TrainingTokens:     ptrString(r.TrainingTokens, engine.FormatFigure),
+		Currency:           Currency,
+		TrainingCost:       r.TrainingCost.String(),
+		OneTimeCost:        r.OneTimeCost.String(),
+		UpfrontCost:        r.UpfrontCost.String(),
+		APIMonthlyCost:     r.APIMonthlyCost.String(),
+		ServingMonthlyCost: r.ServingMonthlyCost.String(),
+		MonthlySavings:     r.MonthlySavings.String(),
+		BreakEvenMonths:    ptrString(r.BreakEvenMonths, engine.FormatOneDecimal),
+		NetSavings:         r.NetSavings.String(),
+		ROIPercent:         ptrString(r.ROIPercent, engine.FormatOneDecimal),
+		NetPresentValue:    r.NetPresentValue.String(),
+		HorizonMonths:      r.HorizonMonths,
+		Pricing:            pricing,
+		Conditions:         copyConditions(obj.Status.Conditions),
+	}
+	gen := obj.Generation
+	set := func(t string, st metav1.ConditionStatus, reason, msg string) {
+		meta.SetStatusCondition(&s.Conditions, metav1.Condition{Type: t, Status: st, Reason: reason, Message: msg, ObservedGeneration: gen})
+	}
+	set(ftv1.ConditionReady, metav1.ConditionTrue, ftv1.ReasonEstimated, readyMessage(r, pricing))
+	meta.RemoveStatusCondition(&s.Conditions, ftv1.ConditionReconciling)
+	meta.RemoveStatusCondition(&s.Conditions, ftv1.ConditionStalled)
+
+	recommended := r.Recommendation == engine.RecommendFineTune
+	if recommended {
+		set(ftv1.ConditionFineTuneRecommended, metav1.ConditionTrue, ftv1.ReasonFineTunePaysOff,
+			fmt.Sprintf("Fine-tuning breaks even in month %s of %d; net present value %s %s over the horizon",
+				s.BreakEvenMonths, r.HorizonMonths, s.NetPresentValue, Currency))
+	} else {
+		set(ftv1.ConditionFineTuneRecommended, metav1.ConditionFalse, ftv1.ReasonAPICheaper, apiCheaperMessage(r, s))
+	}
+
+	within := r.Budget != engine.BudgetExceeded
+	switch r.Budget {
+	case engine.NoBudgetSet:
+		set(ftv1.ConditionWithinBudget, metav1.ConditionTrue, ftv1.ReasonNoBudgetSet, "No budget is set (spec.budget.maxUpfrontCost)")
+	case engine.WithinBudget:
+		set(ftv1.ConditionWithinBudget, metav1.ConditionTrue, ftv1.ReasonWithinBudget,
+			fmt.Sprintf("Upfront cost %s %s is within the budget of %s", s.UpfrontCost, Currency, r.MaxUpfrontCost))
+	default:
+		set(ftv1.ConditionWithinBudget, metav1.ConditionFalse, ftv1.ReasonBudgetExceeded,
+			fmt.Sprintf("Upfront cost %s %s exceeds the budget of %s", s.UpfrontCost, Currency, r.MaxUpfrontCost))
+	}
+
+	switch {
+	case !recommended:
+		set(ftv1.ConditionApproved, metav1.ConditionFalse, ftv1.ReasonNotRecommended, "FineTuneRecommended is False: the API is cheaper over the horizon")
+	case !within:
+		set(ftv1.ConditionApproved, metav1.ConditionFalse, ftv1.ReasonOverBudget, "WithinBudget is False: the upfront cost exceeds the budget")
+	default:
+		set(ftv1.ConditionApproved, metav1.ConditionTrue, ftv1.ReasonApproved, "Ready, FineTuneRecommended and WithinBudget are all True")
+	}
+	return s
+}
+
+func readyMessage(r *engine.Result, p *ftv1.Pricing) string {
+	where := fmt.Sprintf("catalog %q", p.Catalog)
+	if p.Source == ftv1.PricingSourceBuiltin {
+		where = "the built-in catalog (no PriceCatalog \"default\" exists)"
+	} else if p.CatalogGeneration > 0 {
+		where = fmt.Sprintf("catalog %q generation %d", p.Catalog, p.CatalogGeneration)
+	}
+	return fmt.Sprintf("Estimated with the %s estimator using prices from %s", r.Estimator, where)
+}
+
+func apiCheaperMessage(r *engine.Result, s *ftv1.FineTuneEstimateStatus) string {
+	msg := fmt.Sprintf("Net present value over %d months is %s %s: first-month savings of %s do not recover the upfront cost of %s in time",
+		r.HorizonMonths, s.NetPresentValue, Currency, s.MonthlySavings, s.UpfrontCost)
+	if s.BreakEvenMonths != "" {
+		return msg + fmt.Sprintf(" (break-even at month %s)", s.BreakEvenMonths)
+	}
+	return msg + " (it never breaks even)"
+}
+
+// Failed is the status of an estimate that could not be computed: Ready=False with reason, Stalled
+// while the input stays as it is, no figures, and no verdict.
+func Failed(obj *ftv1.FineTuneEstimate, reason, message string, pricing *ftv1.Pricing) *ftv1.FineTuneEstimateStatus {
+	s := &ftv1.FineTuneEstimateStatus{
+		ObservedGeneration: obj.Generation,
+		Recommendation:     ftv1.RecommendationUndetermined,
+		Pricing:            pricing,
+		Conditions:         copyConditions(obj.Status.Conditions),
+	}
+	gen := obj.Generation
+	set := func(t string, st metav1.ConditionStatus, reason, msg string) {
+		meta.SetStatusCondition(&s.Conditions, metav1.Condition{Type: t, Status: st, Reason: reason, Message: msg, ObservedGeneration: gen})
+	}
+	set(ftv1.ConditionReady, metav1.ConditionFalse, reason, message)
+	set(ftv1.ConditionStalled, metav1.ConditionTrue, reason, message)
+	meta.RemoveStatusCondition(&s.Conditions, ftv1.ConditionReconciling)
+	set(ftv1.ConditionFineTuneRecommended, metav1.ConditionUnknown, ftv1.ReasonEstimatePending, "No estimate: "+message)
+	set(ftv1.ConditionWithinBudget, metav1.ConditionUnknown, ftv1.ReasonEstimatePending, "No estimate: "+message)
+	set(ftv1.ConditionApproved, metav1.ConditionFalse, ftv1.ReasonNotReady, "Ready is False: "+message)
+	return s
+}
+
+// Pending is the status of an estimate seen but not yet computed: Ready=Unknown, Reconciling=True.
+func Pending(obj *ftv1.FineTuneEstimate, message string) *ftv1.FineTuneEstimateStatus {
+	s := obj.Status.DeepCopy()
+	gen := obj.Generation
+	set := func(t string, st metav1.ConditionStatus, reason, msg string) {
+		meta.SetStatusCondition(&s.Conditions, metav1.Condition{Type: t, Status: st, Reason: reason, Message: msg, ObservedGeneration: gen})
+	}
+	set(ftv1.ConditionReconciling, metav1.ConditionTrue, ftv1.ReasonReconciling, message)
+	for _, t := range []string{ftv1.ConditionFineTuneRecommended, ftv1.ConditionWithinBudget, ftv1.ConditionApproved} {
+		if meta.FindStatusCondition(s.Conditions, t) == nil {
+			set(t, metav1.ConditionUnknown, ftv1.ReasonEstimatePending, message)
+		}
+	}
+	if meta.FindStatusCondition(s.Conditions, ftv1.ConditionReady) == nil {
+		set(ftv1.ConditionReady, metav1.ConditionUnknown, ftv1.ReasonReconciling, message)
+	}
+	return s
+}
+
+func copyConditions(in []metav1.Condition) []metav1.Condition {
+	if in == nil {
+		return nil
+	}
+	out := make([]metav1.Condition, len(in))
+	copy(out, in)
+	return out
+}
