@@ -56,9 +56,32 @@ test-fuzz: ## Fuzz the engine for a while (FUZZTIME, default 30s).
 bench: ## Run the benchmarks.
 	go test ./... -run '^$$' -bench . -benchmem
 
+##@ Run
+.PHONY: demo
+demo: manifests controlplane ## Run ftcost on an embedded control plane, apply the samples, print `kubectl get fte -o wide`.
+	hack/demo.sh
+
+.PHONY: demo-stop
+demo-stop: ## Stop the control plane that `make demo` left running.
+	hack/demo.sh stop
+
+.PHONY: run-local
+run-local: manifests controlplane ## Run etcd, kube-apiserver and the manager locally until interrupted (kubeconfig: bin/local/kubeconfig).
+	go run ./cmd/local
+
+.PHONY: run
+run: manifests ## Run the manager against the cluster of the current kubeconfig.
+	go run ./cmd/manager --metrics-bind-address=127.0.0.1:8080 --health-probe-bind-address=127.0.0.1:8081
+
+.PHONY: install
+install: manifests ## Install the CRDs and the default PriceCatalog into the current cluster.
+	kubectl apply -k config/crd
+	kubectl apply -k config/catalog
+
 ##@ Build
 .PHONY: build
 build: generate ## Build the manager and the ftcost CLI into bin/.
+	go build -o $(LOCALBIN)/manager ./cmd/manager
 	go build -o $(LOCALBIN)/ftcost ./cmd/ftcost
 
 ##@ Tools

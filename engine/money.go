@@ -81,3 +81,17 @@ func FormatFigure(d decimal.Decimal) string { return d.String() }
 
 // FormatOneDecimal prints a figure rounded half away from zero to one decimal, always with it: "20.0".
 func FormatOneDecimal(d decimal.Decimal) string { return d.Round(1).StringFixed(1) }
+
+// PercentChange is (to - from) / from x 100 with a sign and one decimal, "+1.1" or "-50.0"; ok is
+// false when from is zero.
+func PercentChange(from, to Money) (string, bool) {
+	if from.IsZero() {
+		return "", false
+	}
+	pct := to.d.Sub(from.d).Mul(hundred).DivRound(from.d.Abs(), 4)
+	s := FormatOneDecimal(pct)
+	if pct.Round(1).Sign() >= 0 {
+		s = "+" + s
+	}
+	return s, true
+}

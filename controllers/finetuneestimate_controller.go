@@ -1,0 +1,118 @@
+// Package controllers holds ftcost's reconcilers: glue between the API server and the cost engine.
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/internal/estimate"
+)
+
+// CatalogIndex indexes FineTuneEstimates by the PriceCatalog name they resolve to ("default" when
+// spec.priceCatalogRef is empty), so a catalog change reaches exactly its estimates.
+const CatalogIndex = "spec.priceCatalogRef.resolved"
+
+// FineTuneEstimateReconciler computes each estimate's status with the cost engine.
+type FineTuneEstimateReconciler struct {
+	client.Client
+	Recorder recorder.EventRecorder
+	Metrics  *Metrics
+}
+
+// +kubebuilder:rbac:groups=ftcost.io,resources=finetuneestimates,verbs=get;list;watch
+// +kubebuilder:rbac:groups=ftcost.io,resources=finetuneestimates/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups=ftcost.io,resources=pricecatalogs,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile computes the estimate and writes its status with one patch, or none when nothing changed.
+func (r *FineTuneEstimateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	obj := &ftv1.FineTuneEstimate{}
+	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Metrics.Forget(req.NamespacedName)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	status, _, lookupErr := estimate.Compute(obj, r.catalogGetter(ctx))
+	if lookupErr != nil {
+		// The catalog could not be read; say so and retry with backoff.
+		status = estimate.Pending(obj, fmt.Sprintf("Reading the price catalog failed: %v", lookupErr))
+	}
+	r.recordChanges(obj, status)
+	r.Metrics.Observe(req.NamespacedName, status)
+	if equality.Semantic.DeepEqual(obj.Status, *status) {
+		return ctrl.Result{}, lookupErr
+	}
+	patch := client.MergeFrom(obj.DeepCopy())
+	obj.Status = *status
+	if err := r.Status().Patch(ctx, obj, patch); err != nil {
+		return ctrl.Result{}, err
+	}
+	log.FromContext(ctx).V(1).Info("Estimated", "recommendation", status.Recommendation, "upfront", status.UpfrontCost)
+	return ctrl.Result{}, lookupErr
+}
+
+func (r *FineTuneEstimateReconciler) catalogGetter(ctx context.Context) estimate.CatalogGetter {
+	return func(name string) (*ftv1.PriceCatalog, bool, error) {
+		pc := &ftv1.PriceCatalog{}
+		if err := r.Get(ctx, types.NamespacedName{Name: name}, pc); err != nil {
+			if apierrors.IsNotFound(err) {
+				return nil, false, nil
+			}
+			return nil, false, err
+		}
+		return pc, true, nil
+	}
+}
+
+// recordChanges emits Events for what a person should notice: a verdict that flips, an upfront cost
+// that moves, an estimate that cannot be computed.
+func (r *FineTuneEstimateReconciler) recordChanges(obj *ftv1.FineTuneEstimate, next *ftv1.FineTuneEstimateStatus) {
+	for _, e := range estimate.Changes(&obj.Status, next) {
+		r.Recorder.Eventf(obj, nil, e.Type, e.Reason, "Estimate", "%s", e.Message)
+	}
+}
+
+// SetupWithManager registers the reconciler, the catalog index and the PriceCatalog watch.
+func (r *FineTuneEstimateReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &ftv1.FineTuneEstimate{}, CatalogIndex, func(o client.Object) []string {
+		return []string{estimate.CatalogRef(&o.(*ftv1.FineTuneEstimate).Spec)}
+	}); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&ftv1.FineTuneEstimate{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&ftv1.PriceCatalog{}, handler.EnqueueRequestsFromMapFunc(r.estimatesOfCatalog),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
+		Named("finetuneestimate").
+		Complete(r)
+}
+
+// estimatesOfCatalog maps a PriceCatalog to the estimates that price with it, through the index.
+func (r *FineTuneEstimateReconciler) estimatesOfCatalog(ctx context.Context, o client.Object) []reconcile.Request {
+	list := &ftv1.FineTuneEstimateList{}
+	if err := r.List(ctx, list, client.MatchingFields{CatalogIndex: o.GetName()}); err != nil {
+		log.FromContext(ctx).Error(err, "Listing estimates of a catalog failed", "catalog", o.GetName())
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, e := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: e.Namespace, Name: e.Name}})
+	}
+	return reqs
+}

@@ -1,0 +1,69 @@
+package estimate
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/engine"
+)
+
+// Event types, as Kubernetes spells them.
+const (
+	EventNormal  = "Normal"
+	EventWarning = "Warning"
+)
+
+// Event reasons.
+const (
+	ReasonRecommendationChanged = "RecommendationChanged"
+	ReasonUpfrontCostChanged    = "UpfrontCostChanged"
+	ReasonEstimateFailed        = "EstimateFailed"
+)
+
+// Change is something a person should notice between two statuses, to be recorded as an Event.
+type Change struct {
+	Type, Reason, Message string
+}
+
+// Changes lists what moved from prev to next: a recommendation that flips between FineTune and API,
+// an upfront cost that moves (with the relative change), an estimate that newly fails or fails for a
+// new reason. A first estimate (prev has none) is not a change.
+func Changes(prev, next *ftv1.FineTuneEstimateStatus) []Change {
+	var out []Change
+	if decided(prev.Recommendation) && decided(next.Recommendation) && prev.Recommendation != next.Recommendation {
+		out = append(out, Change{EventNormal, ReasonRecommendationChanged,
+			fmt.Sprintf("Recommendation %s -> %s", prev.Recommendation, next.Recommendation)})
+	}
+	if prev.UpfrontCost != "" && next.UpfrontCost != "" && prev.UpfrontCost != next.UpfrontCost {
+		if msg, ok := upfrontMove(prev.UpfrontCost, next.UpfrontCost); ok {
+			out = append(out, Change{EventNormal, ReasonUpfrontCostChanged, msg})
+		}
+	}
+	if c := meta.FindStatusCondition(next.Conditions, ftv1.ConditionReady); c != nil && c.Status == metav1.ConditionFalse {
+		p := meta.FindStatusCondition(prev.Conditions, ftv1.ConditionReady)
+		if p == nil || p.Status != metav1.ConditionFalse || p.Reason != c.Reason || p.Message != c.Message {
+			out = append(out, Change{EventWarning, ReasonEstimateFailed, fmt.Sprintf("%s: %s", c.Reason, c.Message)})
+		}
+	}
+	return out
+}
+
+func decided(r ftv1.Recommendation) bool {
+	return r == ftv1.RecommendationFineTune || r == ftv1.RecommendationAPI
+}
+
+func upfrontMove(prev, next string) (string, bool) {
+	from, err1 := engine.ParseMoney(prev)
+	to, err2 := engine.ParseMoney(next)
+	if err1 != nil || err2 != nil {
+		return "", false
+	}
+	msg := fmt.Sprintf("Upfront cost %s -> %s", from, to)
+	if pct, ok := engine.PercentChange(from, to); ok {
+		msg += fmt.Sprintf(" (%s%%)", pct)
+	}
+	return msg, true
+}
