@@ -162,7 +162,8 @@ func Resolve(spec *ftv1.FineTuneEstimateSpec, get CatalogGetter) (*Resolution, e
 	}
 	c, err := Catalog(pc)
 	if err != nil {
-		return nil, err
+		// The schema keeps this from happening; if it does, it is terminal until the catalog changes.
+		return nil, &engine.Error{Reason: engine.ReasonInvalidSpec, Field: "spec.priceCatalogRef", Message: err.Error()}
 	}
 	return &Resolution{Catalog: c, Pricing: ftv1.Pricing{Catalog: pc.Name, CatalogGeneration: pc.Generation, Source: ftv1.PricingSourceCatalog}}, nil
 }

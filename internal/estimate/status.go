@@ -23,9 +23,12 @@ const Currency = "USD"
 func Compute(obj *ftv1.FineTuneEstimate, get CatalogGetter) (*ftv1.FineTuneEstimateStatus, *engine.Result, error) {
 	res, err := Resolve(&obj.Spec, get)
 	var notFound *CatalogNotFoundError
+	var bad *engine.Error
 	switch {
 	case errors.As(err, &notFound):
 		return Failed(obj, ftv1.ReasonCatalogNotFound, err.Error(), nil), nil, nil
+	case errors.As(err, &bad):
+		return Failed(obj, string(bad.Reason), bad.Error(), nil), nil, nil
 	case err != nil:
 		return nil, nil, err
 	}
