@@ -58,3 +58,15 @@ const (
 	// ReasonOverBudget: Approved is False because WithinBudget is False.
 	ReasonOverBudget = "OverBudget"
 )
+
+// Condition types and reasons of a PriceCatalog.
+const (
+	// ConditionStale is present, and True, only while an entry's effectiveDate is older than spec.maxAge.
+	ConditionStale = "Stale"
+	// ReasonValid: every entry of the catalog is consistent.
+	ReasonValid = "Valid"
+	// ReasonInvalidEntries: an entry refers to something the catalog lacks (a GPU type, an API model).
+	ReasonInvalidEntries = "InvalidEntries"
+	// ReasonPricesOutdated: an entry's effectiveDate is older than spec.maxAge.
+	ReasonPricesOutdated = "PricesOutdated"
+)

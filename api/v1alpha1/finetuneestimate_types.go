@@ -84,6 +84,7 @@ type SignedDecimal string
 
 // FineTuneEstimateSpec is what a team wants to fine-tune, where, and what it would otherwise pay an API.
 // +kubebuilder:validation:XValidation:rule="has(self.api.costPerRequest) || (has(self.usage.inputTokensPerRequest) && has(self.usage.outputTokensPerRequest))",message="spec.usage.inputTokensPerRequest and spec.usage.outputTokensPerRequest are required unless spec.api.costPerRequest is set"
+// +kubebuilder:validation:XValidation:rule="!has(self.training.estimator) || self.training.estimator != 'FLOPs' || has(self.dataset.tokensPerExample)",message="spec.dataset.tokensPerExample is required by the FLOPs estimator"
 // +kubebuilder:validation:XValidation:rule="!has(self.serving) || !has(self.serving.apiModel) || (has(self.usage.inputTokensPerRequest) && has(self.usage.outputTokensPerRequest))",message="spec.usage.inputTokensPerRequest and spec.usage.outputTokensPerRequest are required when spec.serving.apiModel is set"
 type FineTuneEstimateSpec struct {
 	// model is the base model to fine-tune, as named in the price catalog (for example llama-13b).
@@ -130,7 +131,7 @@ type FineTuneEstimateSpec struct {
 
 	// annualDiscountRatePercent discounts future savings in netPresentValue, 0 to 100. Defaults to "0".
 	// +optional
-	// +kubebuilder:validation:XValidation:rule="double(self) <= 100.0",message="spec.annualDiscountRatePercent must be at most 100"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^[0-9]+(\\\\.[0-9]{1,6})?$') || double(self) <= 100.0",message="spec.annualDiscountRatePercent must be at most 100"
 	AnnualDiscountRatePercent *Decimal `json:"annualDiscountRatePercent,omitempty"`
 
 	// budget caps what may be spent up front.
@@ -198,7 +199,7 @@ type Training struct {
 
 	// hours is measured GPU-hours of one training run; set, it replaces the estimator.
 	// +optional
-	// +kubebuilder:validation:XValidation:rule="double(self) > 0.0",message="spec.training.hours must be greater than 0"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^[0-9]+(\\\\.[0-9]{1,6})?$') || double(self) > 0.0",message="spec.training.hours must be greater than 0"
 	Hours *Decimal `json:"hours,omitempty"`
 }
 
@@ -279,7 +280,7 @@ type Usage struct {
 	// monthlyGrowthPercent grows (or, negative, shrinks) requests each month: month m serves
 	// requestsPerMonth x (1 + growth/100)^(m-1). Between -99 and 1000; defaults to "0".
 	// +optional
-	// +kubebuilder:validation:XValidation:rule="double(self) >= -99.0 && double(self) <= 1000.0",message="spec.usage.monthlyGrowthPercent must be between -99 and 1000"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^-?[0-9]+(\\\\.[0-9]{1,6})?$') || (double(self) >= -99.0 && double(self) <= 1000.0)",message="spec.usage.monthlyGrowthPercent must be between -99 and 1000"
 	MonthlyGrowthPercent *SignedDecimal `json:"monthlyGrowthPercent,omitempty"`
 }
 

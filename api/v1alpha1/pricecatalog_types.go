@@ -171,6 +171,10 @@ type PriceCatalogSpec struct {
 	// +listMapKey=name
 	// +kubebuilder:validation:MaxItems=1024
 	APIModels []CatalogAPIModel `json:"apiModels,omitempty"`
+	// maxAge is how old an entry's effectiveDate may be before the catalog is Stale, e.g. "720h".
+	// Omitted, prices never go stale.
+	// +optional
+	MaxAge *metav1.Duration `json:"maxAge,omitempty"`
 }
 
 // PriceCatalogStatus is what the controller observed of a catalog.
@@ -178,6 +182,21 @@ type PriceCatalogStatus struct {
 	// observedGeneration is the metadata.generation last observed.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// models is how many models the catalog holds.
+	// +optional
+	Models int32 `json:"models,omitempty"`
+	// gpus is how many GPU types the catalog holds.
+	// +optional
+	GPUs int32 `json:"gpus,omitempty"`
+	// providers is how many providers the catalog holds.
+	// +optional
+	Providers int32 `json:"providers,omitempty"`
+	// apiModels is how many API models the catalog holds.
+	// +optional
+	APIModels int32 `json:"apiModels,omitempty"`
+	// oldestEffectiveDate is the oldest effectiveDate of any entry.
+	// +optional
+	OldestEffectiveDate string `json:"oldestEffectiveDate,omitempty"`
 	// conditions: Ready, and Stale while prices are older than allowed.
 	// +optional
 	// +listType=map
@@ -190,6 +209,12 @@ type PriceCatalogStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=pcat,categories=ftcost
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Stale",type=string,JSONPath=`.status.conditions[?(@.type=="Stale")].status`
+// +kubebuilder:printcolumn:name="Models",type=integer,JSONPath=`.status.models`
+// +kubebuilder:printcolumn:name="Providers",type=integer,JSONPath=`.status.providers`
+// +kubebuilder:printcolumn:name="API-Models",type=integer,JSONPath=`.status.apiModels`
+// +kubebuilder:printcolumn:name="Oldest-Price",type=string,JSONPath=`.status.oldestEffectiveDate`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type PriceCatalog struct {
 	metav1.TypeMeta   `json:",inline"`

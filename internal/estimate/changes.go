@@ -21,6 +21,7 @@ const (
 	ReasonRecommendationChanged = "RecommendationChanged"
 	ReasonUpfrontCostChanged    = "UpfrontCostChanged"
 	ReasonEstimateFailed        = "EstimateFailed"
+	ReasonPricingSourceChanged  = "PricingSourceChanged"
 )
 
 // Change is something a person should notice between two statuses, to be recorded as an Event.
@@ -41,6 +42,13 @@ func Changes(prev, next *ftv1.FineTuneEstimateStatus) []Change {
 		if msg, ok := upfrontMove(prev.UpfrontCost, next.UpfrontCost); ok {
 			out = append(out, Change{EventNormal, ReasonUpfrontCostChanged, msg})
 		}
+	}
+	if prev.Pricing != nil && next.Pricing != nil && prev.Pricing.Catalog != next.Pricing.Catalog {
+		msg := fmt.Sprintf("Prices now come from catalog %q instead of %q", next.Pricing.Catalog, prev.Pricing.Catalog)
+		if next.Pricing.Source == ftv1.PricingSourceBuiltin {
+			msg = fmt.Sprintf("Prices now come from the built-in catalog: PriceCatalog %q no longer exists", prev.Pricing.Catalog)
+		}
+		out = append(out, Change{EventNormal, ReasonPricingSourceChanged, msg})
 	}
 	if c := meta.FindStatusCondition(next.Conditions, ftv1.ConditionReady); c != nil && c.Status == metav1.ConditionFalse {
 		p := meta.FindStatusCondition(prev.Conditions, ftv1.ConditionReady)

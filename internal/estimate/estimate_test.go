@@ -297,6 +297,11 @@ func TestChanges(t *testing.T) {
 			next: ftv1.FineTuneEstimateStatus{Recommendation: ftv1.RecommendationUndetermined, Conditions: ready(metav1.ConditionFalse, "ModelNotFound", "spec.model: gone")},
 			want: []Change{{EventWarning, ReasonEstimateFailed, "ModelNotFound: spec.model: gone"}},
 		},
+		"default catalog deleted": {
+			prev: ftv1.FineTuneEstimateStatus{Pricing: &ftv1.Pricing{Catalog: "default", Source: ftv1.PricingSourceCatalog}},
+			next: ftv1.FineTuneEstimateStatus{Pricing: &ftv1.Pricing{Catalog: "builtin", Source: ftv1.PricingSourceBuiltin}},
+			want: []Change{{EventNormal, ReasonPricingSourceChanged, `Prices now come from the built-in catalog: PriceCatalog "default" no longer exists`}},
+		},
 		"still failing the same way is quiet": {
 			prev: ftv1.FineTuneEstimateStatus{Conditions: ready(metav1.ConditionFalse, "ModelNotFound", "spec.model: gone")},
 			next: ftv1.FineTuneEstimateStatus{Conditions: ready(metav1.ConditionFalse, "ModelNotFound", "spec.model: gone")},

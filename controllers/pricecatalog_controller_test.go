@@ -1,0 +1,173 @@
+package controllers_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/engine"
+	"github.com/ftcost/ftcost/internal/estimate"
+)
+
+func catalog(name string) *ftv1.PriceCatalog {
+	pc := estimate.PriceCatalog(engine.BuiltinCatalog(), name)
+	pc.ResourceVersion = ""
+	return pc
+}
+
+func setRunpodPrice(pc *ftv1.PriceCatalog, price ftv1.Decimal) {
+	for i := range pc.Spec.Providers {
+		if pc.Spec.Providers[i].Name == "runpod" {
+			pc.Spec.Providers[i].GPUPrices[0].PricePerGPUHour = price
+		}
+	}
+}
+
+func TestPriceCatalogStatus(t *testing.T) {
+	g := NewWithT(t)
+	pc := catalog("status-check")
+	pc.Spec.MaxAge = &metav1.Duration{Duration: 24 * time.Hour} // the H100 entry dates from 2023
+	g.Expect(env.Client.Create(ctx, pc)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(env.Client.Get(ctx, key(pc), pc)).To(Succeed())
+		g.Expect(pc.Status.ObservedGeneration).To(Equal(pc.Generation))
+		g.Expect(meta.IsStatusConditionTrue(pc.Status.Conditions, ftv1.ConditionReady)).To(BeTrue())
+		g.Expect(meta.IsStatusConditionTrue(pc.Status.Conditions, ftv1.ConditionStale)).To(BeTrue())
+	}).WithTimeout(timeout).Should(Succeed())
+	g.Expect([]int32{pc.Status.Models, pc.Status.GPUs, pc.Status.Providers, pc.Status.APIModels}).To(Equal([]int32{4, 1, 6, 2}))
+
+	// Dropping maxAge removes Stale (present only while True); a dangling GPU price is InvalidEntries.
+	pc.Spec.MaxAge = nil
+	setRunpodPrice(pc, "2.59")
+	pc.Spec.Providers[0].GPUPrices = append(pc.Spec.Providers[0].GPUPrices, ftv1.GPUPrice{GPUType: "B200", PricePerGPUHour: "6"})
+	g.Expect(env.Client.Update(ctx, pc)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(env.Client.Get(ctx, key(pc), pc)).To(Succeed())
+		g.Expect(pc.Status.ObservedGeneration).To(Equal(pc.Generation))
+		g.Expect(meta.FindStatusCondition(pc.Status.Conditions, ftv1.ConditionStale)).To(BeNil())
+		c := meta.FindStatusCondition(pc.Status.Conditions, ftv1.ConditionReady)
+		g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+		g.Expect(c.Reason).To(Equal(ftv1.ReasonInvalidEntries))
+		g.Expect(c.Message).To(ContainSubstring(`spec.providers[0].gpuPrices[1].gpuType: Not found: "B200"`))
+	}).WithTimeout(timeout).Should(Succeed())
+}
+
+// reconciles is controller-runtime's own count of FineTuneEstimate reconciles.
+func reconciles(g Gomega) float64 {
+	families, err := metrics.Registry.Gather()
+	g.Expect(err).NotTo(HaveOccurred())
+	total := 0.0
+	for _, f := range families {
+		if f.GetName() != "controller_runtime_reconcile_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "controller" && l.GetValue() == "finetuneestimate" {
+					total += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return total
+}
+
+// 200 estimates over two catalogs: changing one catalog re-reconciles exactly its 100 estimates, each
+// of which then records the catalog's new generation and an Event saying what moved.
+func TestCatalogChangeFansOutToItsEstimatesOnly(t *testing.T) {
+	g := NewWithT(t)
+	ns := namespace(t)
+	a, b := catalog("fanout-a-"+ns), catalog("fanout-b-"+ns)
+	g.Expect(env.Client.Create(ctx, a)).To(Succeed())
+	g.Expect(env.Client.Create(ctx, b)).To(Succeed())
+	const perCatalog = 100
+	for i := range 2 * perCatalog {
+		obj := supportBot(ns, fmt.Sprintf("e-%03d", i))
+		obj.Spec.PriceCatalogRef = a.Name
+		if i%2 == 1 {
+			obj.Spec.PriceCatalogRef = b.Name
+		}
+		g.Expect(env.Client.Create(ctx, obj)).To(Succeed())
+	}
+	rvOfB := map[string]string{}
+	g.Eventually(func(g Gomega) {
+		list := &ftv1.FineTuneEstimateList{}
+		g.Expect(env.Client.List(ctx, list, client.InNamespace(ns))).To(Succeed())
+		g.Expect(list.Items).To(HaveLen(2 * perCatalog))
+		for _, e := range list.Items {
+			g.Expect(meta.IsStatusConditionTrue(e.Status.Conditions, ftv1.ConditionReady)).To(BeTrue(), e.Name)
+			if e.Spec.PriceCatalogRef == b.Name {
+				rvOfB[e.Name] = e.ResourceVersion
+			}
+		}
+	}).WithTimeout(timeout).Should(Succeed())
+	// Let the queue drain, then count.
+	settled := func() float64 {
+		var last float64 = -1
+		g.Eventually(func() bool {
+			now := reconciles(g)
+			stable := now == last
+			last = now
+			return stable
+		}).WithTimeout(timeout).WithPolling(500 * time.Millisecond).Should(BeTrue())
+		return last
+	}
+	before := settled()
+
+	g.Expect(env.Client.Get(ctx, key(a), a)).To(Succeed())
+	setRunpodPrice(a, "13.69") // 0.5 h x 13.69 = 6.85 instead of 1.25
+	g.Expect(env.Client.Update(ctx, a)).To(Succeed())
+	g.Expect(env.Client.Get(ctx, key(a), a)).To(Succeed())
+
+	g.Eventually(func(g Gomega) {
+		list := &ftv1.FineTuneEstimateList{}
+		g.Expect(env.Client.List(ctx, list, client.InNamespace(ns))).To(Succeed())
+		for _, e := range list.Items {
+			if e.Spec.PriceCatalogRef == a.Name {
+				g.Expect(e.Status.Pricing.CatalogGeneration).To(Equal(a.Generation), e.Name)
+				g.Expect(e.Status.UpfrontCost).To(Equal("1006.85"), e.Name)
+			} else {
+				g.Expect(e.ResourceVersion).To(Equal(rvOfB[e.Name]), "%s uses the other catalog and must not be written", e.Name)
+			}
+		}
+	}).WithTimeout(timeout).Should(Succeed())
+	after := settled()
+	g.Expect(after-before).To(Equal(float64(perCatalog)), "reconciles caused by changing one catalog")
+
+	g.Eventually(func(g Gomega) {
+		g.Expect(eventNotes(g, ns, "e-000")).To(ContainElement("Upfront cost 1001.25 -> 1006.85 (+0.6%)"))
+	}).WithTimeout(timeout).Should(Succeed())
+}
+
+// Deleting the default catalog moves its estimates to the built-in prices, visibly.
+func TestDeletingDefaultCatalogFallsBackToBuiltin(t *testing.T) {
+	g := NewWithT(t)
+	ns := namespace(t)
+	def := catalog(ftv1.DefaultCatalogName)
+	setRunpodPrice(def, "3.49")
+	g.Expect(env.Client.Create(ctx, def)).To(Succeed())
+	obj := supportBot(ns, "uses-default")
+	g.Expect(env.Client.Create(ctx, obj)).To(Succeed())
+	got := estimated(g, key(obj), func(o *ftv1.FineTuneEstimate) bool {
+		return ready(o) && o.Status.Pricing.Source == ftv1.PricingSourceCatalog
+	})
+	g.Expect(got.Status.TrainingCost).To(Equal("1.75"))
+
+	g.Expect(env.Client.Delete(ctx, def)).To(Succeed())
+	got = estimated(g, types.NamespacedName{Namespace: ns, Name: "uses-default"}, func(o *ftv1.FineTuneEstimate) bool {
+		return o.Status.Pricing.Source == ftv1.PricingSourceBuiltin
+	})
+	g.Expect(got.Status.TrainingCost).To(Equal("1.25"))
+	g.Expect(meta.FindStatusCondition(got.Status.Conditions, ftv1.ConditionReady).Message).To(ContainSubstring("built-in catalog"))
+	g.Eventually(func(g Gomega) {
+		g.Expect(eventNotes(g, ns, "uses-default")).To(ContainElement(`Prices now come from the built-in catalog: PriceCatalog "default" no longer exists`))
+	}).WithTimeout(timeout).Should(Succeed())
+}

@@ -1,0 +1,151 @@
+package estimate
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+)
+
+// ValidateCatalog checks what the schema cannot: that entries refer only to what the catalog holds
+// (a provider's GPU types, default GPU and serving API model), that names are unique, and that
+// figures that scale hours are positive. Each error names its field.
+func ValidateCatalog(pc *ftv1.PriceCatalog) field.ErrorList {
+	var errs field.ErrorList
+	spec := field.NewPath("spec")
+	positive := func(v ftv1.Decimal, p *field.Path) {
+		if d, err := decimal.NewFromString(string(v)); err != nil || d.Sign() <= 0 {
+			errs = append(errs, field.Invalid(p, v, "must be a decimal greater than 0"))
+		}
+	}
+	unique := func(name string, seen sets.Set[string], p *field.Path) {
+		if seen.Has(name) {
+			errs = append(errs, field.Duplicate(p, name))
+		}
+		seen.Insert(name)
+	}
+
+	models := sets.New[string]()
+	for i, m := range pc.Spec.Models {
+		p := spec.Child("models").Index(i)
+		unique(m.Name, models, p.Child("name"))
+		positive(m.ScaleFactor, p.Child("scaleFactor"))
+	}
+	gpus := sets.New[string]()
+	for i, g := range pc.Spec.GPUs {
+		p := spec.Child("gpus").Index(i)
+		unique(g.Name, gpus, p.Child("name"))
+		positive(g.PeakBF16TFLOPs, p.Child("peakBF16TFLOPs"))
+	}
+	apiModels := sets.New[string]()
+	for i, a := range pc.Spec.APIModels {
+		unique(a.Name, apiModels, spec.Child("apiModels").Index(i).Child("name"))
+	}
+	providers := sets.New[string]()
+	for i, pr := range pc.Spec.Providers {
+		p := spec.Child("providers").Index(i)
+		unique(pr.Name, providers, p.Child("name"))
+		priced := sets.New[string]()
+		for j, gp := range pr.GPUPrices {
+			gpuPath := p.Child("gpuPrices").Index(j).Child("gpuType")
+			unique(gp.GPUType, priced, gpuPath)
+			if !gpus.Has(gp.GPUType) {
+				errs = append(errs, field.NotFound(gpuPath, gp.GPUType))
+			}
+		}
+		switch pr.Kind {
+		case ftv1.ProviderKindGPUHourly:
+			if pr.DefaultGPU != "" && !priced.Has(pr.DefaultGPU) {
+				errs = append(errs, field.Invalid(p.Child("defaultGPU"), pr.DefaultGPU, "must be one of the provider's gpuPrices"))
+			}
+			if pr.PricePerMillionTrainingTokens != nil {
+				errs = append(errs, field.Forbidden(p.Child("pricePerMillionTrainingTokens"), "only a Managed provider bills training tokens"))
+			}
+		case ftv1.ProviderKindManaged:
+			if len(pr.Models) == 0 {
+				errs = append(errs, field.Required(p.Child("models"), "a Managed provider must list the base models it fine-tunes"))
+			}
+			if pr.ServingAPIModel != "" && !apiModels.Has(pr.ServingAPIModel) {
+				errs = append(errs, field.NotFound(p.Child("servingAPIModel"), pr.ServingAPIModel))
+			}
+		}
+	}
+	return errs
+}
+
+// CatalogStatus computes a PriceCatalog's status at now: counts, Ready (Valid or InvalidEntries), and
+// Stale while the oldest effectiveDate is older than spec.maxAge. recheck is when the catalog turns
+// stale if nothing changes (0: never, or already stale).
+func CatalogStatus(pc *ftv1.PriceCatalog, now time.Time) (status *ftv1.PriceCatalogStatus, recheck time.Duration) {
+	s := &ftv1.PriceCatalogStatus{
+		ObservedGeneration: pc.Generation,
+		Models:             int32(len(pc.Spec.Models)),
+		GPUs:               int32(len(pc.Spec.GPUs)),
+		Providers:          int32(len(pc.Spec.Providers)),
+		APIModels:          int32(len(pc.Spec.APIModels)),
+		Conditions:         copyConditions(pc.Status.Conditions),
+	}
+	set := func(t string, st metav1.ConditionStatus, reason, msg string) {
+		meta.SetStatusCondition(&s.Conditions, metav1.Condition{Type: t, Status: st, Reason: reason, Message: msg, ObservedGeneration: pc.Generation})
+	}
+	if errs := ValidateCatalog(pc); len(errs) > 0 {
+		set(ftv1.ConditionReady, metav1.ConditionFalse, ftv1.ReasonInvalidEntries, errs.ToAggregate().Error())
+	} else {
+		set(ftv1.ConditionReady, metav1.ConditionTrue, ftv1.ReasonValid,
+			fmt.Sprintf("%d models, %d GPU types, %d providers, %d API models", s.Models, s.GPUs, s.Providers, s.APIModels))
+	}
+
+	oldest, names := oldestEntries(pc)
+	if !oldest.IsZero() {
+		s.OldestEffectiveDate = oldest.Format(time.DateOnly)
+	}
+	meta.RemoveStatusCondition(&s.Conditions, ftv1.ConditionStale)
+	if pc.Spec.MaxAge == nil || oldest.IsZero() {
+		return s, 0
+	}
+	staleAt := oldest.Add(pc.Spec.MaxAge.Duration)
+	if !now.Before(staleAt) {
+		set(ftv1.ConditionStale, metav1.ConditionTrue, ftv1.ReasonPricesOutdated,
+			fmt.Sprintf("effectiveDate %s of %s is older than maxAge %s", s.OldestEffectiveDate, strings.Join(names, ", "), pc.Spec.MaxAge.Duration))
+		return s, 0
+	}
+	return s, staleAt.Sub(now)
+}
+
+// oldestEntries is the oldest effectiveDate in the catalog and the entries that carry it (at most 5).
+func oldestEntries(pc *ftv1.PriceCatalog) (time.Time, []string) {
+	var oldest time.Time
+	var names []string
+	visit := func(kind, name string, p ftv1.Provenance) {
+		t, err := time.Parse(time.DateOnly, p.EffectiveDate)
+		if err != nil {
+			return
+		}
+		switch {
+		case oldest.IsZero() || t.Before(oldest):
+			oldest, names = t, []string{kind + " " + name}
+		case t.Equal(oldest) && len(names) < 5:
+			names = append(names, kind+" "+name)
+		}
+	}
+	for _, m := range pc.Spec.Models {
+		visit("model", m.Name, m.Provenance)
+	}
+	for _, g := range pc.Spec.GPUs {
+		visit("GPU", g.Name, g.Provenance)
+	}
+	for _, p := range pc.Spec.Providers {
+		visit("provider", p.Name, p.Provenance)
+	}
+	for _, a := range pc.Spec.APIModels {
+		visit("API model", a.Name, a.Provenance)
+	}
+	return oldest, names
+}

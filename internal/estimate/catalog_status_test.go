@@ -1,0 +1,130 @@
+package estimate
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/engine"
+)
+
+func builtinPC() *ftv1.PriceCatalog {
+	pc := PriceCatalog(engine.BuiltinCatalog(), "default")
+	pc.Generation = 4
+	return pc
+}
+
+func provider(pc *ftv1.PriceCatalog, name string) *ftv1.CatalogProvider {
+	for i := range pc.Spec.Providers {
+		if pc.Spec.Providers[i].Name == name {
+			return &pc.Spec.Providers[i]
+		}
+	}
+	panic(name)
+}
+
+func TestValidateCatalog(t *testing.T) {
+	cases := map[string]struct {
+		mutate func(*ftv1.PriceCatalog)
+		want   []string // substrings, one per expected error
+	}{
+		"built-in catalog is valid": {mutate: func(*ftv1.PriceCatalog) {}},
+		"price for a GPU the catalog lacks": {
+			mutate: func(pc *ftv1.PriceCatalog) {
+				p := provider(pc, "runpod")
+				p.GPUPrices = append(p.GPUPrices, ftv1.GPUPrice{GPUType: "B200", PricePerGPUHour: "5.99"})
+			},
+			want: []string{`spec.providers[5].gpuPrices[1].gpuType: Not found: "B200"`},
+		},
+		"default GPU not priced": {
+			mutate: func(pc *ftv1.PriceCatalog) { provider(pc, "runpod").DefaultGPU = "A100" },
+			want:   []string{`spec.providers[5].defaultGPU: Invalid value: "A100"`},
+		},
+		"duplicate model": {
+			mutate: func(pc *ftv1.PriceCatalog) { pc.Spec.Models = append(pc.Spec.Models, pc.Spec.Models[0]) },
+			want:   []string{`spec.models[4].name: Duplicate value: "llama-13b"`},
+		},
+		"zero scale factor would price training at nothing": {
+			mutate: func(pc *ftv1.PriceCatalog) { pc.Spec.Models[0].ScaleFactor = "0" },
+			want:   []string{`spec.models[0].scaleFactor: Invalid value: "0"`},
+		},
+		"managed provider without models or serving model": {
+			mutate: func(pc *ftv1.PriceCatalog) {
+				p := provider(pc, "openai-gpt-4")
+				p.Models, p.ServingAPIModel = nil, "gpt-9-finetuned"
+			},
+			want: []string{`spec.providers[4].models: Required value`, `spec.providers[4].servingAPIModel: Not found: "gpt-9-finetuned"`},
+		},
+		"training-token price on a GPU provider": {
+			mutate: func(pc *ftv1.PriceCatalog) { provider(pc, "runpod").PricePerMillionTrainingTokens = dec("1") },
+			want:   []string{`spec.providers[5].pricePerMillionTrainingTokens: Forbidden`},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			pc := builtinPC()
+			tc.mutate(pc)
+			errs := ValidateCatalog(pc)
+			if len(errs) != len(tc.want) {
+				t.Fatalf("got %d errors, want %d: %v", len(errs), len(tc.want), errs)
+			}
+			for i, w := range tc.want {
+				if !strings.Contains(errs[i].Error(), w) {
+					t.Errorf("error %d = %q, want it to contain %q", i, errs[i].Error(), w)
+				}
+			}
+		})
+	}
+}
+
+func TestCatalogStatus(t *testing.T) {
+	day := func(s string) time.Time { t, _ := time.Parse(time.DateOnly, s); return t }
+	cases := map[string]struct {
+		maxAge      *metav1.Duration
+		now         time.Time
+		wantStale   bool
+		wantRecheck time.Duration
+	}{
+		"no maxAge never stale":        {nil, day("2030-01-01"), false, 0},
+		"fresh: recheck when it ages":  {&metav1.Duration{Duration: 365 * 24 * time.Hour}, day("2023-03-21"), false, 365 * 24 * time.Hour},
+		"stale once older than maxAge": {&metav1.Duration{Duration: 24 * time.Hour}, day("2023-03-22"), true, 0},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			pc := builtinPC()
+			pc.Spec.MaxAge = tc.maxAge
+			s, recheck := CatalogStatus(pc, tc.now)
+			if s.Models != 4 || s.GPUs != 1 || s.Providers != 6 || s.APIModels != 2 {
+				t.Errorf("counts = %d/%d/%d/%d, want 4/1/6/2", s.Models, s.GPUs, s.Providers, s.APIModels)
+			}
+			if s.OldestEffectiveDate != "2023-03-21" {
+				t.Errorf("oldest = %s, want the H100 datasheet's 2023-03-21", s.OldestEffectiveDate)
+			}
+			if !meta.IsStatusConditionTrue(s.Conditions, ftv1.ConditionReady) {
+				t.Errorf("Ready is not True: %+v", s.Conditions)
+			}
+			stale := meta.FindStatusCondition(s.Conditions, ftv1.ConditionStale)
+			if tc.wantStale != (stale != nil) {
+				t.Fatalf("Stale = %+v, want present=%v (present only while True)", stale, tc.wantStale)
+			}
+			if stale != nil && (stale.Status != metav1.ConditionTrue || !strings.Contains(stale.Message, "GPU H100")) {
+				t.Errorf("Stale = %+v", stale)
+			}
+			if recheck != tc.wantRecheck {
+				t.Errorf("recheck = %s, want %s", recheck, tc.wantRecheck)
+			}
+		})
+	}
+	// Invalid entries make Ready False with the field named.
+	pc := builtinPC()
+	provider(pc, "runpod").DefaultGPU = "A100"
+	s, _ := CatalogStatus(pc, day("2026-01-01"))
+	c := meta.FindStatusCondition(s.Conditions, ftv1.ConditionReady)
+	if c.Status != metav1.ConditionFalse || c.Reason != ftv1.ReasonInvalidEntries || !strings.Contains(c.Message, "spec.providers[5].defaultGPU") {
+		t.Errorf("Ready = %+v", c)
+	}
+}
