@@ -2,6 +2,7 @@ package estimate
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/shopspring/decimal"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -119,6 +120,9 @@ func PriceCatalog(c *engine.Catalog, name string) *ftv1.PriceCatalog {
 	return pc
 }
 
+// builtin is the built-in catalog, built once and shared: the engine only reads a catalog.
+var builtin = sync.OnceValue(engine.BuiltinCatalog)
+
 // CatalogGetter finds a PriceCatalog by name: from the API server in the operator, from files in the CLI.
 // found is false when the catalog does not exist; err is for failures to look.
 type CatalogGetter func(name string) (pc *ftv1.PriceCatalog, found bool, err error)
@@ -157,7 +161,7 @@ func Resolve(spec *ftv1.FineTuneEstimateSpec, get CatalogGetter) (*Resolution, e
 		if spec.PriceCatalogRef != "" && spec.PriceCatalogRef != ftv1.DefaultCatalogName {
 			return nil, &CatalogNotFoundError{Name: name}
 		}
-		return &Resolution{Catalog: engine.BuiltinCatalog(), Pricing: ftv1.Pricing{
+		return &Resolution{Catalog: builtin(), Pricing: ftv1.Pricing{
 			Catalog: engine.BuiltinCatalogName, Source: ftv1.PricingSourceBuiltin}}, nil
 	}
 	c, err := Catalog(pc)
