@@ -1,0 +1,316 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	sigsjson "sigs.k8s.io/json"
+	"sigs.k8s.io/yaml"
+
+	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/internal/validate"
+)
+
+var (
+	estimateGVK = ftv1.GroupVersion.WithKind("FineTuneEstimate")
+	catalogGVK  = ftv1.GroupVersion.WithKind("PriceCatalog")
+)
+
+// origin says where an object came from: "bad.yaml: document 2".
+type origin struct {
+	file string
+	doc  int    // 1-based among the file's documents
+	item string // "items[3]" inside a v1 List, else ""
+}
+
+func (o origin) String() string {
+	switch {
+	case o.doc == 0:
+		return o.file
+	case o.item != "":
+		return fmt.Sprintf("%s: document %d: %s", o.file, o.doc, o.item)
+	default:
+		return fmt.Sprintf("%s: document %d", o.file, o.doc)
+	}
+}
+
+// decoded is what one document (or one item of a v1 List) holds: an estimate, a catalog, or an error.
+type decoded struct {
+	from     origin
+	estimate *ftv1.FineTuneEstimate
+	catalog  *ftv1.PriceCatalog
+	err      error
+}
+
+// document is one YAML document of a file, not yet decoded.
+type document struct {
+	from origin
+	data []byte
+}
+
+// reader reads, validates and decodes manifests.
+type reader struct {
+	validator *validate.Validator
+	stdin     io.Reader
+	stdinUsed bool
+}
+
+// read reads paths and returns their objects in order, documents decoded and validated in parallel:
+// the schema and CEL validation dominate the cost of a large file.
+func (r *reader) read(paths []string) []decoded {
+	var docs []document
+	var out []decoded
+	for _, p := range paths {
+		docs, out = r.readPath(p, docs, out)
+	}
+	results := make([][]decoded, len(docs))
+	parallel(len(docs), func(i int) {
+		results[i] = r.decode(docs[i])
+	})
+	// Read errors (unreadable files) come first; then objects in file and document order.
+	for _, rs := range results {
+		out = append(out, rs...)
+	}
+	return out
+}
+
+func failed(from origin, err error) []decoded { return []decoded{{from: from, err: err}} }
+
+// message is the error of d prefixed with where it was found.
+func (d decoded) message() string {
+	if d.from.file == "" {
+		return d.err.Error()
+	}
+	return fmt.Sprintf("%s: %v", d.from, d.err)
+}
+
+// readPath splits a file, every *.yaml, *.yml and *.json file of a directory, or stdin for "-" into
+// documents.
+func (r *reader) readPath(path string, docs []document, errs []decoded) ([]document, []decoded) {
+	if path == "-" {
+		from := origin{file: "<stdin>"}
+		if r.stdinUsed {
+			return docs, append(errs, decoded{from: from, err: errors.New("standard input can be read only once")})
+		}
+		r.stdinUsed = true
+		data, err := io.ReadAll(r.stdin)
+		if err != nil {
+			return docs, append(errs, decoded{from: from, err: err})
+		}
+		return split(from.file, data, docs)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		return docs, append(errs, decoded{err: err})
+	}
+	files := []string{path}
+	if info.IsDir() {
+		entries, err := os.ReadDir(path)
+		if err != nil {
+			return docs, append(errs, decoded{err: err})
+		}
+		files = files[:0]
+		for _, e := range entries {
+			if isKustomization(e.Name()) {
+				continue // kustomize's own file, not a manifest: render with kustomize build | ftcost estimate -f -
+			}
+			switch strings.ToLower(filepath.Ext(e.Name())) {
+			case ".yaml", ".yml", ".json":
+				if !e.IsDir() {
+					files = append(files, filepath.Join(path, e.Name()))
+				}
+			}
+		}
+		sort.Strings(files)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			errs = append(errs, decoded{err: err})
+			continue
+		}
+		var splitErrs []decoded
+		docs, splitErrs = split(f, data, docs)
+		errs = append(errs, splitErrs...)
+	}
+	return docs, errs
+}
+
+func isKustomization(name string) bool {
+	switch name {
+	case "kustomization.yaml", "kustomization.yml", "Kustomization":
+		return true
+	}
+	return false
+}
+
+// split cuts data into YAML documents at "---" lines (a JSON document is YAML too).
+func split(file string, data []byte, docs []document) ([]document, []decoded) {
+	rd := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	for n := 1; ; n++ {
+		doc, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if err != nil {
+			return docs, failed(origin{file: file, doc: n}, err)
+		}
+		docs = append(docs, document{from: origin{file: file, doc: n}, data: doc})
+	}
+}
+
+func (r *reader) decode(d document) []decoded {
+	obj, err := decodeDocument(d.data)
+	if err != nil {
+		return failed(d.from, err)
+	}
+	if obj == nil {
+		return nil // only comments or "---"
+	}
+	return r.decodeObject(d.from, obj, nil)
+}
+
+// decodeDocument turns one YAML or JSON document into an object as the API server sees it: numbers
+// are int64 or float64. A duplicate key is an error, as in the server's strict decoding.
+func decodeDocument(doc []byte) (map[string]any, error) {
+	js := bytes.TrimSpace(doc)
+	if len(js) == 0 || js[0] != '{' {
+		var err error
+		if js, err = yaml.YAMLToJSONStrict(doc); err != nil {
+			return nil, err
+		}
+	}
+	if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
+		return nil, nil
+	}
+	var obj map[string]any
+	strict, err := sigsjson.UnmarshalStrict(js, &obj, sigsjson.DisallowDuplicateFields)
+	if err != nil {
+		return nil, fmt.Errorf("document is not an object: %w", err)
+	}
+	if len(strict) > 0 {
+		return nil, fmt.Errorf("strict decoding error: %w", errors.Join(strict...))
+	}
+	return obj, nil
+}
+
+func (r *reader) decodeObject(from origin, obj map[string]any, out []decoded) []decoded {
+	apiVersion, _ := obj["apiVersion"].(string)
+	kind, _ := obj["kind"].(string)
+	switch {
+	case apiVersion == "" && kind == "":
+		return append(out, decoded{from: from, err: errors.New("apiVersion not set, kind not set")})
+	case apiVersion == "":
+		return append(out, decoded{from: from, err: errors.New("apiVersion not set")})
+	case kind == "":
+		return append(out, decoded{from: from, err: errors.New("kind not set")})
+	}
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		return append(out, decoded{from: from, err: err})
+	}
+	if gv.Group == "" && gv.Version == "v1" && kind == "List" {
+		items, ok := obj["items"].([]any)
+		if !ok && obj["items"] != nil {
+			return append(out, decoded{from: from, err: errors.New("items: must be a list")})
+		}
+		for i, item := range items {
+			itemFrom := origin{file: from.file, doc: from.doc, item: fmt.Sprintf("items[%d]", i)}
+			m, ok := item.(map[string]any)
+			if !ok {
+				out = append(out, decoded{from: itemFrom, err: errors.New("not an object")})
+				continue
+			}
+			out = r.decodeObject(itemFrom, m, out)
+		}
+		return out
+	}
+	gvk := gv.WithKind(kind)
+	if gvk != estimateGVK && gvk != catalogGVK {
+		return append(out, decoded{from: from, err: &validate.UnknownKindError{APIVersion: apiVersion, Kind: kind}})
+	}
+	if r.validator.Namespaced(gvk) {
+		defaultNamespace(obj)
+	}
+	if err := r.validator.Validate(obj); err != nil {
+		return append(out, decoded{from: from, err: err})
+	}
+	d := decoded{from: from}
+	var meta *metav1.ObjectMeta
+	switch gvk {
+	case estimateGVK:
+		d.estimate = &ftv1.FineTuneEstimate{}
+		meta = &d.estimate.ObjectMeta
+		err = fromUnstructured(obj, d.estimate)
+	case catalogGVK:
+		d.catalog = &ftv1.PriceCatalog{}
+		meta = &d.catalog.ObjectMeta
+		err = fromUnstructured(obj, d.catalog)
+	}
+	if err == nil {
+		err = requireName(meta.Name, meta.GenerateName)
+	}
+	if err != nil {
+		return append(out, decoded{from: from, err: err})
+	}
+	if meta.Generation == 0 {
+		meta.Generation = 1 // as the API server sets it on create
+	}
+	return append(out, d)
+}
+
+// defaultNamespace gives a namespaced object without a namespace "default", as kubectl does with the
+// default context.
+func defaultNamespace(obj map[string]any) {
+	meta, ok := obj["metadata"].(map[string]any)
+	if obj["metadata"] == nil {
+		meta, ok = map[string]any{}, true
+		obj["metadata"] = meta
+	}
+	if !ok {
+		return // the validator reports a malformed metadata
+	}
+	if ns, _ := meta["namespace"].(string); ns == "" {
+		meta["namespace"] = "default"
+	}
+}
+
+func requireName(name, generateName string) error {
+	if name == "" && generateName != "" {
+		return errors.New("metadata.name: Required value: metadata.generateName is not supported offline; set metadata.name")
+	}
+	return nil
+}
+
+func fromUnstructured(obj map[string]any, into any) error {
+	return runtime.DefaultUnstructuredConverter.FromUnstructured(obj, into)
+}
+
+// parallel calls fn(0..n-1) on GOMAXPROCS goroutines.
+func parallel(n int, fn func(i int)) {
+	workers := min(goruntime.GOMAXPROCS(0), n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
+}
