@@ -78,6 +78,9 @@ type Month struct {
 
 // Estimate computes one estimate against a catalog. A returned *Error says what is wrong and where.
 func Estimate(in *Input, cat *Catalog) (*Result, error) {
+	if err := checkNotNegative(in); err != nil {
+		return nil, err
+	}
 	t, err := estimateTraining(in, cat)
 	if err != nil {
 		return nil, err
@@ -128,6 +131,45 @@ func Estimate(in *Input, cat *Catalog) (*Result, error) {
 		}
 	}
 	return r, nil
+}
+
+// checkNotNegative refuses negative prices, costs and token counts. The API schema already does; the
+// engine checks too because break-even's early stop and the budget verdict rely on it.
+func checkNotNegative(in *Input) error {
+	for _, f := range []struct {
+		v     *decimal.Decimal
+		field string
+	}{
+		{&in.OneTime.DataCollection, "spec.oneTimeCosts.dataCollection"},
+		{&in.OneTime.DataLabeling, "spec.oneTimeCosts.dataLabeling"},
+		{&in.OneTime.DataCleaning, "spec.oneTimeCosts.dataCleaning"},
+		{&in.OneTime.Experimentation, "spec.oneTimeCosts.experimentation"},
+		{&in.OneTime.Deployment, "spec.oneTimeCosts.deployment"},
+		{&in.OneTime.Hardware, "spec.oneTimeCosts.hardware"},
+		{&in.ServingMonthlyCost, "spec.serving.monthlyCost"},
+		{in.ServingCostPerRequest, "spec.serving.costPerRequest"},
+		{in.APICostPerRequest, "spec.api.costPerRequest"},
+		{in.APIInputPerMillion, "spec.api.inputPricePerMillionTokens"},
+		{in.APIOutputPerMillion, "spec.api.outputPricePerMillionTokens"},
+		{in.MaxUpfrontCost, "spec.budget.maxUpfrontCost"},
+	} {
+		if f.v != nil && f.v.Sign() < 0 {
+			return errorf(ReasonInvalidSpec, f.field, "must not be negative, got %s", f.v)
+		}
+	}
+	for _, f := range []struct {
+		v     *int64
+		field string
+	}{
+		{in.InputTokensPerRequest, "spec.usage.inputTokensPerRequest"},
+		{in.OutputTokensPerRequest, "spec.usage.outputTokensPerRequest"},
+		{&in.TokensPerExample, "spec.dataset.tokensPerExample"},
+	} {
+		if f.v != nil && *f.v < 0 {
+			return errorf(ReasonInvalidSpec, f.field, "must not be negative, got %d", *f.v)
+		}
+	}
+	return nil
 }
 
 func oneTimeLines(o *OneTimeCosts) []Line {

@@ -164,7 +164,7 @@ func epochs(in *Input) int32 {
 func EmpiricalHours(scale decimal.Decimal, method Method, examples int64, peakTFLOPs decimal.Decimal) decimal.Decimal {
 	h := EmpiricalHoursPerExample.Mul(decimal.NewFromInt(examples)).Mul(scale).Mul(MethodFactor[method])
 	if !peakTFLOPs.Equal(EmpiricalReferenceTFLOPs) {
-		h = h.Mul(EmpiricalReferenceTFLOPs).DivRound(peakTFLOPs, hoursPlaces+4)
+		return h.Mul(EmpiricalReferenceTFLOPs).DivRound(peakTFLOPs, hoursPlaces) // rounded once
 	}
 	return roundTo(h, hoursPlaces)
 }

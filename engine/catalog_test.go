@@ -1,0 +1,87 @@
+package engine_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/ftcost/ftcost/engine"
+)
+
+func TestDefaultGPUOf(t *testing.T) {
+	tests := map[string]struct {
+		p    engine.Provider
+		want string
+	}{
+		"named default": {engine.Provider{DefaultGPU: "H100", GPUPrices: map[string]decimal.Decimal{"A100": dec("1")}}, "H100"},
+		"first by name": {engine.Provider{GPUPrices: map[string]decimal.Decimal{"H100": dec("2"), "A100": dec("1")}}, "A100"},
+		"no prices":     {engine.Provider{}, ""},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := tc.p.DefaultGPUOf(); got != tc.want {
+				t.Errorf("DefaultGPUOf = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestBuiltinCatalog(t *testing.T) {
+	c := engine.BuiltinCatalog()
+	if got := engine.SortedKeys(c.Providers); !slices.Equal(got, []string{"aws-on-demand", "aws-spot", "lambda-labs", "on-premise", "openai-gpt-4", "runpod"}) {
+		t.Errorf("providers = %v", got)
+	}
+	if got := engine.SortedKeys(c.Models); !slices.Equal(got, []string{"llama-13b", "llama-405b", "llama-70b", "llama-7b"}) {
+		t.Errorf("models = %v", got)
+	}
+	if p := c.Providers["openai-gpt-4"]; p.Kind != engine.Managed || !p.PricePerMillionTrainingTokens.Equal(dec("25")) {
+		t.Errorf("openai-gpt-4 = %+v", p)
+	}
+	if !c.Providers["aws-spot"].Spot || c.Providers["runpod"].Spot {
+		t.Error("only aws-spot is spot")
+	}
+	a := c.APIModels["claude-sonnet"]
+	if !a.InputPerMillionToken.Equal(dec("3")) || !a.OutputPerMillionToken.Equal(dec("15")) {
+		t.Errorf("claude-sonnet = %s / %s", a.InputPerMillionToken, a.OutputPerMillionToken)
+	}
+	for name, m := range c.Models {
+		if m.Source == "" || m.EffectiveDate == "" {
+			t.Errorf("model %s has no provenance", name)
+		}
+	}
+	// A fresh copy each time: changing one does not change the next.
+	c.Providers["runpod"].GPUPrices["H100"] = dec("99")
+	if got := engine.BuiltinCatalog().Providers["runpod"].GPUPrices["H100"]; !got.Equal(dec("2.49")) {
+		t.Errorf("built-in runpod price changed to %s", got)
+	}
+}
+
+func TestGPUsToFit(t *testing.T) {
+	tests := map[string]struct {
+		total  string
+		memory int32
+		want   int32
+	}{
+		"nothing to hold": {"0", 80, 1},
+		"exactly one":     {"80", 80, 1},
+		"just over":       {"80.0001", 80, 2},
+		"unknown memory":  {"500", 0, 1},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := engine.GPUsToFit(dec(tc.total), tc.memory); got != tc.want {
+				t.Errorf("GPUsToFit(%s, %d) = %d, want %d", tc.total, tc.memory, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestErrorText(t *testing.T) {
+	if got := (&engine.Error{Reason: engine.ReasonInvalidSpec, Message: "bad"}).Error(); got != "bad" {
+		t.Errorf("Error() = %q", got)
+	}
+	if got := (&engine.Error{Reason: engine.ReasonInvalidSpec, Field: "spec.model", Message: "bad"}).Error(); got != "spec.model: bad" {
+		t.Errorf("Error() = %q", got)
+	}
+}

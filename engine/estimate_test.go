@@ -1,0 +1,607 @@
+package engine_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/ftcost/ftcost/engine"
+)
+
+// customCatalog is the built-in catalog plus an A100 (312 TFLOP/s dense BF16, 80 GB, NVIDIA A100
+// datasheet) at a provider "a100-cloud", a provider pricing a GPU the catalog does not list, and a GPU
+// with no throughput.
+func customCatalog() *engine.Catalog {
+	c := engine.BuiltinCatalog()
+	c.Name = "custom"
+	c.GPUs["A100"] = engine.GPU{Name: "A100", MemoryGiB: 80, PeakBF16TFLOPs: dec("312")}
+	c.GPUs["mystery"] = engine.GPU{Name: "mystery", MemoryGiB: 24}
+	c.Providers["a100-cloud"] = engine.Provider{Name: "a100-cloud", Kind: engine.GPUHourly, DefaultGPU: "A100",
+		GPUPrices: map[string]decimal.Decimal{"A100": dec("1.64"), "B200": dec("5"), "mystery": dec("1")}}
+	return c
+}
+
+func TestEstimateErrors(t *testing.T) {
+	tests := map[string]struct {
+		edit    func(in *engine.Input)
+		catalog func() *engine.Catalog
+		reason  engine.Reason
+		field   string
+		message string // a substring of the message, when it tells two causes apart
+	}{
+		"unknown method": {
+			edit: func(in *engine.Input) { in.Method = "Adapter" }, reason: engine.ReasonInvalidSpec, field: "spec.method"},
+		"no examples": {
+			edit: func(in *engine.Input) { in.Examples = 0 }, reason: engine.ReasonInvalidSpec, field: "spec.dataset.examples"},
+		"unknown estimator": {
+			edit: func(in *engine.Input) { in.Estimator = "Guess" }, reason: engine.ReasonInvalidSpec, field: "spec.training.estimator"},
+		"unknown model": {
+			edit: func(in *engine.Input) { in.Model = "llama-1t" }, reason: engine.ReasonModelNotFound, field: "spec.model"},
+		"unknown provider": {
+			edit: func(in *engine.Input) { in.Provider = "gcp" }, reason: engine.ReasonProviderNotFound, field: "spec.training.provider"},
+		"GPU type without a price at the provider": {
+			edit: func(in *engine.Input) { in.GPUType = "A100" }, reason: engine.ReasonProviderNotFound,
+			field: "spec.training.gpuType", message: "has no price"},
+		"GPU type priced but missing from the catalog's GPUs": {
+			edit:    func(in *engine.Input) { in.Provider, in.GPUType = "a100-cloud", "B200" },
+			catalog: customCatalog, reason: engine.ReasonProviderNotFound,
+			field: "spec.training.gpuType", message: "is not among the GPUs"},
+		"Empirical on a GPU without throughput": {
+			edit:    func(in *engine.Input) { in.Provider, in.GPUType = "a100-cloud", "mystery" },
+			catalog: customCatalog, reason: engine.ReasonInvalidSpec, field: "spec.training.gpuType", message: "no peak"},
+		"FLOPs on a GPU without throughput": {
+			edit: func(in *engine.Input) {
+				in.Provider, in.GPUType, in.Estimator, in.TokensPerExample = "a100-cloud", "mystery", engine.FLOPs, 1000
+			},
+			catalog: customCatalog, reason: engine.ReasonInvalidSpec, field: "spec.training.gpuType", message: "no peak"},
+		"FLOPs without tokensPerExample": {
+			edit: func(in *engine.Input) { in.Estimator = engine.FLOPs }, reason: engine.ReasonInvalidSpec,
+			field: "spec.dataset.tokensPerExample"},
+		"measured hours zero": {
+			edit: func(in *engine.Input) { in.Hours = decp("0") }, reason: engine.ReasonInvalidSpec, field: "spec.training.hours"},
+		"measured hours negative": {
+			edit: func(in *engine.Input) { in.Hours = decp("-1") }, reason: engine.ReasonInvalidSpec, field: "spec.training.hours"},
+		"managed without tokensPerExample": {
+			edit: func(in *engine.Input) { in.Model, in.Provider = "gpt-4", "openai-gpt-4" }, reason: engine.ReasonInvalidSpec,
+			field: "spec.dataset.tokensPerExample"},
+		"managed with a model it does not offer": {
+			edit: func(in *engine.Input) { in.Provider, in.TokensPerExample = "openai-gpt-4", 500 }, reason: engine.ReasonModelNotFound,
+			field: "spec.model"},
+		"managed with hours": {
+			edit: func(in *engine.Input) {
+				in.Model, in.Provider, in.TokensPerExample, in.Hours = "gpt-4", "openai-gpt-4", 500, decp("1")
+			},
+			reason: engine.ReasonInvalidSpec, field: "spec.training.hours"},
+		"managed with a GPU type": {
+			edit: func(in *engine.Input) {
+				in.Model, in.Provider, in.TokensPerExample, in.GPUType = "gpt-4", "openai-gpt-4", 500, "H100"
+			},
+			reason: engine.ReasonInvalidSpec, field: "spec.training.gpuType"},
+		"managed with FLOPs": {
+			edit: func(in *engine.Input) {
+				in.Model, in.Provider, in.TokensPerExample, in.Estimator = "gpt-4", "openai-gpt-4", 500, engine.FLOPs
+			},
+			reason: engine.ReasonInvalidSpec, field: "spec.training.estimator"},
+		"API model missing": {
+			edit: func(in *engine.Input) { in.APIModel = "gpt-9" }, reason: engine.ReasonAPIPriceNotFound, field: "spec.api.model"},
+		"API model missing even with a quoted costPerRequest": {
+			edit:   func(in *engine.Input) { in.APIModel, in.APICostPerRequest = "gpt-9", decp("0.005") },
+			reason: engine.ReasonAPIPriceNotFound, field: "spec.api.model"},
+		"API with no model, price or costPerRequest": {
+			edit: func(in *engine.Input) { in.APIModel, in.APICostPerRequest = "", nil }, reason: engine.ReasonInvalidSpec, field: "spec.api"},
+		"API with only an input price": {
+			edit: func(in *engine.Input) {
+				in.APIModel, in.APICostPerRequest, in.APIInputPerMillion = "", nil, decp("3")
+			},
+			reason: engine.ReasonInvalidSpec, field: "spec.api"},
+		"serving model missing": {
+			edit: func(in *engine.Input) { in.ServingAPIModel = "gpt-9" }, reason: engine.ReasonAPIPriceNotFound,
+			field: "spec.serving.apiModel"},
+		"input tokens missing when pricing the API by tokens": {
+			edit:   func(in *engine.Input) { in.APICostPerRequest, in.InputTokensPerRequest = nil, nil },
+			reason: engine.ReasonInvalidSpec, field: "spec.usage.inputTokensPerRequest"},
+		"output tokens missing when pricing the API by tokens": {
+			edit:   func(in *engine.Input) { in.APICostPerRequest, in.OutputTokensPerRequest = nil, nil },
+			reason: engine.ReasonInvalidSpec, field: "spec.usage.outputTokensPerRequest"},
+		"tokens missing when pricing serving by tokens": {
+			edit:   func(in *engine.Input) { in.ServingAPIModel, in.InputTokensPerRequest = "claude-sonnet", nil },
+			reason: engine.ReasonInvalidSpec, field: "spec.usage.inputTokensPerRequest"},
+		"horizon above 120": {
+			edit: func(in *engine.Input) { in.HorizonMonths = 121 }, reason: engine.ReasonInvalidSpec, field: "spec.horizonMonths"},
+		"horizon negative": {
+			edit: func(in *engine.Input) { in.HorizonMonths = -1 }, reason: engine.ReasonInvalidSpec, field: "spec.horizonMonths"},
+		"negative requests": {
+			edit: func(in *engine.Input) { in.RequestsPerMonth = -1 }, reason: engine.ReasonInvalidSpec,
+			field: "spec.usage.requestsPerMonth"},
+		"growth of -100%": {
+			edit: func(in *engine.Input) { in.MonthlyGrowthPercent = dec("-100") }, reason: engine.ReasonInvalidSpec,
+			field: "spec.usage.monthlyGrowthPercent"},
+		"growth below -100%": {
+			edit: func(in *engine.Input) { in.MonthlyGrowthPercent = dec("-150") }, reason: engine.ReasonInvalidSpec,
+			field: "spec.usage.monthlyGrowthPercent"},
+		"negative one-time cost": {
+			edit: func(in *engine.Input) { in.OneTime.Hardware = dec("-1") }, reason: engine.ReasonInvalidSpec,
+			field: "spec.oneTimeCosts.hardware"},
+		"negative serving monthly cost": {
+			edit: func(in *engine.Input) { in.ServingMonthlyCost = dec("-0.01") }, reason: engine.ReasonInvalidSpec,
+			field: "spec.serving.monthlyCost"},
+		"negative serving cost per request": {
+			edit: func(in *engine.Input) { in.ServingCostPerRequest = decp("-0.001") }, reason: engine.ReasonInvalidSpec,
+			field: "spec.serving.costPerRequest"},
+		"negative API cost per request": {
+			edit: func(in *engine.Input) { in.APICostPerRequest = decp("-0.005") }, reason: engine.ReasonInvalidSpec,
+			field: "spec.api.costPerRequest"},
+		"negative API output price": {
+			edit: func(in *engine.Input) { in.APIOutputPerMillion = decp("-15") }, reason: engine.ReasonInvalidSpec,
+			field: "spec.api.outputPricePerMillionTokens"},
+		"negative budget": {
+			edit: func(in *engine.Input) { in.MaxUpfrontCost = decp("-1") }, reason: engine.ReasonInvalidSpec,
+			field: "spec.budget.maxUpfrontCost"},
+		"negative input tokens": {
+			edit: func(in *engine.Input) { in.InputTokensPerRequest = i64p(-1) }, reason: engine.ReasonInvalidSpec,
+			field: "spec.usage.inputTokensPerRequest"},
+		"negative discount rate": {
+			edit: func(in *engine.Input) { in.AnnualDiscountRatePercent = dec("-1") }, reason: engine.ReasonInvalidSpec,
+			field: "spec.annualDiscountRatePercent"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			in := example1()
+			tc.edit(&in)
+			cat := engine.BuiltinCatalog()
+			if tc.catalog != nil {
+				cat = tc.catalog()
+			}
+			r, err := engine.Estimate(&in, cat)
+			if err == nil {
+				t.Fatalf("Estimate succeeded (upfront %s), want %s on %s", r.UpfrontCost, tc.reason, tc.field)
+			}
+			e := asEngineError(t, err)
+			if e.Reason != tc.reason || e.Field != tc.field {
+				t.Errorf("error = {%s %s %q}, want reason %s field %s", e.Reason, e.Field, e.Message, tc.reason, tc.field)
+			}
+			if !strings.Contains(e.Message, tc.message) {
+				t.Errorf("message %q does not contain %q", e.Message, tc.message)
+			}
+			if !strings.HasPrefix(e.Error(), tc.field+": ") {
+				t.Errorf("Error() = %q, want it to start with the field", e.Error())
+			}
+		})
+	}
+}
+
+func TestEstimators(t *testing.T) {
+	tests := map[string]struct {
+		edit          func(in *engine.Input)
+		estimator     engine.Estimator
+		hours         string
+		low, high     string
+		training      string
+		trainingToken string
+	}{
+		"default is Empirical": {
+			edit: func(in *engine.Input) {}, estimator: engine.Empirical, hours: "0.5", low: "0.35", high: "0.65", training: "1.25"},
+		"Empirical named": {
+			edit: func(in *engine.Input) { in.Estimator = engine.Empirical }, estimator: engine.Empirical, hours: "0.5", training: "1.25"},
+		"Empirical QLoRA is LoRA x 1.39": {
+			edit: func(in *engine.Input) { in.Method = engine.QLoRA }, estimator: engine.Empirical, hours: "0.695",
+			low: "0.4865", high: "0.9035", training: "1.73"}, // 0.695 x 2.49 = 1.73055
+		"FLOPs 13B Full 10K x 3000 tokens": {
+			// 6 x 13e9 x 3e7 / (989e12 x 0.40 x 3600) = 1.643074 h; x 2.49 = 4.0912...
+			edit: func(in *engine.Input) {
+				in.Estimator, in.Method, in.TokensPerExample = engine.FLOPs, engine.Full, 3000
+			},
+			estimator: engine.FLOPs, hours: "1.643074", low: "1.150152", high: "2.135996", training: "4.09"},
+		"FLOPs LoRA does 4 FLOPs per parameter-token, two epochs double the tokens": {
+			// 4 x 13e9 x 2e7 x 2 / 1.42416e18 = 1.46051 h
+			edit: func(in *engine.Input) {
+				in.Estimator, in.TokensPerExample, in.Epochs = engine.FLOPs, 2000, 2
+			},
+			estimator: engine.FLOPs, hours: "1.46051", training: "3.64"},
+		"Measured hours replace any estimator": {
+			edit: func(in *engine.Input) { in.Hours, in.Estimator = decp("3"), engine.FLOPs }, estimator: engine.Measured,
+			hours: "3", low: "-", high: "-", training: "7.47"},
+		"Managed bills training tokens x epochs": {
+			// 10,000 x 500 x 3 = 15M tokens x $25/M = 375
+			edit: func(in *engine.Input) {
+				in.Model, in.Provider, in.TokensPerExample, in.Epochs = "gpt-4", "openai-gpt-4", 500, 3
+			},
+			estimator: engine.ManagedEstimator, hours: "-", low: "-", high: "-", training: "375.00", trainingToken: "15000000"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			in := example1()
+			tc.edit(&in)
+			r := mustEstimate(t, in)
+			if r.Estimator != tc.estimator {
+				t.Errorf("estimator = %s, want %s", r.Estimator, tc.estimator)
+			}
+			checks := []struct{ name, got, want string }{
+				{"gpuHours", figure(r.GPUHours), tc.hours},
+				{"gpuHoursLow", figure(r.GPUHoursLow), tc.low},
+				{"gpuHoursHigh", figure(r.GPUHoursHigh), tc.high},
+				{"trainingCost", r.TrainingCost.String(), tc.training},
+				{"trainingTokens", figure(r.TrainingTokens), tc.trainingToken},
+			}
+			for _, c := range checks {
+				if c.want != "" && c.got != c.want {
+					t.Errorf("%s = %s, want %s", c.name, c.got, c.want)
+				}
+			}
+		})
+	}
+}
+
+func TestGPUCountAndMemory(t *testing.T) {
+	// Memory = parameters x bytes per parameter (Full 16, LoRA 2, QLoRA 0.5) x 1.2 / 2^30 GiB, sharded
+	// over as many 80 GB H100s as it takes.
+	tests := map[string]struct {
+		model    string
+		method   engine.Method
+		gpus     int32
+		perGPU   string
+		wall     string // GPU-hours / GPUs, 10K examples
+		hoursStr string
+	}{
+		"7B Full needs 2":    {"llama-7b", engine.Full, 2, "62.6", "0.5", "1"},
+		"7B LoRA fits one":   {"llama-7b", engine.LoRA, 1, "15.6", "0.25", "0.25"},
+		"13B Full needs 3":   {"llama-13b", engine.Full, 3, "77.5", "0.666667", "2"},
+		"13B LoRA fits one":  {"llama-13b", engine.LoRA, 1, "29.1", "0.5", "0.5"},
+		"13B QLoRA fits one": {"llama-13b", engine.QLoRA, 1, "7.3", "0.695", "0.695"},
+		"70B Full needs 16":  {"llama-70b", engine.Full, 16, "78.2", "0.5", "8"},
+		"70B LoRA needs 2":   {"llama-70b", engine.LoRA, 2, "78.2", "1", "2"},
+		"70B QLoRA fits one": {"llama-70b", engine.QLoRA, 1, "39.1", "2.78", "2.78"},
+		"405B Full needs 91": {"llama-405b", engine.Full, 91, "79.6", "0.549451", "50"},
+		"405B LoRA needs 12": {"llama-405b", engine.LoRA, 12, "75.4", "1.041667", "12.5"},
+		"405B QLoRA needs 3": {"llama-405b", engine.QLoRA, 3, "75.4", "5.791667", "17.375"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			in := example1()
+			in.Model, in.Method = tc.model, tc.method
+			r := mustEstimate(t, in)
+			if r.GPUCount != tc.gpus {
+				t.Errorf("gpuCount = %d, want %d", r.GPUCount, tc.gpus)
+			}
+			if got := figure(r.MemoryPerGPUGiB); got != tc.perGPU {
+				t.Errorf("memoryPerGPUGiB = %s, want %s", got, tc.perGPU)
+			}
+			if got := figure(r.GPUHours); got != tc.hoursStr {
+				t.Errorf("gpuHours = %s, want %s", got, tc.hoursStr)
+			}
+			if got := figure(r.WallClockHours); got != tc.wall {
+				t.Errorf("wallClockHours = %s, want %s", got, tc.wall)
+			}
+			if r.MemoryPerGPUGiB.GreaterThan(decimal.NewFromInt(80)) {
+				t.Errorf("memory per GPU %s exceeds the H100's 80 GB", r.MemoryPerGPUGiB)
+			}
+		})
+	}
+	t.Run("GPUsToFit with no memory figure is 1", func(t *testing.T) {
+		if n := engine.GPUsToFit(dec("500"), 0); n != 1 {
+			t.Errorf("GPUsToFit = %d, want 1", n)
+		}
+	})
+}
+
+// TestOtherGPU: the seed's table is in H100-hours; on an A100 (312 TFLOP/s) Empirical hours scale by
+// 989 / 312.
+func TestOtherGPU(t *testing.T) {
+	tests := map[string]struct {
+		edit     func(in *engine.Input)
+		hours    string
+		training string
+	}{
+		"Empirical 13B Full 10K on A100": {
+			// 2 x 989 / 312 = 6.339744 h x 1.64 = 10.397 -> 10.40
+			edit: func(in *engine.Input) { in.Method = engine.Full }, hours: "6.339744", training: "10.40"},
+		"Empirical 7B LoRA 10K on A100": {
+			// 0.25 x 989 / 312 = 0.792468 h x 1.64 = 1.2996 -> 1.30
+			edit: func(in *engine.Input) { in.Model = "llama-7b" }, hours: "0.792468", training: "1.30"},
+		"FLOPs 13B Full 10K x 3000 tokens on A100": {
+			// 2.34e18 / (312e12 x 0.4 x 3600) = 5.208333 h
+			edit: func(in *engine.Input) {
+				in.Method, in.Estimator, in.TokensPerExample = engine.Full, engine.FLOPs, 3000
+			},
+			hours: "5.208333", training: "8.54"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			in := example1()
+			in.Provider = "a100-cloud"
+			tc.edit(&in)
+			r, err := engine.Estimate(&in, customCatalog())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.GPUType != "A100" {
+				t.Errorf("gpuType = %s, want the provider's default A100", r.GPUType)
+			}
+			if got := figure(r.GPUHours); got != tc.hours {
+				t.Errorf("gpuHours = %s, want %s", got, tc.hours)
+			}
+			if got := r.TrainingCost.String(); got != tc.training {
+				t.Errorf("trainingCost = %s, want %s", got, tc.training)
+			}
+		})
+	}
+}
+
+func TestEconomics(t *testing.T) {
+	tests := map[string]struct {
+		edit func(in *engine.Input)
+		want want
+	}{
+		"10% monthly growth": {
+			// Savings round(50 x 1.1^(m-1)); cumulative passes 1001.25 in month 12 at 11.52.
+			edit: func(in *engine.Input) { in.MonthlyGrowthPercent = dec("10") },
+			want: want{apiMonthly: "50.00", breakEven: "11.5", netSavings: "13955.11", npv: "13955.11", rec: engine.RecommendFineTune},
+		},
+		"-10% monthly growth never pays back": {
+			// The savings sum to at most 50 / 0.1 = 500 < 1001.25.
+			edit: func(in *engine.Input) { in.MonthlyGrowthPercent = dec("-10") },
+			want: want{apiMonthly: "50.00", breakEven: "-", netSavings: "-512.52", rec: engine.RecommendAPI},
+		},
+		"10% annual discount rate": {
+			// -1001.25 + sum of round(50 / 1.1^(m/12)) for m = 1..36.
+			edit: func(in *engine.Input) { in.AnnualDiscountRatePercent = dec("10") },
+			want: want{breakEven: "20.0", netSavings: "798.75", npv: "558.06", rec: engine.RecommendFineTune},
+		},
+		"discounting can turn the verdict": {
+			// 120 x 75 - 7502.50 = 1497.50 > 0 undiscounted; break-even at month 100 is worth less than the upfront at 20% a year.
+			edit: func(in *engine.Input) {
+				in.OneTime.DataLabeling = dec("7501.25")
+				in.AnnualDiscountRatePercent = dec("20")
+				in.HorizonMonths = 120
+				in.APICostPerRequest = decp("0.0075")
+			},
+			want: want{upfront: "7502.50", apiMonthly: "75.00", breakEven: "100.0", netSavings: "1497.50", rec: engine.RecommendAPI},
+		},
+		"serving dearer than the API never pays back": {
+			edit: func(in *engine.Input) { in.ServingCostPerRequest = decp("0.006") },
+			want: want{serving: "60.00", savings: "-10.00", breakEven: "-", netSavings: "-1361.25", roi: "-136.0",
+				npv: "-1361.25", rec: engine.RecommendAPI},
+		},
+		"serving monthly cost eats the savings": {
+			edit: func(in *engine.Input) { in.ServingMonthlyCost = dec("50") },
+			want: want{serving: "50.00", savings: "0.00", breakEven: "-", netSavings: "-1001.25", rec: engine.RecommendAPI},
+		},
+		"serving monthly cost with growth: pays back once volume outgrows it": {
+			// Savings round(50 x 1.1^(m-1)) - 50: 0, 5, 10.50, ...; cumulative passes 1001.25 in month 17 at 16.02.
+			edit: func(in *engine.Input) { in.ServingMonthlyCost = dec("50"); in.MonthlyGrowthPercent = dec("10") },
+			want: want{serving: "50.00", savings: "0.00", breakEven: "16.0", rec: engine.RecommendFineTune},
+		},
+		"serving billed by an API model's tokens": {
+			// 1000 x 3 + 300 x 15 per million = 0.0075 per request at claude-sonnet prices.
+			edit: func(in *engine.Input) { in.ServingAPIModel = "claude-sonnet" },
+			want: want{serving: "75.00", savings: "-25.00", breakEven: "-", rec: engine.RecommendAPI},
+		},
+		"API token prices overridden": {
+			// 1000 x 1 + 300 x 5 per million = 0.0025/request, 25.00/month.
+			edit: func(in *engine.Input) {
+				in.APICostPerRequest, in.APIInputPerMillion, in.APIOutputPerMillion = nil, decp("1"), decp("5")
+			},
+			want: want{apiMonthly: "25.00", breakEven: "40.1", netSavings: "-101.25", rec: engine.RecommendAPI},
+		},
+		"API priced by tokens without a model": {
+			edit: func(in *engine.Input) {
+				in.APIModel, in.APICostPerRequest, in.APIInputPerMillion, in.APIOutputPerMillion = "", nil, decp("3"), decp("15")
+			},
+			want: want{apiMonthly: "75.00"},
+		},
+		"growing too slowly to pay back within 1,200 months": {
+			// 0.01 a month growing 0.01% a month sums to about 12.9 by month 1,200, far below 1001.25.
+			edit: func(in *engine.Input) {
+				in.RequestsPerMonth, in.APICostPerRequest, in.MonthlyGrowthPercent = 1, decp("0.01"), dec("0.01")
+			},
+			want: want{apiMonthly: "0.01", breakEven: "-", netSavings: "-1000.89", rec: engine.RecommendAPI},
+		},
+		"zero requests": {
+			edit: func(in *engine.Input) { in.RequestsPerMonth = 0 },
+			want: want{apiMonthly: "0.00", serving: "0.00", savings: "0.00", breakEven: "-", netSavings: "-1001.25",
+				roi: "-100.0", npv: "-1001.25", rec: engine.RecommendAPI},
+		},
+		"zero requests with growth": {
+			edit: func(in *engine.Input) { in.RequestsPerMonth = 0; in.MonthlyGrowthPercent = dec("50") },
+			want: want{apiMonthly: "0.00", breakEven: "-", netSavings: "-1001.25", rec: engine.RecommendAPI},
+		},
+		"zero upfront: no ROI, break-even 0.0": {
+			// 0.001 h x 2.49 = 0.00249 -> 0.00.
+			edit: func(in *engine.Input) { in.Hours = decp("0.001"); in.OneTime = engine.OneTimeCosts{} },
+			want: want{training: "0.00", upfront: "0.00", breakEven: "0.0", roi: "-", netSavings: "1800.00",
+				npv: "1800.00", rec: engine.RecommendFineTune},
+		},
+		"horizon defaults to 36": {
+			edit: func(in *engine.Input) { in.HorizonMonths = 0 },
+			want: want{netSavings: "798.75"},
+		},
+		"horizon 120": {
+			edit: func(in *engine.Input) { in.HorizonMonths = 120 },
+			want: want{netSavings: "4998.75", roi: "499.3", breakEven: "20.0"},
+		},
+		"horizon 1": {
+			edit: func(in *engine.Input) { in.HorizonMonths = 1 },
+			want: want{netSavings: "-951.25", breakEven: "20.0", rec: engine.RecommendAPI},
+		},
+		"one-time lines each rounded to the cent": {
+			// 0.005 -> 0.01 six times: 0.06, not round(0.03) = 0.03.
+			edit: func(in *engine.Input) {
+				h := dec("0.005")
+				in.OneTime = engine.OneTimeCosts{DataCollection: h, DataLabeling: h, DataCleaning: h,
+					Experimentation: h, Deployment: h, Hardware: h}
+			},
+			want: want{oneTime: "0.06", upfront: "1.31"},
+		},
+		"rounding makes a month's savings dip to zero and recover": {
+			// Found by FuzzEstimate: savings of round(req x 0.000151) - round(req x 0.000143) - 0.07 are
+			// 0.01 or 0.00 month by month as volume shrinks 0.45% a month; an early stop on the first
+			// zero month missed the crossing in month 26.
+			edit: func(in *engine.Input) {
+				in.Provider, in.Hours = "aws-spot", decp("0.115")
+				in.OneTime = engine.OneTimeCosts{DataLabeling: dec("0.03"), Hardware: dec("0.06"), Deployment: dec("0.003")}
+				in.APICostPerRequest, in.ServingCostPerRequest = decp("0.000151"), decp("0.000143")
+				in.ServingMonthlyCost, in.RequestsPerMonth = dec("0.07"), 10201
+				in.MonthlyGrowthPercent, in.HorizonMonths = dec("-0.45"), 80
+			},
+			want: want{upfront: "0.19", apiMonthly: "1.54", serving: "1.53", savings: "0.01", breakEven: "26.0"},
+		},
+		// Exact rounding of the one-decimal figures: the exact quotient is rounded once.
+		"break-even 4010.20 / 200.01 = 20.0499975 is 20.0": {
+			edit: func(in *engine.Input) {
+				in.Hours, in.OneTime.DataLabeling = decp("0.001"), dec("4010.20")
+				in.APICostPerRequest, in.RequestsPerMonth = decp("200.01"), 1
+			},
+			want: want{upfront: "4010.20", savings: "200.01", breakEven: "20.0"},
+		},
+		"break-even with growth 10.00 / 200.01 = 0.0499975 is 0.0": {
+			edit: func(in *engine.Input) {
+				in.Hours, in.OneTime.DataLabeling = decp("0.001"), dec("10")
+				in.APICostPerRequest, in.RequestsPerMonth, in.MonthlyGrowthPercent = decp("200.01"), 1, dec("1")
+			},
+			want: want{upfront: "10.00", savings: "200.01", breakEven: "0.0"},
+		},
+		"ROI 10.00 / 20001.00 = 0.0499975% is 0.0": {
+			edit: func(in *engine.Input) {
+				in.Hours, in.OneTime.DataLabeling = decp("0.001"), dec("20001")
+				in.APICostPerRequest, in.RequestsPerMonth, in.HorizonMonths = decp("20011"), 1, 1
+			},
+			want: want{upfront: "20001.00", netSavings: "10.00", roi: "0.0"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			in := example1()
+			tc.edit(&in)
+			r := mustEstimate(t, in)
+			tc.want.check(t, r)
+			checkSeries(t, r)
+		})
+	}
+}
+
+func TestDiscountRate(t *testing.T) {
+	base := mustEstimate(t, example1())
+	if !base.NetPresentValue.Decimal().Equal(base.NetSavings.Decimal()) {
+		t.Errorf("at 0%%, NPV %s != net savings %s", base.NetPresentValue, base.NetSavings)
+	}
+	prev := base.NetPresentValue
+	for _, rate := range []string{"1", "5", "10", "50"} {
+		in := example1()
+		in.AnnualDiscountRatePercent = dec(rate)
+		r := mustEstimate(t, in)
+		if r.NetPresentValue.Cmp(r.NetSavings) >= 0 || r.NetPresentValue.Cmp(prev) >= 0 {
+			t.Errorf("at %s%%, NPV %s is not below net savings %s and the lower rate's %s", rate, r.NetPresentValue, r.NetSavings, prev)
+		}
+		if !r.NetSavings.Decimal().Equal(base.NetSavings.Decimal()) {
+			t.Errorf("discounting changed net savings to %s", r.NetSavings)
+		}
+		prev = r.NetPresentValue
+	}
+}
+
+func TestBudget(t *testing.T) {
+	tests := map[string]struct {
+		max     *decimal.Decimal
+		verdict engine.BudgetVerdict
+		shown   string
+	}{
+		"no budget":                      {nil, engine.NoBudgetSet, "-"},
+		"well within":                    {decp("5000"), engine.WithinBudget, "5000.00"},
+		"exactly the upfront cost":       {decp("1001.25"), engine.WithinBudget, "1001.25"},
+		"a half cent rounds up to it":    {decp("1001.245"), engine.WithinBudget, "1001.25"},
+		"a cent short":                   {decp("1001.24"), engine.BudgetExceeded, "1001.24"},
+		"the seed's $1,000 is too small": {decp("1000"), engine.BudgetExceeded, "1000.00"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			in := example1()
+			in.MaxUpfrontCost = tc.max
+			r := mustEstimate(t, in)
+			if r.Budget != tc.verdict {
+				t.Errorf("budget = %s, want %s", r.Budget, tc.verdict)
+			}
+			shown := "-"
+			if r.MaxUpfrontCost != nil {
+				shown = r.MaxUpfrontCost.String()
+			}
+			if shown != tc.shown {
+				t.Errorf("maxUpfrontCost = %s, want %s", shown, tc.shown)
+			}
+		})
+	}
+}
+
+// checkSeries asserts what every estimate's monthly series must satisfy.
+func checkSeries(t testing.TB, r *engine.Result) {
+	t.Helper()
+	if len(r.Months) != int(r.HorizonMonths) {
+		t.Fatalf("%d months for a horizon of %d", len(r.Months), r.HorizonMonths)
+	}
+	cumAPI, cumFT, savings := engine.Money{}, r.UpfrontCost, engine.Money{}
+	for i, mo := range r.Months {
+		if mo.Month != i+1 {
+			t.Fatalf("month %d numbered %d", i+1, mo.Month)
+		}
+		if mo.Savings.Cmp(mo.APICost.Sub(mo.ServingCost)) != 0 {
+			t.Errorf("month %d: savings %s != %s - %s", mo.Month, mo.Savings, mo.APICost, mo.ServingCost)
+		}
+		cumAPI, cumFT = cumAPI.Add(mo.APICost), cumFT.Add(mo.ServingCost)
+		savings = savings.Add(mo.Savings)
+		if mo.CumulativeAPI.Cmp(cumAPI) != 0 || mo.CumulativeFineTune.Cmp(cumFT) != 0 {
+			t.Errorf("month %d: cumulative %s / %s, want %s / %s", mo.Month, mo.CumulativeAPI, mo.CumulativeFineTune, cumAPI, cumFT)
+		}
+		if mo.Requests.Sign() < 0 {
+			t.Errorf("month %d: %s requests", mo.Month, mo.Requests)
+		}
+	}
+	if got := savings.Sub(r.UpfrontCost); got.Cmp(r.NetSavings) != 0 {
+		t.Errorf("net savings %s != sum of savings - upfront = %s", r.NetSavings, got)
+	}
+	first := r.Months[0]
+	if r.APIMonthlyCost.Cmp(first.APICost) != 0 || r.ServingMonthlyCost.Cmp(first.ServingCost) != 0 ||
+		r.MonthlySavings.Cmp(first.Savings) != 0 {
+		t.Errorf("first-month figures %s/%s/%s differ from month 1", r.APIMonthlyCost, r.ServingMonthlyCost, r.MonthlySavings)
+	}
+	// The cumulative lines cross in the month that holds break-even.
+	crossed := 0
+	for _, mo := range r.Months {
+		if mo.CumulativeAPI.Cmp(mo.CumulativeFineTune) >= 0 {
+			crossed = mo.Month
+			break
+		}
+	}
+	if r.UpfrontCost.IsZero() || crossed == 0 {
+		return
+	}
+	if r.BreakEvenMonths == nil {
+		t.Errorf("lines cross in month %d but there is no break-even", crossed)
+		return
+	}
+	be := *r.BreakEvenMonths
+	if be.LessThan(decimal.NewFromInt(int64(crossed-1))) || be.GreaterThan(decimal.NewFromInt(int64(crossed))) {
+		t.Errorf("break-even %s is not in month %d where the lines cross", be, crossed)
+	}
+}
+
+func TestSeriesExample1(t *testing.T) {
+	r := mustEstimate(t, example1())
+	checkSeries(t, r)
+	m20, m21 := r.Months[19], r.Months[20]
+	if m20.CumulativeAPI.String() != "1000.00" || m20.CumulativeFineTune.String() != "1001.25" ||
+		m21.CumulativeAPI.String() != "1050.00" || m21.CumulativeFineTune.String() != "1001.25" {
+		t.Errorf("months 20-21: API %s, %s; fine-tune %s, %s", m20.CumulativeAPI, m21.CumulativeAPI, m20.CumulativeFineTune, m21.CumulativeFineTune)
+	}
+	in := example1()
+	in.MonthlyGrowthPercent = dec("10")
+	g := mustEstimate(t, in)
+	checkSeries(t, g)
+	for m, want := range map[int]string{1: "10000", 2: "11000", 3: "12100", 4: "13310"} {
+		if got := g.Months[m-1].Requests.String(); got != want {
+			t.Errorf("month %d requests = %s, want %s", m, got, want)
+		}
+	}
+	if got := g.Months[3].APICost.String(); got != "66.55" {
+		t.Errorf("month 4 API = %s, want 66.55", got)
+	}
+}

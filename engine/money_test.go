@@ -1,0 +1,175 @@
+package engine_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ftcost/ftcost/engine"
+)
+
+func TestCents(t *testing.T) {
+	tests := map[string]struct{ in, want string }{
+		"half cent up":               {"8.715", "8.72"},
+		"half cent away from zero":   {"-8.715", "-8.72"},
+		"just under half":            {"8.714999999", "8.71"},
+		"just under half, negative":  {"-8.714999999", "-8.71"},
+		"smallest half cent":         {"0.005", "0.01"},
+		"smallest negative half":     {"-0.005", "-0.01"},
+		"0.6225 (example 3)":         {"0.6225", "0.62"},
+		"1.245 (LoRA 0.5 h at 2.49)": {"1.245", "1.25"},
+		"already whole":              {"1001", "1001.00"},
+		"zero":                       {"0", "0.00"},
+		"negative zero":              {"-0.004", "0.00"},
+		"large":                      {"123456789012345678.905", "123456789012345678.91"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := engine.Cents(dec(tc.in)).String(); got != tc.want {
+				t.Errorf("Cents(%s) = %s, want %s", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMoney(t *testing.T) {
+	t.Run("zero value prints two decimals", func(t *testing.T) {
+		if got := (engine.Money{}).String(); got != "0.00" {
+			t.Errorf("Money{} = %q", got)
+		}
+	})
+	t.Run("arithmetic", func(t *testing.T) {
+		a, b := engine.MustMoney("1001.25"), engine.MustMoney("50")
+		if got := a.Add(b).String(); got != "1051.25" {
+			t.Errorf("Add = %s", got)
+		}
+		if got := b.Sub(a).String(); got != "-951.25" {
+			t.Errorf("Sub = %s", got)
+		}
+		if got := engine.Sum(a, b, b).String(); got != "1101.25" {
+			t.Errorf("Sum = %s", got)
+		}
+		if a.Cmp(b) != 1 || b.Cmp(a) != -1 || a.Cmp(engine.MustMoney("1001.250")) != 0 {
+			t.Error("Cmp")
+		}
+		if b.Sub(a).Sign() != -1 || !engine.MustMoney("0.004").IsZero() {
+			t.Error("Sign or IsZero")
+		}
+		if got := engine.Sum().String(); got != "0.00" {
+			t.Errorf("Sum() = %s", got)
+		}
+	})
+	t.Run("ParseMoney", func(t *testing.T) {
+		tests := map[string]struct {
+			in, want string
+			err      bool
+		}{
+			"plain":        {"1001.25", "1001.25", false},
+			"rounds":       {"3002.485", "3002.49", false},
+			"one decimal":  {"0.1", "0.10", false},
+			"not a number": {"12 dollars", "", true},
+			"empty":        {"", "", true},
+		}
+		for name, tc := range tests {
+			t.Run(name, func(t *testing.T) {
+				m, err := engine.ParseMoney(tc.in)
+				if (err != nil) != tc.err {
+					t.Fatalf("ParseMoney(%q) error = %v", tc.in, err)
+				}
+				if err == nil && m.String() != tc.want {
+					t.Errorf("ParseMoney(%q) = %s, want %s", tc.in, m, tc.want)
+				}
+			})
+		}
+	})
+	t.Run("MustMoney panics on garbage", func(t *testing.T) {
+		defer func() {
+			if recover() == nil {
+				t.Error("no panic")
+			}
+		}()
+		engine.MustMoney("x")
+	})
+}
+
+func TestFormat(t *testing.T) {
+	tests := map[string]struct{ in, figure, oneDecimal string }{
+		"whole":           {"20", "20", "20.0"},
+		"half hour":       {"0.5", "0.5", "0.5"},
+		"20.025":          {"20.025", "20.025", "20.0"},
+		"20.05 rounds up": {"20.05", "20.05", "20.1"},
+		"negative half":   {"-28.05", "-28.05", "-28.1"},
+		"trailing zeros":  {"79.80", "79.8", "79.8"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := engine.FormatFigure(dec(tc.in)); got != tc.figure {
+				t.Errorf("FormatFigure(%s) = %s, want %s", tc.in, got, tc.figure)
+			}
+			if got := engine.FormatOneDecimal(dec(tc.in)); got != tc.oneDecimal {
+				t.Errorf("FormatOneDecimal(%s) = %s, want %s", tc.in, got, tc.oneDecimal)
+			}
+		})
+	}
+}
+
+func TestPercentChange(t *testing.T) {
+	tests := map[string]struct {
+		from, to, want string
+		ok             bool
+	}{
+		"up":                {"100", "101.10", "+1.1", true},
+		"down by half":      {"100", "50", "-50.0", true},
+		"unchanged":         {"50", "50", "+0.0", true},
+		"from zero":         {"0", "5", "", false},
+		"from negative":     {"-100", "-50", "+50.0", true},
+		"tiny change":       {"20001", "20001.01", "+0.0", true},
+		"just under a half": {"20001", "20011", "+0.0", true}, // 0.0499975%
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, ok := engine.PercentChange(engine.MustMoney(tc.from), engine.MustMoney(tc.to))
+			if got != tc.want || ok != tc.ok {
+				t.Errorf("PercentChange(%s, %s) = %q, %v; want %q, %v", tc.from, tc.to, got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
+// TestRoundingMatchesDecimal checks Cents (and the roundTo fast paths behind it) against decimal.Round
+// on values of every size and sign around the half.
+func TestRoundingMatchesDecimal(t *testing.T) {
+	bases := []string{"0", "1", "8.71", "-8.71", "99999999999999.99", "-123456789.12", "1234567890123456789012.34"}
+	tails := []string{"5", "4999999999", "5000000001", "49999999999999999999999", "50000000000000000000001", "0000000000000000000000000000000005", "1"}
+	for _, b := range bases {
+		for _, tail := range tails {
+			s := b
+			if !strings.Contains(s, ".") {
+				s += ".00"
+			}
+			s += tail
+			d := dec(s)
+			if got, want := engine.Cents(d).String(), d.Round(2).StringFixed(2); got != want {
+				t.Errorf("Cents(%s) = %s, decimal.Round gives %s", s, got, want)
+			}
+		}
+	}
+}
+
+func TestMoneyLarge(t *testing.T) {
+	// Past 10^18 cents Money leaves its int64 form and stays exact.
+	a := engine.MustMoney("9999999999999999.99")
+	sum := a.Add(a).Add(a)
+	if got := sum.String(); got != "29999999999999999.97" {
+		t.Errorf("3a = %s", got)
+	}
+	if got := sum.Sub(a).Sub(a).String(); got != "9999999999999999.99" || sum.Sub(a).Sub(a).Cmp(a) != 0 {
+		t.Errorf("3a - 2a = %s", got)
+	}
+	neg := engine.Money{}.Sub(sum)
+	if neg.Sign() != -1 || neg.String() != "-29999999999999999.97" || neg.Cmp(a) != -1 {
+		t.Errorf("-3a = %s", neg)
+	}
+	if got := engine.Cents(dec("123456789012345678901234.565")).String(); got != "123456789012345678901234.57" {
+		t.Errorf("big Cents = %s", got)
+	}
+}
