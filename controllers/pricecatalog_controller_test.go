@@ -25,8 +25,13 @@ func catalog(name string) *ftv1.PriceCatalog {
 
 func setRunpodPrice(pc *ftv1.PriceCatalog, price ftv1.Decimal) {
 	for i := range pc.Spec.Providers {
-		if pc.Spec.Providers[i].Name == "runpod" {
-			pc.Spec.Providers[i].GPUPrices[0].PricePerGPUHour = price
+		if pc.Spec.Providers[i].Name != "runpod" {
+			continue
+		}
+		for j := range pc.Spec.Providers[i].GPUPrices {
+			if pc.Spec.Providers[i].GPUPrices[j].GPUType == "H100" {
+				pc.Spec.Providers[i].GPUPrices[j].PricePerGPUHour = price
+			}
 		}
 	}
 }
@@ -34,7 +39,7 @@ func setRunpodPrice(pc *ftv1.PriceCatalog, price ftv1.Decimal) {
 func TestPriceCatalogStatus(t *testing.T) {
 	g := NewWithT(t)
 	pc := catalog("status-check")
-	pc.Spec.MaxAge = &metav1.Duration{Duration: 24 * time.Hour} // the H100 entry dates from 2023
+	pc.Spec.MaxAge = &metav1.Duration{Duration: 24 * time.Hour} // the built-in prices are months old
 	g.Expect(env.Client.Create(ctx, pc)).To(Succeed())
 	g.Eventually(func(g Gomega) {
 		g.Expect(env.Client.Get(ctx, key(pc), pc)).To(Succeed())
@@ -42,7 +47,8 @@ func TestPriceCatalogStatus(t *testing.T) {
 		g.Expect(meta.IsStatusConditionTrue(pc.Status.Conditions, ftv1.ConditionReady)).To(BeTrue())
 		g.Expect(meta.IsStatusConditionTrue(pc.Status.Conditions, ftv1.ConditionStale)).To(BeTrue())
 	}).WithTimeout(timeout).Should(Succeed())
-	g.Expect([]int32{pc.Status.Models, pc.Status.GPUs, pc.Status.Providers, pc.Status.APIModels}).To(Equal([]int32{4, 1, 6, 2}))
+	g.Expect([]int32{pc.Status.Models, pc.Status.GPUs, pc.Status.Providers, pc.Status.APIModels}).To(Equal(
+		[]int32{int32(len(pc.Spec.Models)), int32(len(pc.Spec.GPUs)), int32(len(pc.Spec.Providers)), int32(len(pc.Spec.APIModels))}))
 
 	// Dropping maxAge removes Stale (present only while True); a dangling GPU price is InvalidEntries.
 	pc.Spec.MaxAge = nil
@@ -56,7 +62,7 @@ func TestPriceCatalogStatus(t *testing.T) {
 		c := meta.FindStatusCondition(pc.Status.Conditions, ftv1.ConditionReady)
 		g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
 		g.Expect(c.Reason).To(Equal(ftv1.ReasonInvalidEntries))
-		g.Expect(c.Message).To(ContainSubstring(`spec.providers[0].gpuPrices[1].gpuType: Not found: "B200"`))
+		g.Expect(c.Message).To(ContainSubstring(fmt.Sprintf(`spec.providers[0].gpuPrices[%d].gpuType: Not found: "B200"`, len(pc.Spec.Providers[0].GPUPrices)-1)))
 	}).WithTimeout(timeout).Should(Succeed())
 }
 

@@ -15,7 +15,9 @@ const (
 func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
 // BuiltinCatalog returns a fresh copy of the seed's prices: Llama 7B to 405B with the seed's scale
-// factors, H100 prices at five providers, OpenAI's managed GPT-4 fine-tuning, and Claude Sonnet.
+// factors, H100 prices at five providers, OpenAI's managed GPT-4 fine-tuning, and Claude Sonnet; plus
+// the sourced market data of market.go (more GPU types, their prices at the seed's providers, and
+// more API models), which never overrides a seed figure.
 func BuiltinCatalog() *Catalog {
 	c := NewCatalog(BuiltinCatalogName, 0)
 	seed := Provenance{Source: seedSource, EffectiveDate: seedDate}
@@ -54,5 +56,6 @@ func BuiltinCatalog() *Catalog {
 		a.Provenance = seed
 		c.APIModels[a.Name] = a
 	}
+	addMarket(c)
 	return c
 }

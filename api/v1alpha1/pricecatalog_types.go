@@ -171,7 +171,8 @@ type PriceCatalogSpec struct {
 	// +listMapKey=name
 	// +kubebuilder:validation:MaxItems=1024
 	APIModels []CatalogAPIModel `json:"apiModels,omitempty"`
-	// maxAge is how old an entry's effectiveDate may be before the catalog is Stale, e.g. "720h".
+	// maxAge is how old a price's effectiveDate (of a provider or an API model) may be before the
+	// catalog is Stale, e.g. "720h". Models and GPUs are specifications and do not age.
 	// Omitted, prices never go stale.
 	// +optional
 	MaxAge *metav1.Duration `json:"maxAge,omitempty"`
@@ -194,7 +195,7 @@ type PriceCatalogStatus struct {
 	// apiModels is how many API models the catalog holds.
 	// +optional
 	APIModels int32 `json:"apiModels,omitempty"`
-	// oldestEffectiveDate is the oldest effectiveDate of any entry.
+	// oldestEffectiveDate is the oldest effectiveDate of any price (providers and API models).
 	// +optional
 	OldestEffectiveDate string `json:"oldestEffectiveDate,omitempty"`
 	// conditions: Ready, and Stale while prices are older than allowed.

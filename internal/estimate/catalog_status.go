@@ -119,7 +119,8 @@ func CatalogStatus(pc *ftv1.PriceCatalog, now time.Time) (status *ftv1.PriceCata
 	return s, staleAt.Sub(now)
 }
 
-// oldestEntries is the oldest effectiveDate in the catalog and the entries that carry it (at most 5).
+// oldestEntries is the oldest effectiveDate of the catalog's prices (providers and API models) and
+// the entries that carry it (at most 5). Models and GPUs are specifications, not prices: they do not age.
 func oldestEntries(pc *ftv1.PriceCatalog) (time.Time, []string) {
 	var oldest time.Time
 	var names []string
@@ -134,12 +135,6 @@ func oldestEntries(pc *ftv1.PriceCatalog) (time.Time, []string) {
 		case t.Equal(oldest) && len(names) < 5:
 			names = append(names, kind+" "+name)
 		}
-	}
-	for _, m := range pc.Spec.Models {
-		visit("model", m.Name, m.Provenance)
-	}
-	for _, g := range pc.Spec.GPUs {
-		visit("GPU", g.Name, g.Provenance)
 	}
 	for _, p := range pc.Spec.Providers {
 		visit("provider", p.Name, p.Provenance)

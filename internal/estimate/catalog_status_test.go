@@ -1,6 +1,7 @@
 package estimate
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -38,7 +39,7 @@ func TestValidateCatalog(t *testing.T) {
 				p := provider(pc, "runpod")
 				p.GPUPrices = append(p.GPUPrices, ftv1.GPUPrice{GPUType: "B200", PricePerGPUHour: "5.99"})
 			},
-			want: []string{`spec.providers[5].gpuPrices[1].gpuType: Not found: "B200"`},
+			want: []string{`spec.providers[5].gpuPrices[5].gpuType: Not found: "B200"`},
 		},
 		"default GPU not priced": {
 			mutate: func(pc *ftv1.PriceCatalog) { provider(pc, "runpod").DefaultGPU = "A100" },
@@ -90,19 +91,21 @@ func TestCatalogStatus(t *testing.T) {
 		wantRecheck time.Duration
 	}{
 		"no maxAge never stale":        {nil, day("2030-01-01"), false, 0},
-		"fresh: recheck when it ages":  {&metav1.Duration{Duration: 365 * 24 * time.Hour}, day("2023-03-21"), false, 365 * 24 * time.Hour},
-		"stale once older than maxAge": {&metav1.Duration{Duration: 24 * time.Hour}, day("2023-03-22"), true, 0},
+		"fresh: recheck when it ages":  {&metav1.Duration{Duration: 365 * 24 * time.Hour}, day("2025-06-02"), false, 365 * 24 * time.Hour},
+		"stale once older than maxAge": {&metav1.Duration{Duration: 24 * time.Hour}, day("2025-06-03"), true, 0},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			pc := builtinPC()
 			pc.Spec.MaxAge = tc.maxAge
 			s, recheck := CatalogStatus(pc, tc.now)
-			if s.Models != 4 || s.GPUs != 1 || s.Providers != 6 || s.APIModels != 2 {
-				t.Errorf("counts = %d/%d/%d/%d, want 4/1/6/2", s.Models, s.GPUs, s.Providers, s.APIModels)
+			want := []int32{int32(len(pc.Spec.Models)), int32(len(pc.Spec.GPUs)), int32(len(pc.Spec.Providers)), int32(len(pc.Spec.APIModels))}
+			if got := []int32{s.Models, s.GPUs, s.Providers, s.APIModels}; !slices.Equal(got, want) {
+				t.Errorf("counts = %v, want %v", got, want)
 			}
-			if s.OldestEffectiveDate != "2023-03-21" {
-				t.Errorf("oldest = %s, want the H100 datasheet's 2023-03-21", s.OldestEffectiveDate)
+			// The oldest price is xAI's Grok 3 list price; GPU datasheets are older but do not age.
+			if s.OldestEffectiveDate != "2025-06-02" {
+				t.Errorf("oldest = %s, want 2025-06-02", s.OldestEffectiveDate)
 			}
 			if !meta.IsStatusConditionTrue(s.Conditions, ftv1.ConditionReady) {
 				t.Errorf("Ready is not True: %+v", s.Conditions)
@@ -111,7 +114,7 @@ func TestCatalogStatus(t *testing.T) {
 			if tc.wantStale != (stale != nil) {
 				t.Fatalf("Stale = %+v, want present=%v (present only while True)", stale, tc.wantStale)
 			}
-			if stale != nil && (stale.Status != metav1.ConditionTrue || !strings.Contains(stale.Message, "GPU H100")) {
+			if stale != nil && (stale.Status != metav1.ConditionTrue || !strings.Contains(stale.Message, "API model grok-3")) {
 				t.Errorf("Stale = %+v", stale)
 			}
 			if recheck != tc.wantRecheck {
