@@ -92,9 +92,7 @@ func CatalogStatus(pc *ftv1.PriceCatalog, now time.Time) (status *ftv1.PriceCata
 		APIModels:          int32(len(pc.Spec.APIModels)),
 		Conditions:         copyConditions(pc.Status.Conditions),
 	}
-	set := func(t string, st metav1.ConditionStatus, reason, msg string) {
-		meta.SetStatusCondition(&s.Conditions, metav1.Condition{Type: t, Status: st, Reason: reason, Message: msg, ObservedGeneration: pc.Generation})
-	}
+	set := conditionSetter(&s.Conditions, pc.Generation)
 	if errs := ValidateCatalog(pc); len(errs) > 0 {
 		set(ftv1.ConditionReady, metav1.ConditionFalse, ftv1.ReasonInvalidEntries, errs.ToAggregate().Error())
 	} else {

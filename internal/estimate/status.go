@@ -89,10 +89,7 @@ func Succeeded(obj *ftv1.FineTuneEstimate, r *engine.Result, pricing *ftv1.Prici
 		Pricing:            pricing,
 		Conditions:         copyConditions(obj.Status.Conditions),
 	}
-	gen := obj.Generation
-	set := func(t string, st metav1.ConditionStatus, reason, msg string) {
-		meta.SetStatusCondition(&s.Conditions, metav1.Condition{Type: t, Status: st, Reason: reason, Message: msg, ObservedGeneration: gen})
-	}
+	set := conditionSetter(&s.Conditions, obj.Generation)
 	set(ftv1.ConditionReady, metav1.ConditionTrue, ftv1.ReasonEstimated, readyMessage(r, pricing))
 	meta.RemoveStatusCondition(&s.Conditions, ftv1.ConditionReconciling)
 	meta.RemoveStatusCondition(&s.Conditions, ftv1.ConditionStalled)
@@ -157,10 +154,7 @@ func Failed(obj *ftv1.FineTuneEstimate, reason, message string, pricing *ftv1.Pr
 		Pricing:            pricing,
 		Conditions:         copyConditions(obj.Status.Conditions),
 	}
-	gen := obj.Generation
-	set := func(t string, st metav1.ConditionStatus, reason, msg string) {
-		meta.SetStatusCondition(&s.Conditions, metav1.Condition{Type: t, Status: st, Reason: reason, Message: msg, ObservedGeneration: gen})
-	}
+	set := conditionSetter(&s.Conditions, obj.Generation)
 	set(ftv1.ConditionReady, metav1.ConditionFalse, reason, message)
 	set(ftv1.ConditionStalled, metav1.ConditionTrue, reason, message)
 	meta.RemoveStatusCondition(&s.Conditions, ftv1.ConditionReconciling)
@@ -173,10 +167,7 @@ func Failed(obj *ftv1.FineTuneEstimate, reason, message string, pricing *ftv1.Pr
 // Pending is the status of an estimate seen but not yet computed: Ready=Unknown, Reconciling=True.
 func Pending(obj *ftv1.FineTuneEstimate, message string) *ftv1.FineTuneEstimateStatus {
 	s := obj.Status.DeepCopy()
-	gen := obj.Generation
-	set := func(t string, st metav1.ConditionStatus, reason, msg string) {
-		meta.SetStatusCondition(&s.Conditions, metav1.Condition{Type: t, Status: st, Reason: reason, Message: msg, ObservedGeneration: gen})
-	}
+	set := conditionSetter(&s.Conditions, obj.Generation)
 	set(ftv1.ConditionReconciling, metav1.ConditionTrue, ftv1.ReasonReconciling, message)
 	for _, t := range []string{ftv1.ConditionFineTuneRecommended, ftv1.ConditionWithinBudget, ftv1.ConditionApproved} {
 		if meta.FindStatusCondition(s.Conditions, t) == nil {
@@ -187,6 +178,14 @@ func Pending(obj *ftv1.FineTuneEstimate, message string) *ftv1.FineTuneEstimateS
 		set(ftv1.ConditionReady, metav1.ConditionUnknown, ftv1.ReasonReconciling, message)
 	}
 	return s
+}
+
+// conditionSetter returns a function that sets one condition, stamped with generation, in conds;
+// meta.SetStatusCondition keeps lastTransitionTime when the status does not change.
+func conditionSetter(conds *[]metav1.Condition, generation int64) func(t string, st metav1.ConditionStatus, reason, msg string) {
+	return func(t string, st metav1.ConditionStatus, reason, msg string) {
+		meta.SetStatusCondition(conds, metav1.Condition{Type: t, Status: st, Reason: reason, Message: msg, ObservedGeneration: generation})
+	}
 }
 
 func copyConditions(in []metav1.Condition) []metav1.Condition {
