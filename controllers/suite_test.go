@@ -48,8 +48,11 @@ func run(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	mgrCtx, stopManager := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
+	go func() { done <- mgr.Start(mgrCtx) }()
+	// Stop the manager before the control plane: kube-apiserver otherwise waits on its open watches.
+	defer func() { stopManager(); <-done }()
 	syncCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if !mgr.GetCache().WaitForCacheSync(syncCtx) {

@@ -8,13 +8,20 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+	batchv1 "k8s.io/api/batch/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	kueue "sigs.k8s.io/kueue/apis/kueue/v1beta2"
 
 	"github.com/ftcost/ftcost/controllers"
+	"github.com/ftcost/ftcost/internal/gate"
 	"github.com/ftcost/ftcost/internal/scheme"
 )
 
@@ -27,6 +34,12 @@ type Options struct {
 	QPS                     float64
 	Burst                   int
 	Concurrency             int
+	// EnableJobGate runs the Job gate: suspended Jobs labelled ftcost.io/estimate are released once
+	// their estimate is Approved.
+	EnableJobGate bool
+	// EnableKueueAdmissionCheck runs the Kueue AdmissionCheck controller (ftcost.io/cost-gate); Kueue's
+	// CRDs must be installed.
+	EnableKueueAdmissionCheck bool
 	// Registry receives the per-estimate metrics; nil means controller-runtime's global registry,
 	// which the metrics endpoint serves.
 	Registry prometheus.Registerer
@@ -45,6 +58,8 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&o.QPS, "kube-api-qps", 20, "Queries per second the manager may send to the API server.")
 	fs.IntVar(&o.Burst, "kube-api-burst", 30, "Burst of queries the manager may send to the API server.")
 	fs.IntVar(&o.Concurrency, "max-concurrent-reconciles", 4, "How many FineTuneEstimates are reconciled at once.")
+	fs.BoolVar(&o.EnableJobGate, "enable-job-gate", true, "Release suspended Jobs labelled "+gate.EstimateLabel+" once their FineTuneEstimate lets them through.")
+	fs.BoolVar(&o.EnableKueueAdmissionCheck, "enable-kueue-admission-check", false, "Serve Kueue AdmissionChecks with controllerName "+gate.ControllerName+" (needs Kueue's CRDs).")
 }
 
 // Validate checks the flag values.
@@ -60,6 +75,15 @@ func (o *Options) Validate() error {
 	return nil
 }
 
+// gatedJobs selects the Jobs that carry the estimate label.
+var gatedJobs = func() labels.Selector {
+	req, err := labels.NewRequirement(gate.EstimateLabel, selection.Exists, nil)
+	if err != nil {
+		panic(err)
+	}
+	return labels.NewSelector().Add(*req)
+}()
+
 // New builds a manager with ftcost's controllers registered.
 func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if err := o.Validate(); err != nil {
@@ -67,8 +91,17 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	}
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = float32(o.QPS), o.Burst
+	s := scheme.New()
+	if err := kueue.AddToScheme(s); err != nil {
+		return nil, err
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                  scheme.New(),
+		Scheme: s,
+		// The gates read only Jobs that name an estimate; caching every Job in the cluster would cost
+		// memory for nothing.
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&batchv1.Job{}: {Label: gatedJobs},
+		}},
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress:  o.ProbeAddr,
 		LeaderElection:          o.LeaderElect,
@@ -92,6 +125,25 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	}
 	if err := (&controllers.PriceCatalogReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the PriceCatalog controller: %w", err)
+	}
+	if o.EnableJobGate || o.EnableKueueAdmissionCheck {
+		if err := controllers.SetupGateIndexes(ctx, mgr); err != nil {
+			return nil, fmt.Errorf("indexing estimates for the gates: %w", err)
+		}
+	}
+	if o.EnableJobGate {
+		jg := &controllers.JobGateReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("ftcost-job-gate")}
+		if err := jg.SetupWithManager(mgr); err != nil {
+			return nil, fmt.Errorf("setting up the Job gate: %w", err)
+		}
+	}
+	if o.EnableKueueAdmissionCheck {
+		if err := (&controllers.AdmissionCheckReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+			return nil, fmt.Errorf("setting up the AdmissionCheck controller: %w", err)
+		}
+		if err := (&controllers.WorkloadGateReconciler{Client: mgr.GetClient()}).SetupWithManager(ctx, mgr); err != nil {
+			return nil, fmt.Errorf("setting up the Workload cost gate: %w", err)
+		}
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return nil, err

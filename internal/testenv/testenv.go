@@ -37,7 +37,10 @@ type Env struct {
 func Scheme() *k8sruntime.Scheme { return scheme.New() }
 
 // Start starts etcd and kube-apiserver with the CRDs of config/crd/bases installed. Call Stop when done.
-func Start() (*Env, error) {
+func Start() (*Env, error) { return StartWith() }
+
+// StartWith is Start with the CRDs of extraCRDDirs installed as well (e.g. Kueue's, from the module cache).
+func StartWith(extraCRDDirs ...string) (*Env, error) {
 	root := RepoRoot()
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
@@ -47,7 +50,7 @@ func Start() (*Env, error) {
 		return nil, fmt.Errorf("no kube-apiserver in %s: run 'make controlplane' (or 'make test') first: %w", assets, err)
 	}
 	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd", "bases")},
+		CRDDirectoryPaths:     append([]string{filepath.Join(root, "config", "crd", "bases")}, extraCRDDirs...),
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: assets,
 	}

@@ -1,0 +1,229 @@
+package controllers
+
+import (
+	"context"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	kueue "sigs.k8s.io/kueue/apis/kueue/v1beta2"
+
+	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/internal/gate"
+)
+
+// WorkloadOwnerJobIndex indexes Kueue Workloads by the name of the batch/v1 Job that controls them, so
+// a Job or an estimate reaches exactly its Workloads.
+const WorkloadOwnerJobIndex = "ftcost.io/owner-job"
+
+// ReasonActive is the reason of the Active condition ftcost keeps on its AdmissionChecks.
+const ReasonActive = "Active"
+
+// +kubebuilder:rbac:groups=kueue.x-k8s.io,resources=admissionchecks;workloads,verbs=get;list;watch
+// +kubebuilder:rbac:groups=kueue.x-k8s.io,resources=admissionchecks/status;workloads/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch
+
+// AdmissionCheckReconciler keeps Active=True on the Kueue AdmissionChecks whose controllerName is
+// gate.ControllerName, so Kueue uses them.
+type AdmissionCheckReconciler struct {
+	client.Client
+}
+
+// Reconcile sets Active=True when it is not already.
+func (r *AdmissionCheckReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	ac := &kueue.AdmissionCheck{}
+	if err := r.Get(ctx, req.NamespacedName, ac); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if ac.Spec.ControllerName != gate.ControllerName {
+		return ctrl.Result{}, nil
+	}
+	next := ac.DeepCopy()
+	meta.SetStatusCondition(&next.Status.Conditions, metav1.Condition{
+		Type: kueue.AdmissionCheckActive, Status: metav1.ConditionTrue, Reason: ReasonActive,
+		Message: "ftcost gates Workloads on their FineTuneEstimate", ObservedGeneration: ac.Generation,
+	})
+	if equality.Semantic.DeepEqual(ac.Status, next.Status) {
+		return ctrl.Result{}, nil
+	}
+	return ctrl.Result{}, r.Status().Patch(ctx, next, client.MergeFrom(ac))
+}
+
+// SetupWithManager registers the reconciler for ftcost's AdmissionChecks only.
+func (r *AdmissionCheckReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	ours := predicate.NewPredicateFuncs(func(o client.Object) bool {
+		ac, ok := o.(*kueue.AdmissionCheck)
+		return ok && ac.Spec.ControllerName == gate.ControllerName
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&kueue.AdmissionCheck{}, builder.WithPredicates(ours)).
+		Named("admissioncheck").
+		Complete(r)
+}
+
+// WorkloadGateReconciler sets the state of ftcost's AdmissionChecks on Kueue Workloads from the
+// FineTuneEstimate named by the owning Job's ftcost.io/estimate label (or the Workload's own label
+// when it has no Job owner): Ready, Retry with a delay, or Rejected, as gate.Decide says.
+type WorkloadGateReconciler struct {
+	client.Client
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Reconcile writes the check states with one optimistic-locked status patch, or none when unchanged.
+func (r *WorkloadGateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	wl := &kueue.Workload{}
+	if err := r.Get(ctx, req.NamespacedName, wl); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if meta.IsStatusConditionTrue(wl.Status.Conditions, kueue.WorkloadFinished) {
+		return ctrl.Result{}, nil
+	}
+	ours, err := r.ourChecks(ctx, wl)
+	if err != nil || len(ours) == 0 {
+		return ctrl.Result{}, err
+	}
+	name, err := r.estimateName(ctx, wl)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	in, err := gateInput(ctx, r.Client, wl.Namespace, name)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	d := gate.Decide(in)
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	admitted := meta.IsStatusConditionTrue(wl.Status.Conditions, kueue.WorkloadAdmitted)
+	patch := client.MergeFromWithOptions(wl.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	changed := false
+	for i, st := range wl.Status.AdmissionChecks {
+		if !ours[st.Name] {
+			continue
+		}
+		if next, ok := gate.CheckState(st, admitted, d, now()); ok {
+			wl.Status.AdmissionChecks[i], changed = next, true
+		}
+	}
+	result := ctrl.Result{RequeueAfter: d.RetryAfter}
+	if !changed {
+		return result, nil
+	}
+	if err := r.Status().Patch(ctx, wl, patch); err != nil {
+		return ctrl.Result{}, err // a conflict retries on fresh data
+	}
+	log.FromContext(ctx).V(1).Info("Set admission check", "outcome", d.Outcome, "reason", d.Reason, "estimate", name)
+	return result, nil
+}
+
+// ourChecks names the Workload's admission checks that are served by ftcost.
+func (r *WorkloadGateReconciler) ourChecks(ctx context.Context, wl *kueue.Workload) (map[kueue.AdmissionCheckReference]bool, error) {
+	ours := map[kueue.AdmissionCheckReference]bool{}
+	for _, st := range wl.Status.AdmissionChecks {
+		ac := &kueue.AdmissionCheck{}
+		if err := r.Get(ctx, types.NamespacedName{Name: string(st.Name)}, ac); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			return nil, err
+		}
+		if ac.Spec.ControllerName == gate.ControllerName {
+			ours[st.Name] = true
+		}
+	}
+	return ours, nil
+}
+
+// estimateName is the owning Job's ftcost.io/estimate label; a Workload without a Job owner (JobSet,
+// a plain Workload) may carry the label itself.
+func (r *WorkloadGateReconciler) estimateName(ctx context.Context, wl *kueue.Workload) (string, error) {
+	if job := ownerJob(wl); job != "" {
+		j := &batchv1.Job{}
+		if err := r.Get(ctx, types.NamespacedName{Namespace: wl.Namespace, Name: job}, j); err != nil {
+			// The Job cache holds only labelled Jobs: not found means not gated.
+			return "", client.IgnoreNotFound(err)
+		}
+		return j.Labels[gate.EstimateLabel], nil
+	}
+	return wl.Labels[gate.EstimateLabel], nil
+}
+
+// ownerJob is the name of the batch/v1 Job controlling the Workload, or "".
+func ownerJob(o client.Object) string {
+	if ref := metav1.GetControllerOf(o); ref != nil && ref.Kind == "Job" && ref.APIVersion == "batch/v1" {
+		return ref.Name
+	}
+	return ""
+}
+
+// SetupWithManager registers the reconciler, the owner-Job index, and the Job, estimate and catalog
+// watches (the catalog one needs SetupGateIndexes).
+func (r *WorkloadGateReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &kueue.Workload{}, WorkloadOwnerJobIndex, func(o client.Object) []string {
+		if job := ownerJob(o); job != "" {
+			return []string{job}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&kueue.Workload{}).
+		Watches(&batchv1.Job{}, handler.EnqueueRequestsFromMapFunc(r.workloadsOfJob)).
+		Watches(&ftv1.FineTuneEstimate{}, handler.EnqueueRequestsFromMapFunc(r.workloadsOfEstimate)).
+		Watches(&ftv1.PriceCatalog{}, handler.EnqueueRequestsFromMapFunc(viaEstimatesOfCatalog(r.Client, r.workloadsOfEstimate)),
+			builder.WithPredicates(staleChanged)).
+		Named("workload-cost-gate").
+		Complete(r)
+}
+
+func (r *WorkloadGateReconciler) workloadsOfJob(ctx context.Context, o client.Object) []reconcile.Request {
+	list := &kueue.WorkloadList{}
+	if err := r.List(ctx, list, client.InNamespace(o.GetNamespace()), client.MatchingFields{WorkloadOwnerJobIndex: o.GetName()}); err != nil {
+		log.FromContext(ctx).Error(err, "Listing the Workloads of a Job failed", "job", o.GetName())
+		return nil
+	}
+	return workloadRequests(list.Items)
+}
+
+// workloadsOfEstimate maps an estimate to the Workloads of the Jobs labelled with its name, and to
+// Workloads labelled with it directly: label selectors and the owner index, never a full list.
+func (r *WorkloadGateReconciler) workloadsOfEstimate(ctx context.Context, o client.Object) []reconcile.Request {
+	sel := client.MatchingLabels{gate.EstimateLabel: o.GetName()}
+	jobs := &batchv1.JobList{}
+	if err := r.List(ctx, jobs, client.InNamespace(o.GetNamespace()), sel); err != nil {
+		log.FromContext(ctx).Error(err, "Listing the Jobs of an estimate failed", "estimate", o.GetName())
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range jobs.Items {
+		reqs = append(reqs, r.workloadsOfJob(ctx, &jobs.Items[i])...)
+	}
+	direct := &kueue.WorkloadList{}
+	if err := r.List(ctx, direct, client.InNamespace(o.GetNamespace()), sel); err != nil {
+		log.FromContext(ctx).Error(err, "Listing the Workloads of an estimate failed", "estimate", o.GetName())
+		return reqs
+	}
+	return append(reqs, workloadRequests(direct.Items)...)
+}
+
+func workloadRequests(items []kueue.Workload) []reconcile.Request {
+	reqs := make([]reconcile.Request, 0, len(items))
+	for _, w := range items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: w.Namespace, Name: w.Name}})
+	}
+	return reqs
+}

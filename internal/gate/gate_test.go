@@ -1,0 +1,171 @@
+package gate
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kueue "sigs.k8s.io/kueue/apis/kueue/v1beta2"
+
+	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+)
+
+// fte is an estimate of generation gen, estimated for observed, whose Approved condition is approved
+// (reason), under policy.
+func fte(gen, observed int64, approved metav1.ConditionStatus, reason string, policy ftv1.Policy) *ftv1.FineTuneEstimate {
+	o := &ftv1.FineTuneEstimate{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ml", Name: "bot", Generation: gen},
+		Spec:       ftv1.FineTuneEstimateSpec{Policy: policy},
+		Status: ftv1.FineTuneEstimateStatus{
+			ObservedGeneration: observed,
+			Pricing:            &ftv1.Pricing{Catalog: "default", Source: ftv1.PricingSourceCatalog},
+			Conditions: []metav1.Condition{
+				{Type: ftv1.ConditionReady, Status: metav1.ConditionTrue, Reason: ftv1.ReasonEstimated, ObservedGeneration: observed},
+				{Type: ftv1.ConditionApproved, Status: approved, Reason: reason, Message: "why", ObservedGeneration: observed},
+			},
+		},
+	}
+	return o
+}
+
+func TestDecide(t *testing.T) {
+	stale := &metav1.Condition{Type: ftv1.ConditionStale, Status: metav1.ConditionTrue, Reason: ftv1.ReasonPricesOutdated, Message: "runpod H100 is from 2024-01-01"}
+	readyUnknown := fte(1, 1, metav1.ConditionFalse, ftv1.ReasonNotReady, ftv1.PolicyEnforce)
+	readyUnknown.Status.Conditions[0].Status = metav1.ConditionUnknown
+	noConditions := fte(1, 1, metav1.ConditionTrue, ftv1.ReasonApproved, "")
+	noConditions.Status.Conditions = nil
+	oldApproved := fte(2, 2, metav1.ConditionTrue, ftv1.ReasonApproved, "")
+	oldApproved.Status.Conditions[1].ObservedGeneration = 1
+
+	cases := map[string]struct {
+		in          Input
+		want        Outcome
+		reason      string
+		retry       time.Duration
+		msgContains string
+	}{
+		"no label passes":                 {in: Input{}, want: Pass, reason: ReasonNoEstimateLabel},
+		"missing estimate waits":          {in: Input{EstimateName: "bot"}, want: Wait, reason: ReasonEstimateNotFound, retry: PendingRetryAfter, msgContains: "ml/bot does not exist"},
+		"new generation not yet seen":     {in: Input{EstimateName: "bot", Estimate: fte(2, 1, metav1.ConditionTrue, ftv1.ReasonApproved, "")}, want: Wait, reason: ReasonEstimatePending, retry: PendingRetryAfter, msgContains: "generation 2"},
+		"no conditions yet":               {in: Input{EstimateName: "bot", Estimate: noConditions}, want: Wait, reason: ReasonEstimatePending, retry: PendingRetryAfter},
+		"Ready Unknown":                   {in: Input{EstimateName: "bot", Estimate: readyUnknown}, want: Wait, reason: ReasonEstimatePending, retry: PendingRetryAfter},
+		"Approved from an old generation": {in: Input{EstimateName: "bot", Estimate: oldApproved}, want: Wait, reason: ReasonEstimatePending, retry: PendingRetryAfter},
+		"approved passes":                 {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionTrue, ftv1.ReasonApproved, ftv1.PolicyEnforce)}, want: Pass, reason: ReasonApproved},
+		"approved but stale waits":        {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionTrue, ftv1.ReasonApproved, ""), CatalogStale: stale}, want: Wait, reason: ReasonPricesStale, retry: StaleRetryAfter, msgContains: "2024-01-01"},
+		"stale waits even when advisory":  {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonOverBudget, ftv1.PolicyAdvisory), CatalogStale: stale}, want: Wait, reason: ReasonPricesStale, retry: StaleRetryAfter},
+		"Stale False is fresh":            {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionTrue, ftv1.ReasonApproved, ""), CatalogStale: &metav1.Condition{Status: metav1.ConditionFalse}}, want: Pass, reason: ReasonApproved},
+		"enforce rejects with the reason": {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonNotRecommended, ftv1.PolicyEnforce)}, want: Reject, reason: ftv1.ReasonNotRecommended, msgContains: "not Approved (NotRecommended): why; policy Enforce"},
+		"enforce rejects not ready":       {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonNotReady, ftv1.PolicyEnforce)}, want: Reject, reason: ftv1.ReasonNotReady},
+		"advisory passes with a message":  {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonOverBudget, ftv1.PolicyAdvisory)}, want: Pass, reason: ReasonAdvisoryNotApproved, msgContains: "policy Advisory"},
+		"no policy is advisory":           {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonOverBudget, "")}, want: Pass, reason: ReasonAdvisoryNotApproved},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			tc.in.Namespace = "ml"
+			got := Decide(tc.in)
+			if got.Outcome != tc.want || got.Reason != tc.reason || got.RetryAfter != tc.retry {
+				t.Errorf("Decide = %+v, want outcome %s reason %s retry %s", got, tc.want, tc.reason, tc.retry)
+			}
+			if !strings.Contains(got.Message, tc.msgContains) {
+				t.Errorf("message %q does not contain %q", got.Message, tc.msgContains)
+			}
+		})
+	}
+}
+
+func TestCatalogToCheck(t *testing.T) {
+	cases := map[string]struct {
+		pricing *ftv1.Pricing
+		want    string
+	}{
+		"not priced": {nil, ""},
+		"builtin":    {&ftv1.Pricing{Catalog: "builtin", Source: ftv1.PricingSourceBuiltin}, ""},
+		"catalog":    {&ftv1.Pricing{Catalog: "premium", Source: ftv1.PricingSourceCatalog}, "premium"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := CatalogToCheck(&ftv1.FineTuneEstimate{Status: ftv1.FineTuneEstimateStatus{Pricing: tc.pricing}}); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestCheckState(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	earlier := metav1.NewTime(now.Add(-time.Hour))
+	pass := Decision{Outcome: Pass, Reason: ReasonApproved, Message: "ok"}
+	wait := Decision{Outcome: Wait, Reason: ReasonEstimatePending, Message: "pending", RetryAfter: PendingRetryAfter}
+	reject := Decision{Outcome: Reject, Reason: ftv1.ReasonOverBudget, Message: "no"}
+	secs := func(n int32) *int32 { return &n }
+	st := func(s kueue.CheckState, msg string, after *int32, at metav1.Time) kueue.AdmissionCheckState {
+		return kueue.AdmissionCheckState{Name: "cost", State: s, Message: msg, RequeueAfterSeconds: after, LastTransitionTime: at}
+	}
+	cases := map[string]struct {
+		cur      kueue.AdmissionCheckState
+		admitted bool
+		d        Decision
+		want     kueue.AdmissionCheckState
+		changed  bool
+	}{
+		"pending to ready":                        {st(kueue.CheckStatePending, "", nil, earlier), false, pass, st(kueue.CheckStateReady, "ok", nil, metav1.NewTime(now)), true},
+		"pending to retry with delay":             {st(kueue.CheckStatePending, "", nil, earlier), false, wait, st(kueue.CheckStateRetry, "pending", secs(15), metav1.NewTime(now)), true},
+		"pending to rejected":                     {st(kueue.CheckStatePending, "", nil, earlier), false, reject, st(kueue.CheckStateRejected, "no", nil, metav1.NewTime(now)), true},
+		"retry to ready":                          {st(kueue.CheckStateRetry, "pending", secs(15), earlier), false, pass, st(kueue.CheckStateReady, "ok", nil, metav1.NewTime(now)), true},
+		"unchanged retry":                         {st(kueue.CheckStateRetry, "pending", secs(15), earlier), false, wait, st(kueue.CheckStateRetry, "pending", secs(15), earlier), false},
+		"new message keeps the time":              {st(kueue.CheckStateReady, "old", nil, earlier), false, pass, st(kueue.CheckStateReady, "ok", nil, earlier), true},
+		"rejected is final":                       {st(kueue.CheckStateRejected, "no", nil, earlier), false, pass, st(kueue.CheckStateRejected, "no", nil, earlier), false},
+		"admitted ready stays ready":              {st(kueue.CheckStateReady, "ok", nil, earlier), true, reject, st(kueue.CheckStateReady, "ok", nil, earlier), false},
+		"ready before admission can be withdrawn": {st(kueue.CheckStateReady, "ok", nil, earlier), false, reject, st(kueue.CheckStateRejected, "no", nil, metav1.NewTime(now)), true},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, changed := CheckState(tc.cur, tc.admitted, tc.d, now)
+			if changed != tc.changed {
+				t.Errorf("changed = %v, want %v", changed, tc.changed)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("state (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestForJob(t *testing.T) {
+	pass := Decision{Outcome: Pass, Reason: ReasonApproved, Message: "approved"}
+	advisory := Decision{Outcome: Pass, Reason: ReasonAdvisoryNotApproved, Message: "advisory"}
+	wait := Decision{Outcome: Wait, Reason: ReasonEstimatePending, Message: "pending", RetryAfter: PendingRetryAfter}
+	reject := Decision{Outcome: Reject, Reason: ftv1.ReasonOverBudget, Message: "over budget"}
+	suspended := Job{Suspended: true}
+	cases := map[string]struct {
+		job  Job
+		d    Decision
+		want JobAction
+	}{
+		"approved unsuspends": {suspended, pass, JobAction{Patch: true, Unsuspend: true, Gate: GateReleased, Message: "approved",
+			Event: &Event{"Normal", EventReleased, "approved"}}},
+		"advisory unsuspends with a warning": {suspended, advisory, JobAction{Patch: true, Unsuspend: true, Gate: GateReleased, Message: "advisory",
+			Event: &Event{"Warning", EventReleasedNotApproved, "advisory"}}},
+		"pending holds and requeues": {suspended, wait, JobAction{Patch: true, Gate: GateHeld, Message: "pending", RequeueAfter: PendingRetryAfter,
+			Event: &Event{"Normal", EventHeld, "pending"}}},
+		"already held for the same reason: no write, no event": {Job{Suspended: true, Gate: GateHeld, GateMessage: "pending"}, wait,
+			JobAction{Gate: GateHeld, Message: "pending", RequeueAfter: PendingRetryAfter}},
+		"rejected holds with a warning": {Job{Suspended: true, Gate: GateHeld, GateMessage: "pending"}, reject, JobAction{Patch: true, Gate: GateHeld, Message: "over budget",
+			Event: &Event{"Warning", EventRejected, "over budget"}}},
+		"held then approved unsuspends": {Job{Suspended: true, Gate: GateHeld, GateMessage: "over budget"}, pass, JobAction{Patch: true, Unsuspend: true, Gate: GateReleased, Message: "approved",
+			Event: &Event{"Normal", EventReleased, "approved"}}},
+		"running job is never touched":       {Job{}, reject, JobAction{}},
+		"finished job is never touched":      {Job{Suspended: true, Finished: true}, pass, JobAction{}},
+		"kueue owns suspend":                 {Job{Suspended: true, KueueManaged: true}, pass, JobAction{}},
+		"re-suspended after release is left": {Job{Suspended: true, Gate: GateReleased}, pass, JobAction{}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, ForJob(tc.job, tc.d)); diff != "" {
+				t.Errorf("action (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

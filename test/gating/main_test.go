@@ -1,0 +1,220 @@
+// Package gating tests the cost gates end to end on a real kube-apiserver: the Kueue AdmissionCheck
+// (with Kueue's own CRDs from the module cache, Workloads created as Kueue would), the Job gate with
+// the ValidatingAdmissionPolicy of config/vap, and the GitOps health checks of config/gitops.
+package gating
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	kueue "sigs.k8s.io/kueue/apis/kueue/v1beta2"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/internal/gate"
+	"github.com/ftcost/ftcost/internal/manager"
+	"github.com/ftcost/ftcost/internal/testenv"
+)
+
+const timeout = 20 * time.Second
+
+var (
+	env *testenv.Env
+	// k is an admin client that knows Kueue's types.
+	k   client.Client
+	ctx context.Context
+)
+
+func TestMain(m *testing.M) {
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
+	var cancel context.CancelFunc
+	ctx, cancel = context.WithCancel(context.Background())
+	code, err := run(m)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+// kueueCRDs is Kueue's CRD folder in the module cache, for the version go.mod requires.
+func kueueCRDs() (string, error) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/kueue").Output()
+	if err != nil {
+		return "", fmt.Errorf("locating sigs.k8s.io/kueue in the module cache: %w", err)
+	}
+	return filepath.Join(strings.TrimSpace(string(out)), "config", "components", "crd", "bases"), nil
+}
+
+func run(m *testing.M) (int, error) {
+	crds, err := kueueCRDs()
+	if err != nil {
+		return 0, err
+	}
+	if env, err = testenv.StartWith(crds); err != nil {
+		return 0, err
+	}
+	defer func() { _ = env.Stop() }()
+	if err := kueue.AddToScheme(env.Scheme); err != nil {
+		return 0, err
+	}
+	if k, err = client.New(env.Config, client.Options{Scheme: env.Scheme}); err != nil {
+		return 0, err
+	}
+	// The Job gate's guard is installed from config/vap, as docs/gitops.md says.
+	if _, err := applyDir("vap", ""); err != nil {
+		return 0, err
+	}
+	// The manager runs as the service account config/default deploys it as, so the policy of config/vap
+	// lets it (and only it) clear spec.suspend; system:masters stands in for its ClusterRole.
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: gate.OperatorServiceAccount, Groups: []string{"system:masters", "system:authenticated"}}
+	mgr, err := manager.New(ctx, cfg, manager.Options{
+		MetricsAddr: "0", ProbeAddr: "0", QPS: 50, Burst: 100, Concurrency: 4,
+		EnableJobGate: true, EnableKueueAdmissionCheck: true,
+	})
+	if err != nil {
+		return 0, err
+	}
+	// Stop the manager before the control plane: kube-apiserver otherwise waits for its watches to
+	// time out on shutdown.
+	mgrCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = mgr.Start(mgrCtx); close(done) }()
+	defer func() { stop(); <-done }()
+	syncCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if !mgr.GetCache().WaitForCacheSync(syncCtx) {
+		return 0, fmt.Errorf("the manager's cache did not sync")
+	}
+	return m.Run(), nil
+}
+
+// apply renders config/<dir> with kustomize and creates every resource (namespaced ones in ns).
+func apply(t *testing.T, dir, ns string) []*unstructured.Unstructured {
+	t.Helper()
+	objs, err := applyDir(dir, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs
+}
+
+// renderDir renders config/<dir> with kustomize (in-process, the library kubectl uses).
+func renderDir(dir string) ([]*unstructured.Unstructured, error) {
+	kz := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	res, err := kz.Run(filesys.MakeFsOnDisk(), filepath.Join(testenv.RepoRoot(), "config", dir))
+	if err != nil {
+		return nil, fmt.Errorf("kustomize build config/%s: %w", dir, err)
+	}
+	var objs []*unstructured.Unstructured
+	for _, r := range res.Resources() {
+		m, err := r.Map()
+		if err != nil {
+			return nil, err
+		}
+		objs = append(objs, &unstructured.Unstructured{Object: m})
+	}
+	return objs, nil
+}
+
+func applyDir(dir, ns string) ([]*unstructured.Unstructured, error) {
+	objs, err := renderDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range objs {
+		mapping, err := k.RESTMapper().RESTMapping(u.GroupVersionKind().GroupKind(), u.GroupVersionKind().Version)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", u.GetKind(), err)
+		}
+		if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+			u.SetNamespace(ns)
+		}
+		// Cluster-scoped objects may exist from an earlier -count run.
+		if err := client.IgnoreAlreadyExists(k.Create(ctx, u)); err != nil {
+			return nil, fmt.Errorf("creating %s %s from config/%s: %w", u.GetKind(), u.GetName(), dir, err)
+		}
+	}
+	return objs, nil
+}
+
+// impersonating is an admin client acting as user (RBAC passes through system:masters; admission
+// policies still see the user name).
+func impersonating(user string) (client.Client, error) {
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: []string{"system:masters", "system:authenticated"}}
+	return client.New(cfg, client.Options{Scheme: env.Scheme})
+}
+
+func namespace(t *testing.T) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "gate-"}}
+	if err := k.Create(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	return ns.Name
+}
+
+func dec(s string) *ftv1.Decimal { v := ftv1.Decimal(s); return &v }
+
+// supportBot is the seed's worked example 1: Approved, upfront 1001.25.
+func supportBot(ns, name string, policy ftv1.Policy) *ftv1.FineTuneEstimate {
+	return &ftv1.FineTuneEstimate{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: ftv1.FineTuneEstimateSpec{
+			Model:        "llama-13b",
+			Method:       ftv1.MethodLoRA,
+			Dataset:      ftv1.Dataset{Examples: 10000},
+			Training:     ftv1.Training{Provider: "runpod"},
+			OneTimeCosts: &ftv1.OneTimeCosts{DataLabeling: dec("1000")},
+			API:          ftv1.APIPricing{Model: "claude-sonnet", CostPerRequest: dec("0.005")},
+			Usage: ftv1.Usage{RequestsPerMonth: 10000, InputTokensPerRequest: ptr.To[int64](1000),
+				OutputTokensPerRequest: ptr.To[int64](300)},
+			HorizonMonths: ptr.To[int32](36),
+			Policy:        policy,
+		},
+	}
+}
+
+// overBudget is supportBot with a budget below its upfront cost: not Approved (OverBudget).
+func overBudget(ns, name string, policy ftv1.Policy) *ftv1.FineTuneEstimate {
+	o := supportBot(ns, name, policy)
+	o.Spec.Budget = &ftv1.Budget{MaxUpfrontCost: dec("500")}
+	return o
+}
+
+// estimated creates obj and waits until it has a verdict for its generation.
+func estimated(t *testing.T, obj *ftv1.FineTuneEstimate) *ftv1.FineTuneEstimate {
+	t.Helper()
+	g := NewWithT(t)
+	g.Expect(k.Create(ctx, obj)).To(Succeed())
+	got := &ftv1.FineTuneEstimate{}
+	g.Eventually(func(g Gomega) {
+		g.Expect(k.Get(ctx, client.ObjectKeyFromObject(obj), got)).To(Succeed())
+		g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
+		g.Expect(meta.FindStatusCondition(got.Status.Conditions, ftv1.ConditionApproved)).NotTo(BeNil())
+	}).WithTimeout(timeout).Should(Succeed())
+	return got
+}
+
+func key(o client.Object) types.NamespacedName { return client.ObjectKeyFromObject(o) }
