@@ -177,3 +177,25 @@ func TestDeletingDefaultCatalogFallsBackToBuiltin(t *testing.T) {
 		g.Expect(eventNotes(g, ns, "uses-default")).To(ContainElement(`Prices now come from the built-in catalog: PriceCatalog "default" no longer exists`))
 	}).WithTimeout(timeout).Should(Succeed())
 }
+
+// Deleting a named catalog makes its estimates CatalogNotFound (never a silent fallback) until it returns.
+func TestDeletingNamedCatalogUntilItReturns(t *testing.T) {
+	g := NewWithT(t)
+	ns := namespace(t)
+	pc := catalog("q3-" + ns)
+	g.Expect(env.Client.Create(ctx, pc)).To(Succeed())
+	obj := supportBot(ns, "uses-q3")
+	obj.Spec.PriceCatalogRef = pc.Name
+	g.Expect(env.Client.Create(ctx, obj)).To(Succeed())
+	estimated(g, key(obj), ready)
+
+	g.Expect(env.Client.Delete(ctx, pc)).To(Succeed())
+	got := estimated(g, key(obj), readyReason(ftv1.ReasonCatalogNotFound))
+	g.Expect(got.Status.Recommendation).To(Equal(ftv1.RecommendationUndetermined))
+	g.Expect(meta.FindStatusCondition(got.Status.Conditions, ftv1.ConditionApproved).Status).To(Equal(metav1.ConditionFalse))
+
+	g.Expect(env.Client.Create(ctx, catalog(pc.Name))).To(Succeed())
+	got = estimated(g, key(obj), ready)
+	g.Expect(got.Status.Pricing.Catalog).To(Equal(pc.Name))
+	g.Expect(got.Status.UpfrontCost).To(Equal("1001.25"))
+}
