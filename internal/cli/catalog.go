@@ -31,6 +31,7 @@ to ftcost estimate --catalog.`,
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", output, "output format: yaml or json")
+	cmd.AddCommand(newCatalogImportCommand(s))
 	return cmd
 }
 
