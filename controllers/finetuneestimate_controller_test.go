@@ -14,6 +14,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -36,25 +37,10 @@ import (
 
 const timeout = 20 * time.Second
 
-func dec(s string) *ftv1.Decimal { v := ftv1.Decimal(s); return &v }
-
-// supportBot is the seed's worked example 1.
-func supportBot(ns, name string) *ftv1.FineTuneEstimate {
-	return &ftv1.FineTuneEstimate{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: ftv1.FineTuneEstimateSpec{
-			Model:        "llama-13b",
-			Method:       ftv1.MethodLoRA,
-			Dataset:      ftv1.Dataset{Examples: 10000},
-			Training:     ftv1.Training{Provider: "runpod"},
-			OneTimeCosts: &ftv1.OneTimeCosts{DataLabeling: dec("1000")},
-			API:          ftv1.APIPricing{Model: "claude-sonnet", CostPerRequest: dec("0.005")},
-			Usage: ftv1.Usage{RequestsPerMonth: 10000, InputTokensPerRequest: ptr.To[int64](1000),
-				OutputTokensPerRequest: ptr.To[int64](300)},
-			HorizonMonths: ptr.To[int32](36),
-		},
-	}
-}
+var (
+	dec        = testenv.Dec
+	supportBot = testenv.SupportBot
+)
 
 func namespace(t *testing.T) string {
 	t.Helper()
@@ -370,3 +356,23 @@ func (discardRecorder) AnnotatedEventf(runtime.Object, runtime.Object, map[strin
 }
 
 var _ recorder.EventRecorder = discardRecorder{}
+
+// The suite's manager runs with exactly config/rbac/role.yaml; the API server enforces it: the
+// operator may write an estimate's status but not its spec, and may not read what it does not need.
+func TestOperatorRoleIsLeastPrivilege(t *testing.T) {
+	g := NewWithT(t)
+	ns := namespace(t)
+	obj := supportBot(ns, "rbac")
+	g.Expect(env.Client.Create(ctx, obj)).To(Succeed())
+	estimated(g, key(obj), ready)
+
+	operator, err := client.New(operatorConfig, client.Options{Scheme: env.Scheme})
+	g.Expect(err).NotTo(HaveOccurred())
+
+	g.Expect(operator.Get(ctx, key(obj), obj)).To(Succeed())
+	obj.Spec.Usage.RequestsPerMonth = 1
+	g.Expect(apierrors.IsForbidden(operator.Update(ctx, obj))).To(BeTrue(), "the operator must not write specs")
+	g.Expect(apierrors.IsForbidden(operator.List(ctx, &corev1.SecretList{}, client.InNamespace(ns)))).To(BeTrue(), "the operator must not read secrets")
+	g.Expect(apierrors.IsForbidden(operator.Delete(ctx, obj))).To(BeTrue(), "the operator must not delete estimates")
+	g.Expect(operator.Status().Update(ctx, obj.DeepCopy())).To(Or(Succeed(), WithTransform(apierrors.IsConflict, BeTrue())))
+}

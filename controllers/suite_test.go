@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -17,9 +17,11 @@ import (
 
 // One control plane and one running manager for the suite, as a cluster would have.
 var (
-	env      *testenv.Env
-	registry *prometheus.Registry
-	ctx      context.Context
+	env *testenv.Env
+	// operatorConfig impersonates the operator's ServiceAccount, bound to config/rbac/role.yaml only.
+	operatorConfig *rest.Config
+	registry       *prometheus.Registry
+	ctx            context.Context
 )
 
 func TestMain(m *testing.M) {
@@ -42,22 +44,21 @@ func run(m *testing.M) (int, error) {
 	}
 	defer func() { _ = env.Stop() }()
 	registry = prometheus.NewRegistry()
-	mgr, err := manager.New(ctx, env.Config, manager.Options{
+	// The manager runs with exactly the ClusterRole config/ deploys it with.
+	if operatorConfig, err = env.OperatorConfig(ctx); err != nil {
+		return 0, err
+	}
+	mgr, err := manager.New(ctx, operatorConfig, manager.Options{
 		MetricsAddr: "0", ProbeAddr: "0", QPS: 50, Burst: 100, Concurrency: 4, Registry: registry,
 	})
 	if err != nil {
 		return 0, err
 	}
-	mgrCtx, stopManager := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(mgrCtx) }()
-	// Stop the manager before the control plane: kube-apiserver otherwise waits on its open watches.
-	defer func() { stopManager(); <-done }()
-	syncCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if !mgr.GetCache().WaitForCacheSync(syncCtx) {
-		return 0, fmt.Errorf("the manager's cache did not sync")
+	stop, err := testenv.RunManager(ctx, mgr)
+	if err != nil {
+		return 0, err
 	}
+	defer stop()
 	return m.Run(), nil
 }
 

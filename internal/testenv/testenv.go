@@ -4,10 +4,17 @@
 package testenv
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/yaml"
 
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -16,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/internal/gate"
 	"github.com/ftcost/ftcost/internal/scheme"
 )
 
@@ -75,3 +83,48 @@ var (
 	FineTuneEstimateGVK = schema.GroupVersionKind{Group: ftv1.GroupVersion.Group, Version: ftv1.GroupVersion.Version, Kind: "FineTuneEstimate"}
 	PriceCatalogGVK     = schema.GroupVersionKind{Group: ftv1.GroupVersion.Group, Version: ftv1.GroupVersion.Version, Kind: "PriceCatalog"}
 )
+
+// OperatorConfig installs the ClusterRole the operator is deployed with (config/rbac/role.yaml,
+// generated from the controllers' RBAC markers), binds it to the operator's ServiceAccount (gate.OperatorServiceAccount), and returns a config
+// that impersonates that user and nothing more, so a manager started with it proves the role is
+// enough: the API server refuses anything the role does not grant.
+func (e *Env) OperatorConfig(ctx context.Context) (*rest.Config, error) {
+	data, err := os.ReadFile(filepath.Join(RepoRoot(), "config", "rbac", "role.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	role := &rbacv1.ClusterRole{}
+	if err := yaml.UnmarshalStrict(data, role); err != nil {
+		return nil, fmt.Errorf("config/rbac/role.yaml: %w", err)
+	}
+	role.Name = "ftcost-manager-role"
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "ftcost-manager-rolebinding"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: gate.OperatorServiceAccount}},
+	}
+	for _, o := range []client.Object{role, binding} {
+		if err := e.Client.Create(ctx, o); err != nil {
+			return nil, err
+		}
+	}
+	cfg := rest.CopyConfig(e.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: gate.OperatorServiceAccount, Groups: []string{"system:serviceaccounts", "system:serviceaccounts:ftcost-system", "system:authenticated"}}
+	return cfg, nil
+}
+
+// RunManager starts mgr and waits for its caches. stop ends it and waits until it has; call it
+// before Stop, or kube-apiserver waits on the manager's open watches when it shuts down.
+func RunManager(ctx context.Context, mgr manager.Manager) (stop func(), err error) {
+	mgrCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = mgr.Start(mgrCtx); close(done) }()
+	stop = func() { cancel(); <-done }
+	syncCtx, cancelSync := context.WithTimeout(ctx, 30*time.Second)
+	defer cancelSync()
+	if !mgr.GetCache().WaitForCacheSync(syncCtx) {
+		stop()
+		return nil, fmt.Errorf("the manager's cache did not sync")
+	}
+	return stop, nil
+}

@@ -20,7 +20,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -29,7 +28,6 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
-	"github.com/ftcost/ftcost/internal/gate"
 	"github.com/ftcost/ftcost/internal/manager"
 	"github.com/ftcost/ftcost/internal/testenv"
 )
@@ -84,10 +82,12 @@ func run(m *testing.M) (int, error) {
 	if _, err := applyDir("vap", ""); err != nil {
 		return 0, err
 	}
-	// The manager runs as the service account config/default deploys it as, so the policy of config/vap
-	// lets it (and only it) clear spec.suspend; system:masters stands in for its ClusterRole.
-	cfg := rest.CopyConfig(env.Config)
-	cfg.Impersonate = rest.ImpersonationConfig{UserName: gate.OperatorServiceAccount, Groups: []string{"system:masters", "system:authenticated"}}
+	// The manager runs as the service account config/default deploys it as, with exactly its
+	// ClusterRole, so the policy of config/vap lets it (and only it) clear spec.suspend.
+	cfg, err := env.OperatorConfig(ctx)
+	if err != nil {
+		return 0, err
+	}
 	mgr, err := manager.New(ctx, cfg, manager.Options{
 		MetricsAddr: "0", ProbeAddr: "0", QPS: 50, Burst: 100, Concurrency: 4,
 		EnableJobGate: true, EnableKueueAdmissionCheck: true,
@@ -95,17 +95,11 @@ func run(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	// Stop the manager before the control plane: kube-apiserver otherwise waits for its watches to
-	// time out on shutdown.
-	mgrCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { _ = mgr.Start(mgrCtx); close(done) }()
-	defer func() { stop(); <-done }()
-	syncCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if !mgr.GetCache().WaitForCacheSync(syncCtx) {
-		return 0, fmt.Errorf("the manager's cache did not sync")
+	stop, err := testenv.RunManager(ctx, mgr)
+	if err != nil {
+		return 0, err
 	}
+	defer stop()
 	return m.Run(), nil
 }
 
@@ -175,25 +169,13 @@ func namespace(t *testing.T) string {
 	return ns.Name
 }
 
-func dec(s string) *ftv1.Decimal { v := ftv1.Decimal(s); return &v }
+var dec = testenv.Dec
 
-// supportBot is the seed's worked example 1: Approved, upfront 1001.25.
+// supportBot is the seed's worked example 1 (Approved, upfront 1001.25) under policy.
 func supportBot(ns, name string, policy ftv1.Policy) *ftv1.FineTuneEstimate {
-	return &ftv1.FineTuneEstimate{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: ftv1.FineTuneEstimateSpec{
-			Model:        "llama-13b",
-			Method:       ftv1.MethodLoRA,
-			Dataset:      ftv1.Dataset{Examples: 10000},
-			Training:     ftv1.Training{Provider: "runpod"},
-			OneTimeCosts: &ftv1.OneTimeCosts{DataLabeling: dec("1000")},
-			API:          ftv1.APIPricing{Model: "claude-sonnet", CostPerRequest: dec("0.005")},
-			Usage: ftv1.Usage{RequestsPerMonth: 10000, InputTokensPerRequest: ptr.To[int64](1000),
-				OutputTokensPerRequest: ptr.To[int64](300)},
-			HorizonMonths: ptr.To[int32](36),
-			Policy:        policy,
-		},
-	}
+	o := testenv.SupportBot(ns, name)
+	o.Spec.Policy = policy
+	return o
 }
 
 // overBudget is supportBot with a budget below its upfront cost: not Approved (OverBudget).
