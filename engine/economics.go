@@ -322,8 +322,8 @@ func inverseMonthlyDiscount(annualPercent decimal.Decimal) (decimal.Decimal, err
 	return inverse, nil
 }
 
-// netPresentValue discounts each month's savings at (1 + annual rate)^(m/12), rounds each to the cent
-// and subtracts the upfront cost. The monthly factor (1 + rate)^(-1/12) and its powers are held to
+// netPresentValue is -upfront + the sum of each month's savings / (1 + annual rate)^(m/12), rounded to the
+// cent once (the contract's formula; only money lines are rounded as they are made). The monthly factor (1 + rate)^(-1/12) and its powers are held to
 // factorPlaces decimals (multiplying by them is much cheaper than dividing), far below a cent.
 func netPresentValue(r *Result, annualPercent decimal.Decimal) (Money, error) {
 	if annualPercent.IsZero() {
@@ -334,9 +334,10 @@ func netPresentValue(r *Result, annualPercent decimal.Decimal) (Money, error) {
 		return Money{}, err
 	}
 	invCoef, invExp := inverse.Coefficient(), inverse.Exponent()
-	npv := zeroMoney.Sub(r.UpfrontCost)
-	// discount is (1 + rate)^(-m/12) x 10^factorPlaces; pv, t and rem are scratch.
-	var discount, pv, t, rem big.Int
+	// discount is (1 + rate)^(-m/12) x 10^factorPlaces; total is the sum of the discounted savings
+	// in units of 10^-(2+factorPlaces) USD, rounded to the cent once at the end: the contract's
+	// -upfront + sum of savings(m) / (1 + rate)^(m/12). pv, t and rem are scratch.
+	var discount, total, pv, t, rem big.Int
 	discount.Set(pow10(int(factorPlaces)))
 	for _, mo := range r.Months {
 		t.Mul(&discount, invCoef)
@@ -352,7 +353,8 @@ func netPresentValue(r *Result, annualPercent decimal.Decimal) (Money, error) {
 			pv.SetInt64(mo.Savings.c)
 		}
 		pv.Mul(&pv, &discount) // exponent exp - factorPlaces
-		npv = npv.Add(centsOf(rescaleRound(&pv, &pv, exp-factorPlaces, 2, &rem)))
+		total.Add(&total, rescaleRound(&pv, &pv, exp-factorPlaces, 2+factorPlaces, &rem))
 	}
+	npv := zeroMoney.Sub(r.UpfrontCost).Add(centsOf(rescaleRound(&total, &total, -2-factorPlaces, 2, &rem)))
 	return npv, nil
 }

@@ -38,12 +38,14 @@ func checkAgainstReference(t testing.TB, in *engine.Input, r *engine.Result) {
 			t.Fatal(err)
 		}
 		inverse := decimal.NewFromInt(1).DivRound(monthly, places)
+		// The contract: -upfront + the sum of each month's savings / (1 + rate)^(m/12), rounded once.
 		discount := decimal.NewFromInt(1)
-		npv = r.UpfrontCost.Decimal().Neg()
+		sum := decimal.Zero
 		for _, mo := range r.Months {
 			discount = discount.Mul(inverse).Round(places)
-			npv = npv.Add(mo.Savings.Decimal().Mul(discount).Round(2))
+			sum = sum.Add(mo.Savings.Decimal().Mul(discount))
 		}
+		npv = r.UpfrontCost.Decimal().Neg().Add(sum.Round(2))
 	}
 	if !r.NetPresentValue.Decimal().Equal(npv) {
 		t.Fatalf("NPV %s, reference %s", r.NetPresentValue, npv.StringFixed(2))
