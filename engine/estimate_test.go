@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -603,5 +604,24 @@ func TestSeriesExample1(t *testing.T) {
 	}
 	if got := g.Months[3].APICost.String(); got != "66.55" {
 		t.Errorf("month 4 API = %s, want 66.55", got)
+	}
+}
+
+// A catalog figure that would need more GPUs than any job has is an InvalidSpec, never a wrapped count
+// or a panic (review finding: 2.4e17 parameters on 1 GiB GPUs).
+func TestHugeModelIsRefused(t *testing.T) {
+	c := engine.BuiltinCatalog()
+	m := c.Models["llama-7b"]
+	m.Parameters = 240191980126426414
+	c.Models["llama-7b"] = m
+	g := c.GPUs["H100"]
+	g.MemoryGiB = 1
+	c.GPUs["H100"] = g
+	in := &engine.Input{Model: "llama-7b", Method: engine.Full, Examples: 10, Provider: "runpod",
+		APICostPerRequest: decp("0.005"), RequestsPerMonth: 1}
+	_, err := engine.Estimate(in, c)
+	var e *engine.Error
+	if !errors.As(err, &e) || e.Reason != engine.ReasonInvalidSpec || e.Field != "spec.model" {
+		t.Fatalf("err = %v, want InvalidSpec on spec.model", err)
 	}
 }

@@ -113,8 +113,14 @@ func estimateTraining(in *Input, cat *Catalog) (*training, error) {
 		high := roundTo(t.hours.Mul(one.Add(HoursBand)), hoursPlaces)
 		t.low, t.high = &low, &high
 	}
+	if model.Parameters < 1 {
+		return nil, errorf(ReasonInvalidSpec, "spec.model", "model %q has no parameter count in price catalog %q", model.Name, cat.Name)
+	}
 	total := TrainingMemoryGiB(model.Parameters, in.Method)
 	t.gpuCount = GPUsToFit(total, gpu.MemoryGiB)
+	if t.gpuCount > MaxGPUs {
+		return nil, errorf(ReasonInvalidSpec, "spec.model", "model %q needs %s GiB to train with %s: more than %d %s GPUs hold", model.Name, total.Round(0), in.Method, MaxGPUs, gpuType)
+	}
 	perGPU := total.DivRound(decimal.NewFromInt32(t.gpuCount), 1)
 	t.memoryPerGPU = &perGPU
 	t.wallClock = t.hours.DivRound(decimal.NewFromInt32(t.gpuCount), hoursPlaces)
@@ -181,14 +187,21 @@ func TrainingMemoryGiB(parameters int64, method Method) decimal.Decimal {
 	return bytes.DivRound(gibibyte, 4)
 }
 
-// GPUsToFit is how many GPUs of memoryGiB each hold totalGiB when sharded evenly (ZeRO-3 / FSDP).
+// MaxGPUs bounds the GPU count of one training job; an estimate needing more is refused, not wrapped.
+const MaxGPUs = 1_000_000
+
+// GPUsToFit is how many GPUs of memoryGiB each hold totalGiB when sharded evenly (ZeRO-3 / FSDP); a
+// count above MaxGPUs is reported as MaxGPUs + 1.
 func GPUsToFit(totalGiB decimal.Decimal, memoryGiB int32) int32 {
 	if memoryGiB <= 0 {
 		return 1
 	}
-	n := totalGiB.Div(decimal.NewFromInt32(memoryGiB)).Ceil().IntPart()
-	if n < 1 {
-		n = 1
+	n := totalGiB.Div(decimal.NewFromInt32(memoryGiB)).Ceil()
+	switch {
+	case n.GreaterThan(decimal.NewFromInt(MaxGPUs)):
+		return MaxGPUs + 1
+	case n.Sign() < 1:
+		return 1
 	}
-	return int32(n)
+	return int32(n.IntPart())
 }

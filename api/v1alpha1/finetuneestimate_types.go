@@ -84,7 +84,7 @@ type SignedDecimal string
 
 // FineTuneEstimateSpec is what a team wants to fine-tune, where, and what it would otherwise pay an API.
 // +kubebuilder:validation:XValidation:rule="has(self.api.costPerRequest) || (has(self.usage.inputTokensPerRequest) && has(self.usage.outputTokensPerRequest))",message="spec.usage.inputTokensPerRequest and spec.usage.outputTokensPerRequest are required unless spec.api.costPerRequest is set"
-// +kubebuilder:validation:XValidation:rule="!has(self.training.estimator) || self.training.estimator != 'FLOPs' || has(self.dataset.tokensPerExample)",message="spec.dataset.tokensPerExample is required by the FLOPs estimator"
+// +kubebuilder:validation:XValidation:rule="!has(self.training.estimator) || self.training.estimator != 'FLOPs' || has(self.training.hours) || has(self.dataset.tokensPerExample)",message="spec.dataset.tokensPerExample is required by the FLOPs estimator"
 // +kubebuilder:validation:XValidation:rule="!has(self.serving) || !has(self.serving.apiModel) || (has(self.usage.inputTokensPerRequest) && has(self.usage.outputTokensPerRequest))",message="spec.usage.inputTokensPerRequest and spec.usage.outputTokensPerRequest are required when spec.serving.apiModel is set"
 type FineTuneEstimateSpec struct {
 	// model is the base model to fine-tune, as named in the price catalog (for example llama-13b).
@@ -176,7 +176,6 @@ type Dataset struct {
 }
 
 // Training says where and how long the training runs.
-// +kubebuilder:validation:XValidation:rule="!has(self.estimator) || self.estimator != 'FLOPs' || !has(self.hours)",message="spec.training.hours replaces the estimator; set one of spec.training.hours and spec.training.estimator: FLOPs"
 type Training struct {
 	// provider is where the training runs, as named in the price catalog (for example runpod).
 	// +required
@@ -197,7 +196,8 @@ type Training struct {
 	// +kubebuilder:validation:Enum=Empirical;FLOPs
 	Estimator Estimator `json:"estimator,omitempty"`
 
-	// hours is measured GPU-hours of one training run; set, it replaces the estimator.
+	// hours is measured GPU-hours of one training run; set, it replaces the estimator (status.estimator
+	// says Measured).
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="!self.matches('^[0-9]+(\\\\.[0-9]{1,6})?$') || double(self) > 0.0",message="spec.training.hours must be greater than 0"
 	Hours *Decimal `json:"hours,omitempty"`

@@ -48,9 +48,10 @@ type CatalogModel struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	Name string `json:"name"`
-	// parameters is the number of parameters, for memory and FLOPs estimates.
+	// parameters is the number of parameters, for memory and FLOPs estimates (at most 10^14).
 	// +required
 	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100000000000000
 	Parameters int64 `json:"parameters"`
 	// scaleFactor is the Empirical estimator's GPU-hours multiplier relative to a 7B model.
 	// +required

@@ -16,7 +16,8 @@ import (
 
 // ValidateCatalog checks what the schema cannot: that entries refer only to what the catalog holds
 // (a provider's GPU types, default GPU and serving API model), that names are unique, and that
-// figures that scale hours are positive. Each error names its field.
+// figures that scale hours or price training are positive, so nothing trains for free. Each error
+// names its field. Estimates refuse to price with a catalog that fails it.
 func ValidateCatalog(pc *ftv1.PriceCatalog) field.ErrorList {
 	var errs field.ErrorList
 	spec := field.NewPath("spec")
@@ -56,6 +57,7 @@ func ValidateCatalog(pc *ftv1.PriceCatalog) field.ErrorList {
 		for j, gp := range pr.GPUPrices {
 			gpuPath := p.Child("gpuPrices").Index(j).Child("gpuType")
 			unique(gp.GPUType, priced, gpuPath)
+			positive(gp.PricePerGPUHour, p.Child("gpuPrices").Index(j).Child("pricePerGPUHour"))
 			if !gpus.Has(gp.GPUType) {
 				errs = append(errs, field.NotFound(gpuPath, gp.GPUType))
 			}
@@ -69,6 +71,9 @@ func ValidateCatalog(pc *ftv1.PriceCatalog) field.ErrorList {
 				errs = append(errs, field.Forbidden(p.Child("pricePerMillionTrainingTokens"), "only a Managed provider bills training tokens"))
 			}
 		case ftv1.ProviderKindManaged:
+			if pr.PricePerMillionTrainingTokens != nil {
+				positive(*pr.PricePerMillionTrainingTokens, p.Child("pricePerMillionTrainingTokens"))
+			}
 			if len(pr.Models) == 0 {
 				errs = append(errs, field.Required(p.Child("models"), "a Managed provider must list the base models it fine-tunes"))
 			}

@@ -315,3 +315,41 @@ func TestChanges(t *testing.T) {
 		})
 	}
 }
+
+// An estimate never prices with a catalog that fails ValidateCatalog: a zero training price would make
+// fine-tuning look free (review finding).
+func TestInvalidCatalogIsNotUsed(t *testing.T) {
+	pc := PriceCatalog(engine.BuiltinCatalog(), "default")
+	for i := range pc.Spec.Providers {
+		for j := range pc.Spec.Providers[i].GPUPrices {
+			pc.Spec.Providers[i].GPUPrices[j].PricePerGPUHour = "0"
+		}
+	}
+	s, _, err := Compute(supportBot(), catalogs(pc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := meta.FindStatusCondition(s.Conditions, ftv1.ConditionReady)
+	if c.Status != metav1.ConditionFalse || c.Reason != ftv1.ReasonInvalidSpec ||
+		!strings.Contains(c.Message, `PriceCatalog "default" is not valid`) || !strings.Contains(c.Message, "pricePerGPUHour") {
+		t.Errorf("Ready = %+v", c)
+	}
+	if s.UpfrontCost != "" || meta.IsStatusConditionTrue(s.Conditions, ftv1.ConditionApproved) {
+		t.Errorf("an invalid catalog priced the estimate: %+v", s)
+	}
+}
+
+// Measured hours replace the estimator, whichever is named (the contract: "replaces the estimator
+// when set"); FLOPs then needs no tokensPerExample.
+func TestMeasuredHoursReplaceFLOPs(t *testing.T) {
+	obj := supportBot()
+	obj.Spec.Training.Estimator = ftv1.EstimatorFLOPs
+	obj.Spec.Training.Hours = dec("3.5")
+	s, _, err := Compute(obj, noCatalogs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Estimator != ftv1.EstimatorMeasured || s.GPUHours != "3.5" || s.TrainingCost != "8.72" {
+		t.Errorf("estimator %s, hours %s, training %s; want Measured, 3.5, 8.72", s.Estimator, s.GPUHours, s.TrainingCost)
+	}
+}

@@ -251,8 +251,6 @@ var rejectCases = map[string]struct {
 		[]string{`spec.annualDiscountRatePercent: Invalid value: "100.5": spec.annualDiscountRatePercent must be at most 100`}},
 	"cel api price": {validEstimate, []change{{"spec.api", map[string]any{"inputPricePerMillionTokens": "3"}}},
 		[]string{`spec.api: Invalid value: spec.api needs a model, a costPerRequest, or both inputPricePerMillionTokens and outputPricePerMillionTokens`}},
-	"cel hours or FLOPs": {validEstimate, []change{{"spec.training.estimator", "FLOPs"}, {"spec.training.hours", "2"}},
-		[]string{`spec.training: Invalid value: spec.training.hours replaces the estimator`}},
 	"cel hours positive": {validEstimate, []change{{"spec.training.hours", "0"}},
 		[]string{`spec.training.hours: Invalid value: "0": spec.training.hours must be greater than 0`}},
 	"cel growth low": {validEstimate, []change{{"spec.usage.monthlyGrowthPercent", "-99.5"}},

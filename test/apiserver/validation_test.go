@@ -183,9 +183,6 @@ func TestFineTuneEstimateValidation(t *testing.T) {
 		"serving apiModel needs tokens": {
 			all(set("spec.serving.apiModel", "openai-gpt-4-finetuned"), del("spec.usage.inputTokensPerRequest")),
 			[]string{"spec.usage.inputTokensPerRequest and spec.usage.outputTokensPerRequest are required when spec.serving.apiModel is set"}},
-		"hours with the FLOPs estimator": {
-			all(set("spec.training.estimator", "FLOPs"), set("spec.training.hours", "2")),
-			[]string{"spec.training", "spec.training.hours replaces the estimator"}},
 		"FLOPs without tokensPerExample": {
 			all(set("spec.training.estimator", "FLOPs"), del("spec.dataset.tokensPerExample")),
 			[]string{"spec", "spec.dataset.tokensPerExample is required by the FLOPs estimator"}},
