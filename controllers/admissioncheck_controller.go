@@ -77,6 +77,9 @@ func (r *AdmissionCheckReconciler) SetupWithManager(mgr ctrl.Manager) error {
 // when it has no Job owner): Ready, Retry with a delay, or Rejected, as gate.Decide says.
 type WorkloadGateReconciler struct {
 	client.Client
+	// APIReader reads from the API server, bypassing the cache: the Job cache holds only labelled
+	// Jobs, and one the informer has not seen yet must not pass as unlabelled.
+	APIReader client.Reader
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -152,8 +155,13 @@ func (r *WorkloadGateReconciler) ourChecks(ctx context.Context, wl *kueue.Worklo
 func (r *WorkloadGateReconciler) estimateName(ctx context.Context, wl *kueue.Workload) (string, error) {
 	if job := ownerJob(wl); job != "" {
 		j := &batchv1.Job{}
-		if err := r.Get(ctx, types.NamespacedName{Namespace: wl.Namespace, Name: job}, j); err != nil {
-			// The Job cache holds only labelled Jobs: not found means not gated.
+		key := types.NamespacedName{Namespace: wl.Namespace, Name: job}
+		err := r.Get(ctx, key, j)
+		if apierrors.IsNotFound(err) && r.APIReader != nil {
+			// Not in the cache: unlabelled, gone, or not seen yet. Only the API server can tell.
+			err = r.APIReader.Get(ctx, key, j)
+		}
+		if err != nil {
 			return "", client.IgnoreNotFound(err)
 		}
 		return j.Labels[gate.EstimateLabel], nil

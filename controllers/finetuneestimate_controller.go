@@ -52,16 +52,17 @@ func (r *FineTuneEstimateReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		// The catalog could not be read; say so and retry with backoff.
 		status = estimate.Pending(obj, fmt.Sprintf("Reading the price catalog failed: %v", lookupErr))
 	}
-	r.recordChanges(obj, status)
 	r.Metrics.Observe(req.NamespacedName, status)
 	if equality.Semantic.DeepEqual(obj.Status, *status) {
 		return ctrl.Result{}, lookupErr
 	}
-	patch := client.MergeFrom(obj.DeepCopy())
+	prev := obj.DeepCopy()
 	obj.Status = *status
-	if err := r.Status().Patch(ctx, obj, patch); err != nil {
+	if err := r.Status().Patch(ctx, obj, client.MergeFrom(prev)); err != nil {
 		return ctrl.Result{}, err
 	}
+	// Only what was written is news: a failed patch is retried, and must not repeat its Events.
+	r.recordChanges(prev, status)
 	log.FromContext(ctx).V(1).Info("Estimated", "recommendation", status.Recommendation, "upfront", status.UpfrontCost)
 	return ctrl.Result{}, lookupErr
 }

@@ -353,3 +353,21 @@ func TestMeasuredHoursReplaceFLOPs(t *testing.T) {
 		t.Errorf("estimator %s, hours %s, training %s; want Measured, 3.5, 8.72", s.Estimator, s.GPUHours, s.TrainingCost)
 	}
 }
+
+// While a catalog cannot be read, an estimate is Reconciling and never Stalled at the same time.
+func TestPendingIsNeverStalled(t *testing.T) {
+	obj := supportBot()
+	obj.Spec.Model = "llama-3b"
+	failed, _, _ := Compute(obj, noCatalogs)
+	obj.Status = *failed
+	if !meta.IsStatusConditionTrue(obj.Status.Conditions, ftv1.ConditionStalled) {
+		t.Fatalf("setup: want Stalled, got %+v", obj.Status.Conditions)
+	}
+	s := Pending(obj, "Reading the price catalog failed: timeout")
+	if meta.FindStatusCondition(s.Conditions, ftv1.ConditionStalled) != nil {
+		t.Errorf("Stalled kept while Reconciling: %+v", s.Conditions)
+	}
+	if !meta.IsStatusConditionTrue(s.Conditions, ftv1.ConditionReconciling) {
+		t.Errorf("Reconciling not True: %+v", s.Conditions)
+	}
+}

@@ -169,6 +169,7 @@ func Pending(obj *ftv1.FineTuneEstimate, message string) *ftv1.FineTuneEstimateS
 	s := obj.Status.DeepCopy()
 	set := conditionSetter(&s.Conditions, obj.Generation)
 	set(ftv1.ConditionReconciling, metav1.ConditionTrue, ftv1.ReasonReconciling, message)
+	meta.RemoveStatusCondition(&s.Conditions, ftv1.ConditionStalled) // kstatus: never both at once
 	for _, t := range []string{ftv1.ConditionFineTuneRecommended, ftv1.ConditionWithinBudget, ftv1.ConditionApproved} {
 		if meta.FindStatusCondition(s.Conditions, t) == nil {
 			set(t, metav1.ConditionUnknown, ftv1.ReasonEstimatePending, message)

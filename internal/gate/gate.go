@@ -115,8 +115,11 @@ func Decide(in Input) Decision {
 	if obj.Spec.Policy == ftv1.PolicyEnforce {
 		return Decision{Outcome: Reject, Reason: approved.Reason, Message: why + "; policy Enforce"}
 	}
-	return Decision{Outcome: Pass, Reason: ReasonAdvisoryNotApproved, Message: why + "; policy Advisory lets it run"}
+	return Decision{Outcome: Pass, Reason: ReasonAdvisoryNotApproved, Message: why + advisoryLetsItRun}
 }
+
+// advisoryLetsItRun ends the message of an Advisory "no" that passes.
+const advisoryLetsItRun = "; policy Advisory lets it run"
 
 // CatalogToCheck is the PriceCatalog whose Stale condition matters for an estimate; empty when the
 // estimate was priced with the built-in catalog or not priced at all.

@@ -135,7 +135,7 @@ func TestCheckState(t *testing.T) {
 
 func TestForJob(t *testing.T) {
 	pass := Decision{Outcome: Pass, Reason: ReasonApproved, Message: "approved"}
-	advisory := Decision{Outcome: Pass, Reason: ReasonAdvisoryNotApproved, Message: "advisory"}
+	advisory := Decision{Outcome: Pass, Reason: ReasonAdvisoryNotApproved, Message: "not approved" + advisoryLetsItRun}
 	wait := Decision{Outcome: Wait, Reason: ReasonEstimatePending, Message: "pending", RetryAfter: PendingRetryAfter}
 	reject := Decision{Outcome: Reject, Reason: ftv1.ReasonOverBudget, Message: "over budget"}
 	suspended := Job{Suspended: true}
@@ -146,8 +146,8 @@ func TestForJob(t *testing.T) {
 	}{
 		"approved unsuspends": {suspended, pass, JobAction{Patch: true, Unsuspend: true, Gate: GateReleased, Message: "approved",
 			Event: &Event{"Normal", EventReleased, "approved"}}},
-		"advisory unsuspends with a warning": {suspended, advisory, JobAction{Patch: true, Unsuspend: true, Gate: GateReleased, Message: "advisory",
-			Event: &Event{"Warning", EventReleasedNotApproved, "advisory"}}},
+		"advisory no holds with a warning": {suspended, advisory, JobAction{Patch: true, Gate: GateHeld, Message: "not approved" + advisoryHeld,
+			Event: &Event{"Warning", EventNotApproved, "not approved" + advisoryHeld}}},
 		"pending holds and requeues": {suspended, wait, JobAction{Patch: true, Gate: GateHeld, Message: "pending", RequeueAfter: PendingRetryAfter,
 			Event: &Event{"Normal", EventHeld, "pending"}}},
 		"already held for the same reason: no write, no event": {Job{Suspended: true, Gate: GateHeld, GateMessage: "pending"}, wait,

@@ -1,6 +1,9 @@
 package gate
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Annotations the Job gate writes on a gated Job.
 const (
@@ -16,10 +19,10 @@ const (
 
 // Event reasons of the Job gate.
 const (
-	EventReleased            = "Released"
-	EventReleasedNotApproved = "ReleasedNotApproved"
-	EventHeld                = "Held"
-	EventRejected            = "Rejected"
+	EventReleased    = "Released"
+	EventHeld        = "Held"
+	EventNotApproved = "NotApproved"
+	EventRejected    = "Rejected"
 )
 
 // Job is what the Job gate reads from a Job.
@@ -55,18 +58,23 @@ func (j Job) Gated() bool {
 	return j.Suspended && !j.Finished && !j.KueueManaged && j.Gate != GateReleased
 }
 
+// advisoryHeld ends the message of an Advisory "no" held by the Job gate.
+const advisoryHeld = "; policy Advisory, but a plain Job runs only once its estimate is Approved"
+
 // ForJob turns a decision into an action on a Job. The gate only ever clears spec.suspend, once: a
-// running Job is never suspended again, and a Job it released is left alone afterwards.
+// running Job is never suspended again, and a Job it released is left alone afterwards. Unlike a
+// Kueue check, a plain Job is released only when its estimate is Approved: under Advisory a "no" keeps
+// it suspended with a Warning (NotApproved) rather than a rejection.
 func ForJob(j Job, d Decision) JobAction {
 	if !j.Gated() {
 		return JobAction{}
 	}
-	if d.Outcome == Pass {
-		ev := &Event{Type: "Normal", Reason: EventReleased, Note: d.Message}
-		if d.Reason == ReasonAdvisoryNotApproved {
-			ev.Type, ev.Reason = "Warning", EventReleasedNotApproved
-		}
-		return JobAction{Patch: true, Unsuspend: true, Gate: GateReleased, Message: d.Message, Event: ev}
+	if d.Outcome == Pass && d.Reason != ReasonAdvisoryNotApproved {
+		return JobAction{Patch: true, Unsuspend: true, Gate: GateReleased, Message: d.Message,
+			Event: &Event{Type: "Normal", Reason: EventReleased, Note: d.Message}}
+	}
+	if d.Reason == ReasonAdvisoryNotApproved {
+		d.Message = strings.TrimSuffix(d.Message, advisoryLetsItRun) + advisoryHeld
 	}
 	a := JobAction{Gate: GateHeld, Message: d.Message, RequeueAfter: d.RetryAfter}
 	if j.Gate == GateHeld && j.GateMessage == d.Message {
@@ -74,8 +82,11 @@ func ForJob(j Job, d Decision) JobAction {
 	}
 	a.Patch = true
 	a.Event = &Event{Type: "Normal", Reason: EventHeld, Note: d.Message}
-	if d.Outcome == Reject {
+	switch {
+	case d.Outcome == Reject:
 		a.Event.Type, a.Event.Reason = "Warning", EventRejected
+	case d.Reason == ReasonAdvisoryNotApproved:
+		a.Event.Type, a.Event.Reason = "Warning", EventNotApproved
 	}
 	return a
 }

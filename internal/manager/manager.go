@@ -141,7 +141,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		if err := (&controllers.AdmissionCheckReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 			return nil, fmt.Errorf("setting up the AdmissionCheck controller: %w", err)
 		}
-		if err := (&controllers.WorkloadGateReconciler{Client: mgr.GetClient()}).SetupWithManager(ctx, mgr); err != nil {
+		if err := (&controllers.WorkloadGateReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).SetupWithManager(ctx, mgr); err != nil {
 			return nil, fmt.Errorf("setting up the Workload cost gate: %w", err)
 		}
 	}

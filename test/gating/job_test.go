@@ -92,14 +92,14 @@ func TestJobGateHoldsUntilApproved(t *testing.T) {
 	jobState(g, j, released)
 }
 
-func TestJobGateAdvisoryReleasesWithWarning(t *testing.T) {
+// A plain Job runs only once its estimate is Approved: under Advisory a "no" holds it with a Warning.
+func TestJobGateAdvisoryHoldsWithWarning(t *testing.T) {
 	g := NewWithT(t)
 	ns := namespace(t)
 	estimated(t, overBudget(ns, "soft", ftv1.PolicyAdvisory))
 	j := job(t, ns, gated("soft"), true)
-	got := jobState(g, j, released)
-	g.Expect(got.Annotations[gate.GateMessageAnnotation]).To(ContainSubstring("policy Advisory"))
-	g.Eventually(func(g Gomega) { g.Expect(reasons(g, j)).To(ContainElement("Warning/ReleasedNotApproved")) }).WithTimeout(timeout).Should(Succeed())
+	g.Eventually(func(g Gomega) { g.Expect(reasons(g, j)).To(ContainElement("Warning/NotApproved")) }).WithTimeout(timeout).Should(Succeed())
+	jobState(g, j, heldWith("policy Advisory, but a plain Job runs only once its estimate is Approved"))
 }
 
 // The gate only ever clears spec.suspend: a running Job is never suspended, and Jobs that are not
