@@ -53,8 +53,8 @@ test-fuzz: ## Fuzz the engine for a while (FUZZTIME, default 30s).
 	go test ./engine -run '^$$' -fuzz FuzzEstimate -fuzztime $${FUZZTIME:-30s}
 
 .PHONY: bench
-bench: ## Run the benchmarks.
-	go test ./... -run '^$$' -bench . -benchmem
+bench: ## Run the benchmarks (engine, and the CLI on 10,000 estimates).
+	go test ./engine ./internal/cli -run '^$$' -bench . -benchmem
 
 ##@ Run
 .PHONY: demo

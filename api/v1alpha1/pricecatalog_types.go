@@ -104,7 +104,8 @@ type CatalogProvider struct {
 	// market is OnDemand or Spot, for GPUHourly providers.
 	// +optional
 	Market Market `json:"market,omitempty"`
-	// defaultGPU is the GPU type priced when an estimate names none; defaults to the first of gpuPrices.
+	// defaultGPU is the GPU type priced when an estimate names none; defaults to the first of
+	// gpuPrices by name.
 	// +optional
 	// +kubebuilder:validation:MaxLength=63
 	DefaultGPU string `json:"defaultGPU,omitempty"`
