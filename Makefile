@@ -49,8 +49,9 @@ test: generate manifests controlplane ## Run all tests (engine, CLI, and envtest
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) ./... -count=1
 
 .PHONY: test-fuzz
-test-fuzz: ## Fuzz the engine for a while (FUZZTIME, default 30s).
-	go test ./engine -run '^$$' -fuzz FuzzEstimate -fuzztime $${FUZZTIME:-30s}
+test-fuzz: ## Fuzz the engine for a while (FUZZTIME each, default 30s).
+	go test ./engine -run '^$$' -fuzz '^FuzzEstimate$$' -fuzztime $${FUZZTIME:-30s}
+	go test ./engine -run '^$$' -fuzz '^FuzzCatalogFigures$$' -fuzztime $${FUZZTIME:-30s}
 
 .PHONY: bench
 bench: ## Run the benchmarks (engine, and the CLI on 10,000 estimates).
