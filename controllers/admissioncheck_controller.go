@@ -204,7 +204,7 @@ func (r *WorkloadGateReconciler) workloadsOfJob(ctx context.Context, o client.Ob
 		log.FromContext(ctx).Error(err, "Listing the Workloads of a Job failed", "job", o.GetName())
 		return nil
 	}
-	return workloadRequests(list.Items)
+	return requestsFor(list.Items)
 }
 
 // workloadsOfEstimate maps an estimate to the Workloads of the Jobs labelled with its name, and to
@@ -225,13 +225,5 @@ func (r *WorkloadGateReconciler) workloadsOfEstimate(ctx context.Context, o clie
 		log.FromContext(ctx).Error(err, "Listing the Workloads of an estimate failed", "estimate", o.GetName())
 		return reqs
 	}
-	return append(reqs, workloadRequests(direct.Items)...)
-}
-
-func workloadRequests(items []kueue.Workload) []reconcile.Request {
-	reqs := make([]reconcile.Request, 0, len(items))
-	for _, w := range items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: w.Namespace, Name: w.Name}})
-	}
-	return reqs
+	return append(reqs, requestsFor(direct.Items)...)
 }

@@ -111,9 +111,17 @@ func (r *FineTuneEstimateReconciler) estimatesOfCatalog(ctx context.Context, o c
 		log.FromContext(ctx).Error(err, "Listing estimates of a catalog failed", "catalog", o.GetName())
 		return nil
 	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
-	for _, e := range list.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: e.Namespace, Name: e.Name}})
+	return requestsFor(list.Items)
+}
+
+// requestsFor turns listed objects into reconcile requests for them.
+func requestsFor[T any, P interface {
+	*T
+	client.Object
+}](items []T) []reconcile.Request {
+	reqs := make([]reconcile.Request, 0, len(items))
+	for i := range items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(P(&items[i]))})
 	}
 	return reqs
 }

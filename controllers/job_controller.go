@@ -5,7 +5,6 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -109,9 +108,5 @@ func (r *JobGateReconciler) jobsOfEstimate(ctx context.Context, o client.Object)
 		log.FromContext(ctx).Error(err, "Listing the Jobs of an estimate failed", "estimate", o.GetName())
 		return nil
 	}
-	reqs := make([]reconcile.Request, 0, len(jobs.Items))
-	for _, j := range jobs.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: j.Namespace, Name: j.Name}})
-	}
-	return reqs
+	return requestsFor(jobs.Items)
 }

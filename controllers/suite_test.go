@@ -2,14 +2,10 @@ package controllers_test
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/rest"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/ftcost/ftcost/internal/manager"
 	"github.com/ftcost/ftcost/internal/testenv"
@@ -24,20 +20,10 @@ var (
 	ctx            context.Context
 )
 
-func TestMain(m *testing.M) {
-	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
-	var cancel context.CancelFunc
-	ctx, cancel = context.WithCancel(context.Background())
-	code, err := run(m)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m, run) }
 
-func run(m *testing.M) (int, error) {
+func run(suiteCtx context.Context, m *testing.M) (int, error) {
+	ctx = suiteCtx
 	var err error
 	if env, err = testenv.Start(); err != nil {
 		return 0, err

@@ -9,10 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"testing"
 	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/yaml"
 
@@ -127,4 +130,18 @@ func RunManager(ctx context.Context, mgr manager.Manager) (stop func(), err erro
 		return nil, fmt.Errorf("the manager's cache did not sync")
 	}
 	return stop, nil
+}
+
+// Main is a suite's TestMain: it logs to stderr, runs run with a context cancelled afterwards, and
+// exits with its code (1 when it fails to set the suite up).
+func Main(m *testing.M, run func(ctx context.Context, m *testing.M) (int, error)) {
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
+	ctx, cancel := context.WithCancel(context.Background())
+	code, err := run(ctx, m)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(code)
 }

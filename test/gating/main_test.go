@@ -6,7 +6,6 @@ package gating
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -20,9 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	kueue "sigs.k8s.io/kueue/apis/kueue/v1beta2"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -41,18 +38,7 @@ var (
 	ctx context.Context
 )
 
-func TestMain(m *testing.M) {
-	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
-	var cancel context.CancelFunc
-	ctx, cancel = context.WithCancel(context.Background())
-	code, err := run(m)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m, run) }
 
 // kueueCRDs is Kueue's CRD folder in the module cache, for the version go.mod requires.
 func kueueCRDs() (string, error) {
@@ -63,7 +49,8 @@ func kueueCRDs() (string, error) {
 	return filepath.Join(strings.TrimSpace(string(out)), "config", "components", "crd", "bases"), nil
 }
 
-func run(m *testing.M) (int, error) {
+func run(suiteCtx context.Context, m *testing.M) (int, error) {
+	ctx = suiteCtx
 	crds, err := kueueCRDs()
 	if err != nil {
 		return 0, err
