@@ -6,28 +6,28 @@ import "github.com/shopspring/decimal"
 const BuiltinCatalogName = "builtin"
 
 const (
-	seedSource = "seed: Fine-Tuning Economics (shared/seed-finetune-economics.txt)"
-	seedDate   = "2026-01-01"
+	articleSource = "Fine-Tuning Economics article (docs/cost-model.md#the-fine-tuning-economics-article)"
+	articleDate   = "2026-01-01"
 	// H100 SXM: 80 GB HBM3, 989 TFLOP/s dense BF16 (1,979 with sparsity), NVIDIA H100 datasheet.
 	h100Source = "NVIDIA H100 Tensor Core GPU datasheet (SXM5: 80 GB, 989 TFLOPS BF16 dense)"
 )
 
 func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
-// BuiltinCatalog returns a fresh copy of the seed's prices: Llama 7B to 405B with the seed's scale
+// BuiltinCatalog returns a fresh copy of the article's prices: Llama 7B to 405B with the article's scale
 // factors, H100 prices at five providers, OpenAI's managed GPT-4 fine-tuning, and Claude Sonnet; plus
-// the sourced market data of market.go (more GPU types, their prices at the seed's providers, and
-// more API models), which never overrides a seed figure.
+// the sourced market data of market.go (more GPU types, their prices at the article's providers, and
+// more API models), which never overrides a figure of the article.
 func BuiltinCatalog() *Catalog {
 	c := NewCatalog(BuiltinCatalogName, 0)
-	seed := Provenance{Source: seedSource, EffectiveDate: seedDate}
+	article := Provenance{Source: articleSource, EffectiveDate: articleDate}
 	for _, m := range []Model{
 		{Name: "llama-7b", Parameters: 7_000_000_000, ScaleFactor: d("1")},
 		{Name: "llama-13b", Parameters: 13_000_000_000, ScaleFactor: d("2")},
 		{Name: "llama-70b", Parameters: 70_000_000_000, ScaleFactor: d("8")},
 		{Name: "llama-405b", Parameters: 405_000_000_000, ScaleFactor: d("50")},
 	} {
-		m.Provenance = seed
+		m.Provenance = article
 		c.Models[m.Name] = m
 	}
 	c.GPUs["H100"] = GPU{Name: "H100", MemoryGiB: 80, PeakBF16TFLOPs: d("989"),
@@ -44,16 +44,16 @@ func BuiltinCatalog() *Catalog {
 		{"on-premise", "2.73", false},
 	} {
 		c.Providers[p.name] = Provider{Name: p.name, Kind: GPUHourly, Spot: p.spot, DefaultGPU: "H100",
-			GPUPrices: map[string]decimal.Decimal{"H100": d(p.price)}, Provenance: seed}
+			GPUPrices: map[string]decimal.Decimal{"H100": d(p.price)}, Provenance: article}
 	}
 	c.Providers["openai-gpt-4"] = Provider{Name: "openai-gpt-4", Kind: Managed,
 		PricePerMillionTrainingTokens: d("25"), Models: []string{"gpt-4"},
-		ServingAPIModel: "openai-gpt-4-finetuned", Provenance: seed}
+		ServingAPIModel: "openai-gpt-4-finetuned", Provenance: article}
 	for _, a := range []APIModel{
 		{Name: "claude-sonnet", InputPerMillionToken: d("3"), OutputPerMillionToken: d("15")},
 		{Name: "openai-gpt-4-finetuned", InputPerMillionToken: d("30"), OutputPerMillionToken: d("60")},
 	} {
-		a.Provenance = seed
+		a.Provenance = article
 		c.APIModels[a.Name] = a
 	}
 	addMarket(c)

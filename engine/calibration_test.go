@@ -10,7 +10,7 @@ import (
 )
 
 // TestFLOPsCalibration: at 3000 tokens per example and one epoch, the FLOPs estimator (Full, H100)
-// lands within the seed's +/-30% of its Empirical table for every model and dataset size. The logged
+// lands within the article's +/-30% of its Empirical table for every model and dataset size. The logged
 // table is the one in docs/cost-model.md.
 func TestFLOPsCalibration(t *testing.T) {
 	limit := dec("30")

@@ -81,7 +81,7 @@ func TestErrorText(t *testing.T) {
 	if got := (&engine.Error{Reason: engine.ReasonInvalidSpec, Message: "bad"}).Error(); got != "bad" {
 		t.Errorf("Error() = %q", got)
 	}
-	if got := (&engine.Error{Reason: engine.ReasonInvalidSpec, Field: "spec.model", Message: "bad"}).Error(); got != "spec.model: bad" {
+	if got := (&engine.Error{Reason: engine.ReasonInvalidSpec, Field: engine.FieldModel, Message: "bad"}).Error(); got != "Model: bad" {
 		t.Errorf("Error() = %q", got)
 	}
 }

@@ -17,11 +17,76 @@ const (
 	ReasonAPIPriceNotFound Reason = "APIPriceNotFound"
 )
 
+// Field names the engine input at fault, in the engine's own words: the name of a field of Input or
+// Ownership. The callers translate it: the operator to a spec path, the CLI to a flag.
+type Field string
+
+// The inputs of Input.
+const (
+	FieldModel                     Field = "Model"
+	FieldMethod                    Field = "Method"
+	FieldExamples                  Field = "Examples"
+	FieldTokensPerExample          Field = "TokensPerExample"
+	FieldProvider                  Field = "Provider"
+	FieldGPUType                   Field = "GPUType"
+	FieldEstimator                 Field = "Estimator"
+	FieldHours                     Field = "Hours"
+	FieldDataCollection            Field = "OneTime.DataCollection"
+	FieldDataLabeling              Field = "OneTime.DataLabeling"
+	FieldDataCleaning              Field = "OneTime.DataCleaning"
+	FieldExperimentation           Field = "OneTime.Experimentation"
+	FieldDeployment                Field = "OneTime.Deployment"
+	FieldHardware                  Field = "OneTime.Hardware"
+	FieldServingCostPerRequest     Field = "ServingCostPerRequest"
+	FieldServingMonthlyCost        Field = "ServingMonthlyCost"
+	FieldServingAPIModel           Field = "ServingAPIModel"
+	FieldAPI                       Field = "API" // the API side as a whole: it needs prices from somewhere
+	FieldAPIModel                  Field = "APIModel"
+	FieldAPIInputPerMillion        Field = "APIInputPerMillion"
+	FieldAPIOutputPerMillion       Field = "APIOutputPerMillion"
+	FieldAPICostPerRequest         Field = "APICostPerRequest"
+	FieldRequestsPerMonth          Field = "RequestsPerMonth"
+	FieldInputTokensPerRequest     Field = "InputTokensPerRequest"
+	FieldOutputTokensPerRequest    Field = "OutputTokensPerRequest"
+	FieldMonthlyGrowthPercent      Field = "MonthlyGrowthPercent"
+	FieldHorizonMonths             Field = "HorizonMonths"
+	FieldAnnualDiscountRatePercent Field = "AnnualDiscountRatePercent"
+	FieldMaxUpfrontCost            Field = "MaxUpfrontCost"
+)
+
+// The inputs of Ownership.
+const (
+	FieldPurchasePrice      Field = "PurchasePrice"
+	FieldYearlyRunningCost  Field = "YearlyRunningCost"
+	FieldYears              Field = "Years"
+	FieldRentPerGPUHour     Field = "RentPerGPUHour"
+	FieldHoursPerMonth      Field = "HoursPerMonth"
+	FieldUtilizationPercent Field = "UtilizationPercent"
+)
+
+// InputFields lists every Field an Estimate can name, so that callers can test that they translate
+// each one.
+var InputFields = []Field{
+	FieldModel, FieldMethod, FieldExamples, FieldTokensPerExample, FieldProvider, FieldGPUType,
+	FieldEstimator, FieldHours, FieldDataCollection, FieldDataLabeling, FieldDataCleaning,
+	FieldExperimentation, FieldDeployment, FieldHardware, FieldServingCostPerRequest,
+	FieldServingMonthlyCost, FieldServingAPIModel, FieldAPI, FieldAPIModel, FieldAPIInputPerMillion,
+	FieldAPIOutputPerMillion, FieldAPICostPerRequest, FieldRequestsPerMonth, FieldInputTokensPerRequest,
+	FieldOutputTokensPerRequest, FieldMonthlyGrowthPercent, FieldHorizonMonths,
+	FieldAnnualDiscountRatePercent, FieldMaxUpfrontCost,
+}
+
+// OwnershipFields lists every Field CompareOwnership can name.
+var OwnershipFields = []Field{
+	FieldPurchasePrice, FieldYearlyRunningCost, FieldYears, FieldRentPerGPUHour, FieldHoursPerMonth,
+	FieldUtilizationPercent,
+}
+
 // Error is a terminal problem with an estimate's input: retrying without a change to the input or the
-// catalog gives the same answer. Field is the spec path at fault, such as "spec.training.provider".
+// catalog gives the same answer. Field is the engine input at fault.
 type Error struct {
 	Reason  Reason
-	Field   string
+	Field   Field
 	Message string
 }
 
@@ -32,6 +97,6 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s: %s", e.Field, e.Message)
 }
 
-func errorf(reason Reason, field, format string, args ...any) *Error {
+func errorf(reason Reason, field Field, format string, args ...any) *Error {
 	return &Error{Reason: reason, Field: field, Message: fmt.Sprintf(format, args...)}
 }

@@ -138,20 +138,20 @@ func Estimate(in *Input, cat *Catalog) (*Result, error) {
 func checkNotNegative(in *Input) error {
 	for _, f := range []struct {
 		v     *decimal.Decimal
-		field string
+		field Field
 	}{
-		{&in.OneTime.DataCollection, "spec.oneTimeCosts.dataCollection"},
-		{&in.OneTime.DataLabeling, "spec.oneTimeCosts.dataLabeling"},
-		{&in.OneTime.DataCleaning, "spec.oneTimeCosts.dataCleaning"},
-		{&in.OneTime.Experimentation, "spec.oneTimeCosts.experimentation"},
-		{&in.OneTime.Deployment, "spec.oneTimeCosts.deployment"},
-		{&in.OneTime.Hardware, "spec.oneTimeCosts.hardware"},
-		{&in.ServingMonthlyCost, "spec.serving.monthlyCost"},
-		{in.ServingCostPerRequest, "spec.serving.costPerRequest"},
-		{in.APICostPerRequest, "spec.api.costPerRequest"},
-		{in.APIInputPerMillion, "spec.api.inputPricePerMillionTokens"},
-		{in.APIOutputPerMillion, "spec.api.outputPricePerMillionTokens"},
-		{in.MaxUpfrontCost, "spec.budget.maxUpfrontCost"},
+		{&in.OneTime.DataCollection, FieldDataCollection},
+		{&in.OneTime.DataLabeling, FieldDataLabeling},
+		{&in.OneTime.DataCleaning, FieldDataCleaning},
+		{&in.OneTime.Experimentation, FieldExperimentation},
+		{&in.OneTime.Deployment, FieldDeployment},
+		{&in.OneTime.Hardware, FieldHardware},
+		{&in.ServingMonthlyCost, FieldServingMonthlyCost},
+		{in.ServingCostPerRequest, FieldServingCostPerRequest},
+		{in.APICostPerRequest, FieldAPICostPerRequest},
+		{in.APIInputPerMillion, FieldAPIInputPerMillion},
+		{in.APIOutputPerMillion, FieldAPIOutputPerMillion},
+		{in.MaxUpfrontCost, FieldMaxUpfrontCost},
 	} {
 		if f.v != nil && f.v.Sign() < 0 {
 			return errorf(ReasonInvalidSpec, f.field, "must not be negative, got %s", f.v)
@@ -159,11 +159,11 @@ func checkNotNegative(in *Input) error {
 	}
 	for _, f := range []struct {
 		v     *int64
-		field string
+		field Field
 	}{
-		{in.InputTokensPerRequest, "spec.usage.inputTokensPerRequest"},
-		{in.OutputTokensPerRequest, "spec.usage.outputTokensPerRequest"},
-		{&in.TokensPerExample, "spec.dataset.tokensPerExample"},
+		{in.InputTokensPerRequest, FieldInputTokensPerRequest},
+		{in.OutputTokensPerRequest, FieldOutputTokensPerRequest},
+		{&in.TokensPerExample, FieldTokensPerExample},
 	} {
 		if f.v != nil && *f.v < 0 {
 			return errorf(ReasonInvalidSpec, f.field, "must not be negative, got %d", *f.v)
@@ -190,7 +190,7 @@ func apiCostPerRequest(in *Input, cat *Catalog) (decimal.Decimal, error) {
 	if in.APIModel != "" {
 		m, ok := cat.APIModels[in.APIModel]
 		if !ok {
-			return decimal.Zero, errorf(ReasonAPIPriceNotFound, "spec.api.model", "API model %q is not in price catalog %q", in.APIModel, cat.Name)
+			return decimal.Zero, errorf(ReasonAPIPriceNotFound, FieldAPIModel, "API model %q is not in price catalog %q", in.APIModel, cat.Name)
 		}
 		model = &m
 	}
@@ -207,9 +207,9 @@ func apiCostPerRequest(in *Input, cat *Catalog) (decimal.Decimal, error) {
 		}
 	}
 	if inPrice == nil || outPrice == nil {
-		return decimal.Zero, errorf(ReasonInvalidSpec, "spec.api", "needs a model, a costPerRequest, or both inputPricePerMillionTokens and outputPricePerMillionTokens")
+		return decimal.Zero, errorf(ReasonInvalidSpec, FieldAPI, "needs a model, a costPerRequest, or both inputPricePerMillionTokens and outputPricePerMillionTokens")
 	}
-	return tokenCost(in, *inPrice, *outPrice, "spec.usage")
+	return tokenCost(in, *inPrice, *outPrice)
 }
 
 func servingCostPerRequest(in *Input, cat *Catalog, apiModel string) (decimal.Decimal, error) {
@@ -221,17 +221,17 @@ func servingCostPerRequest(in *Input, cat *Catalog, apiModel string) (decimal.De
 	}
 	m, ok := cat.APIModels[apiModel]
 	if !ok {
-		return decimal.Zero, errorf(ReasonAPIPriceNotFound, "spec.serving.apiModel", "API model %q is not in price catalog %q", apiModel, cat.Name)
+		return decimal.Zero, errorf(ReasonAPIPriceNotFound, FieldServingAPIModel, "API model %q is not in price catalog %q", apiModel, cat.Name)
 	}
-	return tokenCost(in, m.InputPerMillionToken, m.OutputPerMillionToken, "spec.usage")
+	return tokenCost(in, m.InputPerMillionToken, m.OutputPerMillionToken)
 }
 
-func tokenCost(in *Input, inPrice, outPrice decimal.Decimal, field string) (decimal.Decimal, error) {
+func tokenCost(in *Input, inPrice, outPrice decimal.Decimal) (decimal.Decimal, error) {
 	if in.InputTokensPerRequest == nil {
-		return decimal.Zero, errorf(ReasonInvalidSpec, field+".inputTokensPerRequest", "is required to price requests by tokens")
+		return decimal.Zero, errorf(ReasonInvalidSpec, FieldInputTokensPerRequest, "is required to price requests by tokens")
 	}
 	if in.OutputTokensPerRequest == nil {
-		return decimal.Zero, errorf(ReasonInvalidSpec, field+".outputTokensPerRequest", "is required to price requests by tokens")
+		return decimal.Zero, errorf(ReasonInvalidSpec, FieldOutputTokensPerRequest, "is required to price requests by tokens")
 	}
 	cost := decimal.NewFromInt(*in.InputTokensPerRequest).Mul(inPrice).
 		Add(decimal.NewFromInt(*in.OutputTokensPerRequest).Mul(outPrice))

@@ -28,123 +28,123 @@ func TestEstimateErrors(t *testing.T) {
 		edit    func(in *engine.Input)
 		catalog func() *engine.Catalog
 		reason  engine.Reason
-		field   string
+		field   engine.Field
 		message string // a substring of the message, when it tells two causes apart
 	}{
 		"unknown method": {
-			edit: func(in *engine.Input) { in.Method = "Adapter" }, reason: engine.ReasonInvalidSpec, field: "spec.method"},
+			edit: func(in *engine.Input) { in.Method = "Adapter" }, reason: engine.ReasonInvalidSpec, field: engine.FieldMethod},
 		"no examples": {
-			edit: func(in *engine.Input) { in.Examples = 0 }, reason: engine.ReasonInvalidSpec, field: "spec.dataset.examples"},
+			edit: func(in *engine.Input) { in.Examples = 0 }, reason: engine.ReasonInvalidSpec, field: engine.FieldExamples},
 		"unknown estimator": {
-			edit: func(in *engine.Input) { in.Estimator = "Guess" }, reason: engine.ReasonInvalidSpec, field: "spec.training.estimator"},
+			edit: func(in *engine.Input) { in.Estimator = "Guess" }, reason: engine.ReasonInvalidSpec, field: engine.FieldEstimator},
 		"unknown model": {
-			edit: func(in *engine.Input) { in.Model = "llama-1t" }, reason: engine.ReasonModelNotFound, field: "spec.model"},
+			edit: func(in *engine.Input) { in.Model = "llama-1t" }, reason: engine.ReasonModelNotFound, field: engine.FieldModel},
 		"unknown provider": {
-			edit: func(in *engine.Input) { in.Provider = "gcp" }, reason: engine.ReasonProviderNotFound, field: "spec.training.provider"},
+			edit: func(in *engine.Input) { in.Provider = "gcp" }, reason: engine.ReasonProviderNotFound, field: engine.FieldProvider},
 		"GPU type without a price at the provider": {
 			edit: func(in *engine.Input) { in.GPUType = "A100" }, reason: engine.ReasonProviderNotFound,
-			field: "spec.training.gpuType", message: "has no price"},
+			field: engine.FieldGPUType, message: "has no price"},
 		"GPU type priced but missing from the catalog's GPUs": {
 			edit:    func(in *engine.Input) { in.Provider, in.GPUType = "a100-cloud", "B200" },
 			catalog: customCatalog, reason: engine.ReasonProviderNotFound,
-			field: "spec.training.gpuType", message: "is not among the GPUs"},
+			field: engine.FieldGPUType, message: "is not among the GPUs"},
 		"Empirical on a GPU without throughput": {
 			edit:    func(in *engine.Input) { in.Provider, in.GPUType = "a100-cloud", "mystery" },
-			catalog: customCatalog, reason: engine.ReasonInvalidSpec, field: "spec.training.gpuType", message: "no peak"},
+			catalog: customCatalog, reason: engine.ReasonInvalidSpec, field: engine.FieldGPUType, message: "no peak"},
 		"FLOPs on a GPU without throughput": {
 			edit: func(in *engine.Input) {
 				in.Provider, in.GPUType, in.Estimator, in.TokensPerExample = "a100-cloud", "mystery", engine.FLOPs, 1000
 			},
-			catalog: customCatalog, reason: engine.ReasonInvalidSpec, field: "spec.training.gpuType", message: "no peak"},
+			catalog: customCatalog, reason: engine.ReasonInvalidSpec, field: engine.FieldGPUType, message: "no peak"},
 		"FLOPs without tokensPerExample": {
 			edit: func(in *engine.Input) { in.Estimator = engine.FLOPs }, reason: engine.ReasonInvalidSpec,
-			field: "spec.dataset.tokensPerExample"},
+			field: engine.FieldTokensPerExample},
 		"measured hours zero": {
-			edit: func(in *engine.Input) { in.Hours = decp("0") }, reason: engine.ReasonInvalidSpec, field: "spec.training.hours"},
+			edit: func(in *engine.Input) { in.Hours = decp("0") }, reason: engine.ReasonInvalidSpec, field: engine.FieldHours},
 		"measured hours negative": {
-			edit: func(in *engine.Input) { in.Hours = decp("-1") }, reason: engine.ReasonInvalidSpec, field: "spec.training.hours"},
+			edit: func(in *engine.Input) { in.Hours = decp("-1") }, reason: engine.ReasonInvalidSpec, field: engine.FieldHours},
 		"managed without tokensPerExample": {
 			edit: func(in *engine.Input) { in.Model, in.Provider = "gpt-4", "openai-gpt-4" }, reason: engine.ReasonInvalidSpec,
-			field: "spec.dataset.tokensPerExample"},
+			field: engine.FieldTokensPerExample},
 		"managed with a model it does not offer": {
 			edit: func(in *engine.Input) { in.Provider, in.TokensPerExample = "openai-gpt-4", 500 }, reason: engine.ReasonModelNotFound,
-			field: "spec.model"},
+			field: engine.FieldModel},
 		"managed with hours": {
 			edit: func(in *engine.Input) {
 				in.Model, in.Provider, in.TokensPerExample, in.Hours = "gpt-4", "openai-gpt-4", 500, decp("1")
 			},
-			reason: engine.ReasonInvalidSpec, field: "spec.training.hours"},
+			reason: engine.ReasonInvalidSpec, field: engine.FieldHours},
 		"managed with a GPU type": {
 			edit: func(in *engine.Input) {
 				in.Model, in.Provider, in.TokensPerExample, in.GPUType = "gpt-4", "openai-gpt-4", 500, "H100"
 			},
-			reason: engine.ReasonInvalidSpec, field: "spec.training.gpuType"},
+			reason: engine.ReasonInvalidSpec, field: engine.FieldGPUType},
 		"managed with FLOPs": {
 			edit: func(in *engine.Input) {
 				in.Model, in.Provider, in.TokensPerExample, in.Estimator = "gpt-4", "openai-gpt-4", 500, engine.FLOPs
 			},
-			reason: engine.ReasonInvalidSpec, field: "spec.training.estimator"},
+			reason: engine.ReasonInvalidSpec, field: engine.FieldEstimator},
 		"API model missing": {
-			edit: func(in *engine.Input) { in.APIModel = "gpt-9" }, reason: engine.ReasonAPIPriceNotFound, field: "spec.api.model"},
+			edit: func(in *engine.Input) { in.APIModel = "gpt-9" }, reason: engine.ReasonAPIPriceNotFound, field: engine.FieldAPIModel},
 		"API model missing even with a quoted costPerRequest": {
 			edit:   func(in *engine.Input) { in.APIModel, in.APICostPerRequest = "gpt-9", decp("0.005") },
-			reason: engine.ReasonAPIPriceNotFound, field: "spec.api.model"},
+			reason: engine.ReasonAPIPriceNotFound, field: engine.FieldAPIModel},
 		"API with no model, price or costPerRequest": {
-			edit: func(in *engine.Input) { in.APIModel, in.APICostPerRequest = "", nil }, reason: engine.ReasonInvalidSpec, field: "spec.api"},
+			edit: func(in *engine.Input) { in.APIModel, in.APICostPerRequest = "", nil }, reason: engine.ReasonInvalidSpec, field: engine.FieldAPI},
 		"API with only an input price": {
 			edit: func(in *engine.Input) {
 				in.APIModel, in.APICostPerRequest, in.APIInputPerMillion = "", nil, decp("3")
 			},
-			reason: engine.ReasonInvalidSpec, field: "spec.api"},
+			reason: engine.ReasonInvalidSpec, field: engine.FieldAPI},
 		"serving model missing": {
 			edit: func(in *engine.Input) { in.ServingAPIModel = "gpt-9" }, reason: engine.ReasonAPIPriceNotFound,
-			field: "spec.serving.apiModel"},
+			field: engine.FieldServingAPIModel},
 		"input tokens missing when pricing the API by tokens": {
 			edit:   func(in *engine.Input) { in.APICostPerRequest, in.InputTokensPerRequest = nil, nil },
-			reason: engine.ReasonInvalidSpec, field: "spec.usage.inputTokensPerRequest"},
+			reason: engine.ReasonInvalidSpec, field: engine.FieldInputTokensPerRequest},
 		"output tokens missing when pricing the API by tokens": {
 			edit:   func(in *engine.Input) { in.APICostPerRequest, in.OutputTokensPerRequest = nil, nil },
-			reason: engine.ReasonInvalidSpec, field: "spec.usage.outputTokensPerRequest"},
+			reason: engine.ReasonInvalidSpec, field: engine.FieldOutputTokensPerRequest},
 		"tokens missing when pricing serving by tokens": {
 			edit:   func(in *engine.Input) { in.ServingAPIModel, in.InputTokensPerRequest = "claude-sonnet", nil },
-			reason: engine.ReasonInvalidSpec, field: "spec.usage.inputTokensPerRequest"},
+			reason: engine.ReasonInvalidSpec, field: engine.FieldInputTokensPerRequest},
 		"horizon above 120": {
-			edit: func(in *engine.Input) { in.HorizonMonths = 121 }, reason: engine.ReasonInvalidSpec, field: "spec.horizonMonths"},
+			edit: func(in *engine.Input) { in.HorizonMonths = 121 }, reason: engine.ReasonInvalidSpec, field: engine.FieldHorizonMonths},
 		"horizon negative": {
-			edit: func(in *engine.Input) { in.HorizonMonths = -1 }, reason: engine.ReasonInvalidSpec, field: "spec.horizonMonths"},
+			edit: func(in *engine.Input) { in.HorizonMonths = -1 }, reason: engine.ReasonInvalidSpec, field: engine.FieldHorizonMonths},
 		"negative requests": {
 			edit: func(in *engine.Input) { in.RequestsPerMonth = -1 }, reason: engine.ReasonInvalidSpec,
-			field: "spec.usage.requestsPerMonth"},
+			field: engine.FieldRequestsPerMonth},
 		"growth of -100%": {
 			edit: func(in *engine.Input) { in.MonthlyGrowthPercent = dec("-100") }, reason: engine.ReasonInvalidSpec,
-			field: "spec.usage.monthlyGrowthPercent"},
+			field: engine.FieldMonthlyGrowthPercent},
 		"growth below -100%": {
 			edit: func(in *engine.Input) { in.MonthlyGrowthPercent = dec("-150") }, reason: engine.ReasonInvalidSpec,
-			field: "spec.usage.monthlyGrowthPercent"},
+			field: engine.FieldMonthlyGrowthPercent},
 		"negative one-time cost": {
 			edit: func(in *engine.Input) { in.OneTime.Hardware = dec("-1") }, reason: engine.ReasonInvalidSpec,
-			field: "spec.oneTimeCosts.hardware"},
+			field: engine.FieldHardware},
 		"negative serving monthly cost": {
 			edit: func(in *engine.Input) { in.ServingMonthlyCost = dec("-0.01") }, reason: engine.ReasonInvalidSpec,
-			field: "spec.serving.monthlyCost"},
+			field: engine.FieldServingMonthlyCost},
 		"negative serving cost per request": {
 			edit: func(in *engine.Input) { in.ServingCostPerRequest = decp("-0.001") }, reason: engine.ReasonInvalidSpec,
-			field: "spec.serving.costPerRequest"},
+			field: engine.FieldServingCostPerRequest},
 		"negative API cost per request": {
 			edit: func(in *engine.Input) { in.APICostPerRequest = decp("-0.005") }, reason: engine.ReasonInvalidSpec,
-			field: "spec.api.costPerRequest"},
+			field: engine.FieldAPICostPerRequest},
 		"negative API output price": {
 			edit: func(in *engine.Input) { in.APIOutputPerMillion = decp("-15") }, reason: engine.ReasonInvalidSpec,
-			field: "spec.api.outputPricePerMillionTokens"},
+			field: engine.FieldAPIOutputPerMillion},
 		"negative budget": {
 			edit: func(in *engine.Input) { in.MaxUpfrontCost = decp("-1") }, reason: engine.ReasonInvalidSpec,
-			field: "spec.budget.maxUpfrontCost"},
+			field: engine.FieldMaxUpfrontCost},
 		"negative input tokens": {
 			edit: func(in *engine.Input) { in.InputTokensPerRequest = i64p(-1) }, reason: engine.ReasonInvalidSpec,
-			field: "spec.usage.inputTokensPerRequest"},
+			field: engine.FieldInputTokensPerRequest},
 		"negative discount rate": {
 			edit: func(in *engine.Input) { in.AnnualDiscountRatePercent = dec("-1") }, reason: engine.ReasonInvalidSpec,
-			field: "spec.annualDiscountRatePercent"},
+			field: engine.FieldAnnualDiscountRatePercent},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -165,7 +165,7 @@ func TestEstimateErrors(t *testing.T) {
 			if !strings.Contains(e.Message, tc.message) {
 				t.Errorf("message %q does not contain %q", e.Message, tc.message)
 			}
-			if !strings.HasPrefix(e.Error(), tc.field+": ") {
+			if !strings.HasPrefix(e.Error(), string(tc.field)+": ") {
 				t.Errorf("Error() = %q, want it to start with the field", e.Error())
 			}
 		})
@@ -286,7 +286,7 @@ func TestGPUCountAndMemory(t *testing.T) {
 	})
 }
 
-// TestOtherGPU: the seed's table is in H100-hours; on an A100 (312 TFLOP/s) Empirical hours scale by
+// TestOtherGPU: the article's table is in H100-hours; on an A100 (312 TFLOP/s) Empirical hours scale by
 // 989 / 312.
 func TestOtherGPU(t *testing.T) {
 	tests := map[string]struct {
@@ -507,12 +507,12 @@ func TestBudget(t *testing.T) {
 		verdict engine.BudgetVerdict
 		shown   string
 	}{
-		"no budget":                      {nil, engine.NoBudgetSet, "-"},
-		"well within":                    {decp("5000"), engine.WithinBudget, "5000.00"},
-		"exactly the upfront cost":       {decp("1001.25"), engine.WithinBudget, "1001.25"},
-		"a half cent rounds up to it":    {decp("1001.245"), engine.WithinBudget, "1001.25"},
-		"a cent short":                   {decp("1001.24"), engine.BudgetExceeded, "1001.24"},
-		"the seed's $1,000 is too small": {decp("1000"), engine.BudgetExceeded, "1000.00"},
+		"no budget":                         {nil, engine.NoBudgetSet, "-"},
+		"well within":                       {decp("5000"), engine.WithinBudget, "5000.00"},
+		"exactly the upfront cost":          {decp("1001.25"), engine.WithinBudget, "1001.25"},
+		"a half cent rounds up to it":       {decp("1001.245"), engine.WithinBudget, "1001.25"},
+		"a cent short":                      {decp("1001.24"), engine.BudgetExceeded, "1001.24"},
+		"the article's $1,000 is too small": {decp("1000"), engine.BudgetExceeded, "1000.00"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -621,7 +621,7 @@ func TestHugeModelIsRefused(t *testing.T) {
 		APICostPerRequest: decp("0.005"), RequestsPerMonth: 1}
 	_, err := engine.Estimate(in, c)
 	var e *engine.Error
-	if !errors.As(err, &e) || e.Reason != engine.ReasonInvalidSpec || e.Field != "spec.model" {
+	if !errors.As(err, &e) || e.Reason != engine.ReasonInvalidSpec || e.Field != engine.FieldModel {
 		t.Fatalf("err = %v, want InvalidSpec on spec.model", err)
 	}
 }

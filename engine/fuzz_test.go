@@ -138,7 +138,7 @@ func checkInvariants(t *testing.T, in *engine.Input, r *engine.Result) {
 	if got := r.TrainingCost.Add(lines); got.Cmp(r.UpfrontCost) != 0 {
 		t.Errorf("upfront %s != training %s + one-time lines %s", r.UpfrontCost, r.TrainingCost, lines)
 	}
-	checkAgainstReference(t, in, r)
+	checkAgainstOracle(t, in, r)
 	checkSeries(t, r) // net savings == sum of savings - upfront; cumulative lines; crossing
 	money := []engine.Money{r.TrainingCost, r.OneTimeCost, r.UpfrontCost, r.APIMonthlyCost, r.ServingMonthlyCost,
 		r.MonthlySavings, r.NetSavings, r.NetPresentValue}

@@ -7,11 +7,11 @@ import (
 	"github.com/ftcost/ftcost/engine"
 )
 
-// Golden tests: one named case per figure of the seed (shared/seed-finetune-economics.txt) that its
-// own arithmetic supports. Where the seed slips, the case uses the explicit input that reproduces the
-// seed's figure and docs/seed-notes.md explains the slip.
+// Golden tests: one named case per figure of the Fine-Tuning Economics article that its
+// own arithmetic supports. Where the article slips, the case uses the explicit input that reproduces the
+// article's figure and docs/article-notes.md explains the slip.
 
-// TestGoldenGPUHoursTable checks the 16 cells of the seed's GPU-hours table (Full, H100) and the
+// TestGoldenGPUHoursTable checks the 16 cells of the article's GPU-hours table (Full, H100) and the
 // scale factor column against the built-in catalog.
 func TestGoldenGPUHoursTable(t *testing.T) {
 	table := []struct {
@@ -45,7 +45,7 @@ func TestGoldenGPUHoursTable(t *testing.T) {
 	}
 }
 
-// TestGoldenProviders is the seed's "Llama 13B with 50K examples (10 GPU hours on H100)" table.
+// TestGoldenProviders is the article's "Llama 13B with 50K examples (10 GPU hours on H100)" table.
 func TestGoldenProviders(t *testing.T) {
 	tests := map[string]struct {
 		provider string
@@ -71,15 +71,15 @@ func TestGoldenProviders(t *testing.T) {
 	}
 }
 
-// TestGoldenLoRAVsFull is the seed's "Llama 13B fine-tuning: LoRA vs Full" table (10K examples,
-// RunPod). The seed prints $5.00 for Full; 2 h x $2.49 is $4.98.
+// TestGoldenLoRAVsFull is the article's "Llama 13B fine-tuning: LoRA vs Full" table (10K examples,
+// RunPod). The article prints $5.00 for Full; 2 h x $2.49 is $4.98.
 func TestGoldenLoRAVsFull(t *testing.T) {
 	tests := map[string]struct {
 		method engine.Method
 		want   want
 	}{
-		"LoRA 0.5 h $1.25":                {engine.LoRA, want{gpuHours: "0.5", training: "1.25"}},
-		"Full 2 h $4.98 (seed says 5.00)": {engine.Full, want{gpuHours: "2", training: "4.98"}},
+		"LoRA 0.5 h $1.25":                       {engine.LoRA, want{gpuHours: "0.5", training: "1.25"}},
+		"Full 2 h $4.98 (the article says 5.00)": {engine.Full, want{gpuHours: "2", training: "4.98"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -90,7 +90,7 @@ func TestGoldenLoRAVsFull(t *testing.T) {
 	}
 }
 
-// TestGoldenWorkedExamples covers the seed's three practical examples, the full cost breakdown, the
+// TestGoldenWorkedExamples covers the article's three practical examples, the full cost breakdown, the
 // OpenAI managed path and the rounding rule.
 func TestGoldenWorkedExamples(t *testing.T) {
 	ex2 := func(requests int64) engine.Input {
@@ -119,7 +119,7 @@ func TestGoldenWorkedExamples(t *testing.T) {
 		in   func() engine.Input
 		want want
 	}{
-		"example 1 support bot, seed's quoted $0.005/request": {
+		"example 1 support bot, the article's quoted $0.005/request": {
 			in: example1,
 			want: want{estimator: engine.Empirical, gpuHours: "0.5", training: "1.25", oneTime: "1000.00",
 				upfront: "1001.25", apiMonthly: "50.00", serving: "0.00", savings: "50.00", breakEven: "20.0",
@@ -159,12 +159,12 @@ func TestGoldenWorkedExamples(t *testing.T) {
 			in:   func() engine.Input { return ex3(100, "1") },
 			want: want{upfront: "1000.62", apiMonthly: "100.00", breakEven: "10.0", netSavings: "2599.38"},
 		},
-		"example 3 code generation, 100 requests at $0.001 as the seed states: $0.10/month": {
+		"example 3 code generation, 100 requests at $0.001 as the article states: $0.10/month": {
 			in: func() engine.Input { return ex3(100, "0.001") },
 			// 36 x 0.10 - 1000.62 = -997.02; 1000.62 / 0.10 = 10006.2 months > 1200: never.
 			want: want{apiMonthly: "0.10", savings: "0.10", breakEven: "-", netSavings: "-997.02", rec: engine.RecommendAPI},
 		},
-		"example 3 by the formula: 7B LoRA 5K is 0.125 h, not the seed's 0.25 h": {
+		"example 3 by the formula: 7B LoRA 5K is 0.125 h, not the article's 0.25 h": {
 			in: func() engine.Input {
 				in := ex3(100_000, "0.001")
 				in.Hours = nil

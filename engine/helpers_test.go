@@ -16,7 +16,7 @@ func decp(s string) *decimal.Decimal { v := dec(s); return &v }
 
 func i64p(v int64) *int64 { return &v }
 
-// example1 is the seed's worked example 1 (customer support bot) with the seed's quoted $0.005.
+// example1 is the article's worked example 1 (customer support bot) with the article's quoted $0.005.
 func example1() engine.Input {
 	return engine.Input{
 		Model:                  "llama-13b",

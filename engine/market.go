@@ -2,10 +2,10 @@ package engine
 
 import "github.com/shopspring/decimal"
 
-// Market figures beyond the seed: more GPU types, per-GPU-type prices at the seed's providers, and more
+// Market figures beyond the article: more GPU types, per-GPU-type prices at the article's providers, and more
 // API models, each with where it came from and since when. docs/prices.md lists every figure with its
-// source and says how to refresh them. Nothing here changes a seed figure: addMarket only adds entries
-// that are absent, so the seed's H100 prices and each provider's DefaultGPU stay as they are.
+// source and says how to refresh them. Nothing here changes a figure of the article: addMarket only adds entries
+// that are absent, so the article's H100 prices and each provider's DefaultGPU stay as they are.
 
 // Sources. A date is the one the source states; where a source states none (a stored catalog snapshot or
 // an undated pricing page) the date is the day it was read, marketReadDate, and the source says so.
@@ -39,7 +39,7 @@ const (
 	srcXAI = "xAI Docs, Models and Pricing, docs.x.ai/docs/models (archived 2025-06-02 at archive.fo/dYUtw)"
 )
 
-// marketGPUs are the GPU types beyond the seed's H100: memory in GiB as marketed, peak dense BF16 tensor
+// marketGPUs are the GPU types beyond the article's H100: memory in GiB as marketed, peak dense BF16 tensor
 // throughput (no sparsity).
 var marketGPUs = []GPU{
 	{Name: "H200", MemoryGiB: 141, PeakBF16TFLOPs: d("989"),
@@ -72,9 +72,9 @@ func (p marketGPUPrice) PerGPUHour() decimal.Decimal {
 	return p.InstancePrice.DivRound(decimal.NewFromInt(p.GPUsPerInstance), marketPricePlaces)
 }
 
-// marketGPUPrices are per-GPU-type prices at the seed's providers. A combination that is absent was not
+// marketGPUPrices are per-GPU-type prices at the article's providers. A combination that is absent was not
 // offered by the provider or could not be sourced (docs/prices.md lists them); on-premise keeps only its
-// seed H100 price.
+// article's H100 price.
 var marketGPUPrices = []marketGPUPrice{
 	// AWS on-demand, us-east-1 (no RTX 4090 instance on AWS).
 	{Provider: "aws-on-demand", GPU: "H200", Instance: "p5en.48xlarge", InstancePrice: d("63.296"), GPUsPerInstance: 8,
@@ -141,7 +141,7 @@ var marketAPIModels = []APIModel{
 }
 
 // addMarket adds the market GPUs, per-GPU-type prices and API models to c. It only adds what is absent:
-// no seed figure, no provider's DefaultGPU and no existing price is replaced, a price is added only to a
+// no figure of the article, no provider's DefaultGPU and no existing price is replaced, a price is added only to a
 // provider already in c, and calling it again leaves c as it is.
 func addMarket(c *Catalog) {
 	for _, g := range marketGPUs {

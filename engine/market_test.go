@@ -63,7 +63,7 @@ func TestMarketGPUs(t *testing.T) {
 		checkDecimal(t, "GPU "+name+" peak TFLOP/s", g.PeakBF16TFLOPs)
 		checkProvenance(t, "GPU "+name, g.Provenance)
 	}
-	// The seed's H100 is untouched.
+	// The article's H100 is untouched.
 	if h := c.GPUs["H100"]; h.MemoryGiB != 80 || !h.PeakBF16TFLOPs.Equal(decimal.NewFromInt(989)) {
 		t.Errorf("H100 changed: %+v", h)
 	}
@@ -106,20 +106,20 @@ func TestMarketProviderPrices(t *testing.T) {
 		t.Errorf("aws-on-demand A100-80GB = %s, want 3.430881", got)
 	}
 	if got := len(c.Providers["on-premise"].GPUPrices); got != 1 {
-		t.Errorf("on-premise has %d GPU prices, want only its seed H100", got)
+		t.Errorf("on-premise has %d GPU prices, want only its article's H100", got)
 	}
 }
 
-func TestMarketSeedH100PricesUntouched(t *testing.T) {
+func TestMarketArticleH100PricesUntouched(t *testing.T) {
 	c := marketCatalog()
 	for name, want := range map[string]string{
 		"aws-on-demand": "2.88", "aws-spot": "0.86", "runpod": "2.49", "lambda-labs": "3.98", "on-premise": "2.73",
 	} {
 		got, ok := c.Providers[name].GPUPrices["H100"]
 		if !ok || !got.Equal(d(want)) {
-			t.Errorf("%s H100 = %s (present %v), want seed %s", name, got, ok, want)
+			t.Errorf("%s H100 = %s (present %v), want the article's %s", name, got, ok, want)
 		}
-		if c.Providers[name].Provenance.Source != seedSource {
+		if c.Providers[name].Provenance.Source != articleSource {
 			t.Errorf("%s provenance changed to %q", name, c.Providers[name].Provenance.Source)
 		}
 	}
@@ -140,9 +140,9 @@ func TestMarketAPIModels(t *testing.T) {
 		checkDecimal(t, "API model "+a.Name+" output price", got.OutputPerMillionToken)
 		checkProvenance(t, "API model "+a.Name, got.Provenance)
 	}
-	// The seed's API models are untouched.
+	// The article's API models are untouched.
 	if s := c.APIModels["claude-sonnet"]; !s.InputPerMillionToken.Equal(d("3")) || !s.OutputPerMillionToken.Equal(d("15")) ||
-		s.Source != seedSource {
+		s.Source != articleSource {
 		t.Errorf("claude-sonnet changed: %+v", s)
 	}
 	if g := c.APIModels["openai-gpt-4-finetuned"]; !g.InputPerMillionToken.Equal(d("30")) || !g.OutputPerMillionToken.Equal(d("60")) {
@@ -150,10 +150,10 @@ func TestMarketAPIModels(t *testing.T) {
 	}
 }
 
-// An Empirical estimate on another GPU is the seed's H100-hours scaled by 989 / that GPU's peak.
+// An Empirical estimate on another GPU is the article's H100-hours scaled by 989 / that GPU's peak.
 func TestMarketEmpiricalScalesByPeak(t *testing.T) {
 	c := marketCatalog()
-	seedHours := d("0.5") // llama-13b LoRA 10K examples: 0.0001 x 10,000 x 2 x 0.25 H100-hours
+	articleHours := d("0.5") // llama-13b LoRA 10K examples: 0.0001 x 10,000 x 2 x 0.25 H100-hours
 	in10k := func(provider, gpu string) *Input {
 		in, out := int64(1000), int64(300)
 		return &Input{
@@ -166,8 +166,8 @@ func TestMarketEmpiricalScalesByPeak(t *testing.T) {
 	if err != nil {
 		t.Fatalf("H100 estimate: %v", err)
 	}
-	if !h100.GPUHours.Equal(seedHours) {
-		t.Fatalf("H100 hours = %s, want the seed's %s", h100.GPUHours, seedHours)
+	if !h100.GPUHours.Equal(articleHours) {
+		t.Fatalf("H100 hours = %s, want the article's %s", h100.GPUHours, articleHours)
 	}
 	for _, tc := range []struct{ provider, gpu string }{
 		{"runpod", "A100-80GB"}, {"runpod", "L40S"}, {"runpod", "RTX4090"}, {"runpod", "H200"},
@@ -179,7 +179,7 @@ func TestMarketEmpiricalScalesByPeak(t *testing.T) {
 			continue
 		}
 		peak := c.GPUs[tc.gpu].PeakBF16TFLOPs
-		want := seedHours.Mul(d("989")).DivRound(peak, 6)
+		want := articleHours.Mul(d("989")).DivRound(peak, 6)
 		if !r.GPUHours.Equal(want) {
 			t.Errorf("%s/%s hours = %s, want 0.5 x 989 / %s = %s", tc.provider, tc.gpu, r.GPUHours, peak, want)
 		}

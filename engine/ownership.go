@@ -29,22 +29,22 @@ type OwnershipResult struct {
 	OwnedPerGPUHour *decimal.Decimal // four decimals
 }
 
-// CompareOwnership computes the rent-versus-buy break-even: the seed's $20,000 H100 against RunPod's
+// CompareOwnership computes the rent-versus-buy break-even: the article's $20,000 H100 against RunPod's
 // $2.49 an hour breaks even at 8,032.13 GPU-hours.
 func CompareOwnership(o Ownership) (*OwnershipResult, error) {
 	switch {
 	case o.PurchasePrice.Sign() < 0:
-		return nil, errorf(ReasonInvalidSpec, "purchase", "must be at least 0, got %s", o.PurchasePrice)
+		return nil, errorf(ReasonInvalidSpec, FieldPurchasePrice, "must be at least 0, got %s", o.PurchasePrice)
 	case o.YearlyRunningCost.Sign() < 0:
-		return nil, errorf(ReasonInvalidSpec, "yearly-running", "must be at least 0, got %s", o.YearlyRunningCost)
+		return nil, errorf(ReasonInvalidSpec, FieldYearlyRunningCost, "must be at least 0, got %s", o.YearlyRunningCost)
 	case o.Years < 1:
-		return nil, errorf(ReasonInvalidSpec, "years", "must be at least 1, got %d", o.Years)
+		return nil, errorf(ReasonInvalidSpec, FieldYears, "must be at least 1, got %d", o.Years)
 	case o.RentPerGPUHour.Sign() <= 0:
-		return nil, errorf(ReasonInvalidSpec, "rent", "must be greater than 0, got %s", o.RentPerGPUHour)
+		return nil, errorf(ReasonInvalidSpec, FieldRentPerGPUHour, "must be greater than 0, got %s", o.RentPerGPUHour)
 	case o.HoursPerMonth != nil && o.HoursPerMonth.Sign() < 0:
-		return nil, errorf(ReasonInvalidSpec, "hours-per-month", "must be at least 0, got %s", o.HoursPerMonth)
+		return nil, errorf(ReasonInvalidSpec, FieldHoursPerMonth, "must be at least 0, got %s", o.HoursPerMonth)
 	case o.UtilizationPercent != nil && (o.UtilizationPercent.Sign() <= 0 || o.UtilizationPercent.GreaterThan(hundred)):
-		return nil, errorf(ReasonInvalidSpec, "utilization", "must be greater than 0 and at most 100, got %s", o.UtilizationPercent)
+		return nil, errorf(ReasonInvalidSpec, FieldUtilizationPercent, "must be greater than 0 and at most 100, got %s", o.UtilizationPercent)
 	}
 	years := decimal.NewFromInt32(o.Years)
 	total := Cents(o.PurchasePrice).Add(Cents(o.YearlyRunningCost.Mul(years)))

@@ -14,20 +14,20 @@ func TestCompareOwnership(t *testing.T) {
 		wantMonth, wantYear, wantAll, wantOwnedHour string
 		wantBuy                                     bool
 	}{
-		// Seed: "$20,000 = X hours x $2.49/hour; X = 8,032 hours".
-		"seed purchase against RunPod": {
+		// The article: "$20,000 = X hours x $2.49/hour; X = 8,032 hours".
+		"article's purchase against RunPod": {
 			in:        Ownership{PurchasePrice: d("20000"), Years: 1, RentPerGPUHour: d("2.49")},
 			wantTotal: "20000.00", wantPerYear: "20000.00", wantBreakEven: "8032.13",
 		},
-		// Seed: 3 fine-tunings x 2 h x 2.49 = 14.94/month, 179/year, 537 over 3 years, against
+		// The article: 3 fine-tunings x 2 h x 2.49 = 14.94/month, 179/year, 537 over 3 years, against
 		// 20,000 + 6,000 electricity = 26,000 (8,667/year).
-		"seed three fine-tunings a month": {
+		"article's three fine-tunings a month": {
 			in:        Ownership{PurchasePrice: d("20000"), YearlyRunningCost: d("2000"), Years: 3, RentPerGPUHour: d("2.49"), HoursPerMonth: dp("6")},
 			wantTotal: "26000.00", wantPerYear: "8666.67", wantBreakEven: "10441.77",
 			wantMonth: "14.94", wantYear: "179.28", wantAll: "537.84",
 		},
-		// Seed: 20 fine-tunings x 2 h x 2.49 = 99.60/month, 1,195/year: renting still cheaper.
-		"seed twenty fine-tunings a month": {
+		// The article: 20 fine-tunings x 2 h x 2.49 = 99.60/month, 1,195/year: renting still cheaper.
+		"article's twenty fine-tunings a month": {
 			in:        Ownership{PurchasePrice: d("20000"), YearlyRunningCost: d("2000"), Years: 3, RentPerGPUHour: d("2.49"), HoursPerMonth: dp("40")},
 			wantTotal: "26000.00", wantPerYear: "8666.67", wantBreakEven: "10441.77",
 			wantMonth: "99.60", wantYear: "1195.20", wantAll: "3585.60",
@@ -37,7 +37,7 @@ func TestCompareOwnership(t *testing.T) {
 			wantTotal: "26000.00", wantPerYear: "8666.67", wantBreakEven: "10441.77",
 			wantMonth: "1817.70", wantYear: "21812.40", wantAll: "65437.20", wantBuy: true,
 		},
-		// 26,000 over 3 x 8,760 x 36.2% hours = 2.7330 an owned GPU-hour: near the seed's $2.73.
+		// 26,000 over 3 x 8,760 x 36.2% hours = 2.7330 an owned GPU-hour: near the article's $2.73.
 		"owned hour at a utilisation": {
 			in:        Ownership{PurchasePrice: d("20000"), YearlyRunningCost: d("2000"), Years: 3, RentPerGPUHour: d("2.49"), UtilizationPercent: dp("36.2")},
 			wantTotal: "26000.00", wantPerYear: "8666.67", wantBreakEven: "10441.77", wantOwnedHour: "2.733",
@@ -81,14 +81,14 @@ func TestCompareOwnershipRejects(t *testing.T) {
 	base := Ownership{PurchasePrice: d("20000"), Years: 3, RentPerGPUHour: d("2.49")}
 	cases := map[string]struct {
 		mutate func(*Ownership)
-		field  string
+		field  Field
 	}{
-		"negative purchase": {func(o *Ownership) { o.PurchasePrice = neg }, "purchase"},
-		"negative running":  {func(o *Ownership) { o.YearlyRunningCost = neg }, "yearly-running"},
-		"no years":          {func(o *Ownership) { o.Years = 0 }, "years"},
-		"free rent":         {func(o *Ownership) { o.RentPerGPUHour = decimal.Zero }, "rent"},
-		"negative hours":    {func(o *Ownership) { o.HoursPerMonth = &neg }, "hours-per-month"},
-		"utilisation > 100": {func(o *Ownership) { o.UtilizationPercent = &over }, "utilization"},
+		"negative purchase": {func(o *Ownership) { o.PurchasePrice = neg }, FieldPurchasePrice},
+		"negative running":  {func(o *Ownership) { o.YearlyRunningCost = neg }, FieldYearlyRunningCost},
+		"no years":          {func(o *Ownership) { o.Years = 0 }, FieldYears},
+		"free rent":         {func(o *Ownership) { o.RentPerGPUHour = decimal.Zero }, FieldRentPerGPUHour},
+		"negative hours":    {func(o *Ownership) { o.HoursPerMonth = &neg }, FieldHoursPerMonth},
+		"utilisation > 100": {func(o *Ownership) { o.UtilizationPercent = &over }, FieldUtilizationPercent},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

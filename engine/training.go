@@ -8,12 +8,12 @@ import (
 
 // Calibration constants; docs/cost-model.md gives the source of each.
 var (
-	// EmpiricalHoursPerExample is the seed's 0.0001 H100-hours per example for a 7B model, Full.
+	// EmpiricalHoursPerExample is the article's 0.0001 H100-hours per example for a 7B model, Full.
 	EmpiricalHoursPerExample = d("0.0001")
-	// EmpiricalReferenceTFLOPs is the H100's dense BF16 peak; the seed's table is in H100-hours, so
+	// EmpiricalReferenceTFLOPs is the H100's dense BF16 peak; the article's table is in H100-hours, so
 	// other GPUs scale by this over their own peak.
 	EmpiricalReferenceTFLOPs = d("989")
-	// MethodFactor scales Empirical hours: LoRA is the seed's "75% cheaper"; QLoRA is LoRA times the
+	// MethodFactor scales Empirical hours: LoRA is the article's "75% cheaper"; QLoRA is LoRA times the
 	// 1.39 runtime of 4-bit dequantisation measured by Raschka (Lightning AI, 2023).
 	MethodFactor = map[Method]decimal.Decimal{Full: d("1"), LoRA: d("0.25"), QLoRA: d("0.3475")}
 	// FLOPsPerParameterToken is training FLOPs per parameter per token: 6 for a full forward and
@@ -30,7 +30,7 @@ var (
 	// MemoryOverhead multiplies weights and optimizer state for activations, adapters and the CUDA
 	// context: EleutherAI's Transformer Math 101 rule of thumb of 20%.
 	MemoryOverhead = d("1.2")
-	// HoursBand is the seed's +/-30% on estimated hours.
+	// HoursBand is the article's +/-30% on estimated hours.
 	HoursBand = d("0.3")
 
 	hoursPlaces   int32 = 6
@@ -56,21 +56,21 @@ type training struct {
 
 func estimateTraining(in *Input, cat *Catalog) (*training, error) {
 	if _, ok := MethodFactor[in.Method]; !ok {
-		return nil, errorf(ReasonInvalidSpec, "spec.method", "unsupported method %q: use Full, LoRA or QLoRA", in.Method)
+		return nil, errorf(ReasonInvalidSpec, FieldMethod, "unsupported method %q: use Full, LoRA or QLoRA", in.Method)
 	}
 	if in.Examples < 1 {
-		return nil, errorf(ReasonInvalidSpec, "spec.dataset.examples", "must be at least 1, got %d", in.Examples)
+		return nil, errorf(ReasonInvalidSpec, FieldExamples, "must be at least 1, got %d", in.Examples)
 	}
 	provider, ok := cat.Providers[in.Provider]
 	if !ok {
-		return nil, errorf(ReasonProviderNotFound, "spec.training.provider", "provider %q is not in price catalog %q", in.Provider, cat.Name)
+		return nil, errorf(ReasonProviderNotFound, FieldProvider, "provider %q is not in price catalog %q", in.Provider, cat.Name)
 	}
 	if provider.Kind == Managed {
 		return managedTraining(in, cat, provider)
 	}
 	model, ok := cat.Models[in.Model]
 	if !ok {
-		return nil, errorf(ReasonModelNotFound, "spec.model", "model %q is not in price catalog %q", in.Model, cat.Name)
+		return nil, errorf(ReasonModelNotFound, FieldModel, "model %q is not in price catalog %q", in.Model, cat.Name)
 	}
 	gpuType := in.GPUType
 	if gpuType == "" {
@@ -78,48 +78,48 @@ func estimateTraining(in *Input, cat *Catalog) (*training, error) {
 	}
 	price, ok := provider.GPUPrices[gpuType]
 	if !ok {
-		return nil, errorf(ReasonProviderNotFound, "spec.training.gpuType", "provider %q has no price for GPU type %q in price catalog %q", provider.Name, gpuType, cat.Name)
+		return nil, errorf(ReasonProviderNotFound, FieldGPUType, "provider %q has no price for GPU type %q in price catalog %q", provider.Name, gpuType, cat.Name)
 	}
 	gpu, ok := cat.GPUs[gpuType]
 	if !ok {
-		return nil, errorf(ReasonProviderNotFound, "spec.training.gpuType", "GPU type %q priced by provider %q is not among the GPUs of price catalog %q", gpuType, provider.Name, cat.Name)
+		return nil, errorf(ReasonProviderNotFound, FieldGPUType, "GPU type %q priced by provider %q is not among the GPUs of price catalog %q", gpuType, provider.Name, cat.Name)
 	}
 
 	t := &training{gpuType: gpuType, pricePerHour: &price}
 	switch {
 	case in.Hours != nil:
 		if in.Hours.Sign() <= 0 {
-			return nil, errorf(ReasonInvalidSpec, "spec.training.hours", "must be greater than 0, got %s", in.Hours)
+			return nil, errorf(ReasonInvalidSpec, FieldHours, "must be greater than 0, got %s", in.Hours)
 		}
 		t.estimator, t.hours = Measured, *in.Hours
 	case in.Estimator == FLOPs:
 		if in.TokensPerExample < 1 {
-			return nil, errorf(ReasonInvalidSpec, "spec.dataset.tokensPerExample", "is required by the FLOPs estimator")
+			return nil, errorf(ReasonInvalidSpec, FieldTokensPerExample, "is required by the FLOPs estimator")
 		}
 		if gpu.PeakBF16TFLOPs.Sign() <= 0 {
-			return nil, errorf(ReasonInvalidSpec, "spec.training.gpuType", "GPU type %q has no peak BF16 throughput in price catalog %q", gpuType, cat.Name)
+			return nil, errorf(ReasonInvalidSpec, FieldGPUType, "GPU type %q has no peak BF16 throughput in price catalog %q", gpuType, cat.Name)
 		}
 		t.estimator, t.hours = FLOPs, flopsHours(model, in.Method, trainingTokens(in), gpu)
 	case in.Estimator == Empirical || in.Estimator == "":
 		if gpu.PeakBF16TFLOPs.Sign() <= 0 {
-			return nil, errorf(ReasonInvalidSpec, "spec.training.gpuType", "GPU type %q has no peak BF16 throughput in price catalog %q", gpuType, cat.Name)
+			return nil, errorf(ReasonInvalidSpec, FieldGPUType, "GPU type %q has no peak BF16 throughput in price catalog %q", gpuType, cat.Name)
 		}
 		t.estimator, t.hours = Empirical, EmpiricalHours(model.ScaleFactor, in.Method, in.Examples, gpu.PeakBF16TFLOPs)
 	default:
-		return nil, errorf(ReasonInvalidSpec, "spec.training.estimator", "unsupported estimator %q: use Empirical or FLOPs", in.Estimator)
+		return nil, errorf(ReasonInvalidSpec, FieldEstimator, "unsupported estimator %q: use Empirical or FLOPs", in.Estimator)
 	}
 	if t.estimator != Measured {
-		low := roundTo(t.hours.Mul(one.Sub(HoursBand)), hoursPlaces)
-		high := roundTo(t.hours.Mul(one.Add(HoursBand)), hoursPlaces)
+		low := t.hours.Mul(one.Sub(HoursBand)).Round(hoursPlaces)
+		high := t.hours.Mul(one.Add(HoursBand)).Round(hoursPlaces)
 		t.low, t.high = &low, &high
 	}
 	if model.Parameters < 1 {
-		return nil, errorf(ReasonInvalidSpec, "spec.model", "model %q has no parameter count in price catalog %q", model.Name, cat.Name)
+		return nil, errorf(ReasonInvalidSpec, FieldModel, "model %q has no parameter count in price catalog %q", model.Name, cat.Name)
 	}
 	total := TrainingMemoryGiB(model.Parameters, in.Method)
 	t.gpuCount = GPUsToFit(total, gpu.MemoryGiB)
 	if t.gpuCount > MaxGPUs {
-		return nil, errorf(ReasonInvalidSpec, "spec.model", "model %q needs %s GiB to train with %s: more than %d %s GPUs hold", model.Name, total.Round(0), in.Method, MaxGPUs, gpuType)
+		return nil, errorf(ReasonInvalidSpec, FieldModel, "model %q needs %s GiB to train with %s: more than %d %s GPUs hold", model.Name, total.Round(0), in.Method, MaxGPUs, gpuType)
 	}
 	perGPU := total.DivRound(decimal.NewFromInt32(t.gpuCount), 1)
 	t.memoryPerGPU = &perGPU
@@ -130,19 +130,19 @@ func estimateTraining(in *Input, cat *Catalog) (*training, error) {
 
 func managedTraining(in *Input, cat *Catalog, provider Provider) (*training, error) {
 	if !slices.Contains(provider.Models, in.Model) {
-		return nil, errorf(ReasonModelNotFound, "spec.model", "model %q is not offered by managed provider %q (offers %v)", in.Model, provider.Name, provider.Models)
+		return nil, errorf(ReasonModelNotFound, FieldModel, "model %q is not offered by managed provider %q (offers %v)", in.Model, provider.Name, provider.Models)
 	}
 	if in.TokensPerExample < 1 {
-		return nil, errorf(ReasonInvalidSpec, "spec.dataset.tokensPerExample", "is required by managed provider %q, which bills training tokens", provider.Name)
+		return nil, errorf(ReasonInvalidSpec, FieldTokensPerExample, "is required by managed provider %q, which bills training tokens", provider.Name)
 	}
 	if in.Hours != nil {
-		return nil, errorf(ReasonInvalidSpec, "spec.training.hours", "does not apply to managed provider %q, which bills training tokens", provider.Name)
+		return nil, errorf(ReasonInvalidSpec, FieldHours, "does not apply to managed provider %q, which bills training tokens", provider.Name)
 	}
 	if in.GPUType != "" {
-		return nil, errorf(ReasonInvalidSpec, "spec.training.gpuType", "does not apply to managed provider %q", provider.Name)
+		return nil, errorf(ReasonInvalidSpec, FieldGPUType, "does not apply to managed provider %q", provider.Name)
 	}
 	if in.Estimator == FLOPs {
-		return nil, errorf(ReasonInvalidSpec, "spec.training.estimator", "FLOPs does not apply to managed provider %q, which bills training tokens", provider.Name)
+		return nil, errorf(ReasonInvalidSpec, FieldEstimator, "FLOPs does not apply to managed provider %q, which bills training tokens", provider.Name)
 	}
 	tokens := trainingTokens(in)
 	return &training{
@@ -165,14 +165,14 @@ func epochs(in *Input) int32 {
 	return in.Epochs
 }
 
-// EmpiricalHours is the seed's table: 0.0001 x examples x scale factor x method factor H100-hours,
+// EmpiricalHours is the article's table: 0.0001 x examples x scale factor x method factor H100-hours,
 // scaled to another GPU by peak throughput, rounded to 6 decimals.
 func EmpiricalHours(scale decimal.Decimal, method Method, examples int64, peakTFLOPs decimal.Decimal) decimal.Decimal {
 	h := EmpiricalHoursPerExample.Mul(decimal.NewFromInt(examples)).Mul(scale).Mul(MethodFactor[method])
 	if !peakTFLOPs.Equal(EmpiricalReferenceTFLOPs) {
 		return h.Mul(EmpiricalReferenceTFLOPs).DivRound(peakTFLOPs, hoursPlaces) // rounded once
 	}
-	return roundTo(h, hoursPlaces)
+	return h.Round(hoursPlaces)
 }
 
 func flopsHours(model Model, method Method, tokens decimal.Decimal, gpu GPU) decimal.Decimal {

@@ -56,7 +56,7 @@ prints what an owned GPU-hour costs, the figure to put in a PriceCatalog for an 
 			r, err := engine.CompareOwnership(o)
 			var ee *engine.Error
 			if errors.As(err, &ee) {
-				return fmt.Errorf("--%s: %s", ee.Field, ee.Message)
+				return fmt.Errorf("--%s: %s", ownershipFlags[ee.Field], ee.Message)
 			} else if err != nil {
 				return err
 			}
@@ -93,4 +93,14 @@ func printOwnership(s Streams, o engine.Ownership, r *engine.OwnershipResult) {
 	if r.OwnedPerGPUHour != nil {
 		fmt.Fprintf(w, "Owned GPU-hour at %s%% utilisation: %s\n", o.UtilizationPercent, r.OwnedPerGPUHour)
 	}
+}
+
+// ownershipFlags names the flag behind each input of engine.Ownership.
+var ownershipFlags = map[engine.Field]string{
+	engine.FieldPurchasePrice:      "purchase",
+	engine.FieldYearlyRunningCost:  "yearly-running",
+	engine.FieldYears:              "years",
+	engine.FieldRentPerGPUHour:     "rent",
+	engine.FieldHoursPerMonth:      "hours-per-month",
+	engine.FieldUtilizationPercent: "utilization",
 }

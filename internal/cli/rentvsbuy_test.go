@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/ftcost/ftcost/engine"
 )
 
 func TestRentVsBuy(t *testing.T) {
@@ -47,5 +49,17 @@ func TestRentVsBuy(t *testing.T) {
 				t.Errorf("stderr lacks %q:\n%s", tc.wantErr, errOut.String())
 			}
 		})
+	}
+}
+
+// TestEveryOwnershipFieldHasAFlag: an engine error about any input of a rent-versus-buy comparison
+// names a flag the command really has.
+func TestEveryOwnershipFieldHasAFlag(t *testing.T) {
+	cmd := newRentVsBuyCommand(Streams{})
+	for _, f := range engine.OwnershipFields {
+		flag, ok := ownershipFlags[f]
+		if !ok || cmd.Flags().Lookup(flag) == nil {
+			t.Errorf("engine field %s maps to flag %q, which rent-vs-buy does not have", f, flag)
+		}
 	}
 }

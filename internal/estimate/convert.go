@@ -13,14 +13,14 @@ import (
 )
 
 // decimalField parses an optional decimal string of the spec; the error names the field.
-func decimalField(v *ftv1.Decimal, field string) (*decimal.Decimal, error) {
+func decimalField(v *ftv1.Decimal, field engine.Field) (*decimal.Decimal, error) {
 	if v == nil {
 		return nil, nil
 	}
 	return parseDecimal(string(*v), field)
 }
 
-func parseDecimal(s, field string) (*decimal.Decimal, error) {
+func parseDecimal(s string, field engine.Field) (*decimal.Decimal, error) {
 	d, err := decimal.NewFromString(s)
 	if err != nil {
 		return nil, &engine.Error{Reason: engine.ReasonInvalidSpec, Field: field, Message: fmt.Sprintf("%q is not a decimal number", s)}
@@ -35,7 +35,8 @@ func orZero(d *decimal.Decimal) decimal.Decimal {
 	return *d
 }
 
-// Input converts a spec into an engine input. Errors are *engine.Error naming the spec field.
+// Input converts a spec into an engine input. Errors are *engine.Error naming the engine input;
+// SpecPath gives the spec field it comes from.
 func Input(spec *ftv1.FineTuneEstimateSpec) (*engine.Input, error) {
 	in := &engine.Input{
 		Model:                  spec.Model,
@@ -62,25 +63,25 @@ func Input(spec *ftv1.FineTuneEstimateSpec) (*engine.Input, error) {
 	fields := []struct {
 		src   *ftv1.Decimal
 		dst   **decimal.Decimal
-		field string
+		field engine.Field
 	}{
-		{spec.Training.Hours, &in.Hours, "spec.training.hours"},
-		{spec.API.CostPerRequest, &in.APICostPerRequest, "spec.api.costPerRequest"},
-		{spec.API.InputPricePerMillionTokens, &in.APIInputPerMillion, "spec.api.inputPricePerMillionTokens"},
-		{spec.API.OutputPricePerMillionTokens, &in.APIOutputPerMillion, "spec.api.outputPricePerMillionTokens"},
+		{spec.Training.Hours, &in.Hours, engine.FieldHours},
+		{spec.API.CostPerRequest, &in.APICostPerRequest, engine.FieldAPICostPerRequest},
+		{spec.API.InputPricePerMillionTokens, &in.APIInputPerMillion, engine.FieldAPIInputPerMillion},
+		{spec.API.OutputPricePerMillionTokens, &in.APIOutputPerMillion, engine.FieldAPIOutputPerMillion},
 	}
 	for _, f := range fields {
 		if *f.dst, err = decimalField(f.src, f.field); err != nil {
 			return nil, err
 		}
 	}
-	rate, err := decimalField(spec.AnnualDiscountRatePercent, "spec.annualDiscountRatePercent")
+	rate, err := decimalField(spec.AnnualDiscountRatePercent, engine.FieldAnnualDiscountRatePercent)
 	if err != nil {
 		return nil, err
 	}
 	in.AnnualDiscountRatePercent = orZero(rate)
 	if spec.Usage.MonthlyGrowthPercent != nil {
-		g, err := parseDecimal(string(*spec.Usage.MonthlyGrowthPercent), "spec.usage.monthlyGrowthPercent")
+		g, err := parseDecimal(string(*spec.Usage.MonthlyGrowthPercent), engine.FieldMonthlyGrowthPercent)
 		if err != nil {
 			return nil, err
 		}
@@ -88,10 +89,10 @@ func Input(spec *ftv1.FineTuneEstimateSpec) (*engine.Input, error) {
 	}
 	if s := spec.Serving; s != nil {
 		in.ServingAPIModel = s.APIModel
-		if in.ServingCostPerRequest, err = decimalField(s.CostPerRequest, "spec.serving.costPerRequest"); err != nil {
+		if in.ServingCostPerRequest, err = decimalField(s.CostPerRequest, engine.FieldServingCostPerRequest); err != nil {
 			return nil, err
 		}
-		m, err := decimalField(s.MonthlyCost, "spec.serving.monthlyCost")
+		m, err := decimalField(s.MonthlyCost, engine.FieldServingMonthlyCost)
 		if err != nil {
 			return nil, err
 		}
@@ -101,14 +102,14 @@ func Input(spec *ftv1.FineTuneEstimateSpec) (*engine.Input, error) {
 		for _, f := range []struct {
 			src   *ftv1.Decimal
 			dst   *decimal.Decimal
-			field string
+			field engine.Field
 		}{
-			{o.DataCollection, &in.OneTime.DataCollection, "spec.oneTimeCosts.dataCollection"},
-			{o.DataLabeling, &in.OneTime.DataLabeling, "spec.oneTimeCosts.dataLabeling"},
-			{o.DataCleaning, &in.OneTime.DataCleaning, "spec.oneTimeCosts.dataCleaning"},
-			{o.Experimentation, &in.OneTime.Experimentation, "spec.oneTimeCosts.experimentation"},
-			{o.Deployment, &in.OneTime.Deployment, "spec.oneTimeCosts.deployment"},
-			{o.Hardware, &in.OneTime.Hardware, "spec.oneTimeCosts.hardware"},
+			{o.DataCollection, &in.OneTime.DataCollection, engine.FieldDataCollection},
+			{o.DataLabeling, &in.OneTime.DataLabeling, engine.FieldDataLabeling},
+			{o.DataCleaning, &in.OneTime.DataCleaning, engine.FieldDataCleaning},
+			{o.Experimentation, &in.OneTime.Experimentation, engine.FieldExperimentation},
+			{o.Deployment, &in.OneTime.Deployment, engine.FieldDeployment},
+			{o.Hardware, &in.OneTime.Hardware, engine.FieldHardware},
 		} {
 			v, err := decimalField(f.src, f.field)
 			if err != nil {
@@ -118,7 +119,7 @@ func Input(spec *ftv1.FineTuneEstimateSpec) (*engine.Input, error) {
 		}
 	}
 	if spec.Budget != nil {
-		if in.MaxUpfrontCost, err = decimalField(spec.Budget.MaxUpfrontCost, "spec.budget.maxUpfrontCost"); err != nil {
+		if in.MaxUpfrontCost, err = decimalField(spec.Budget.MaxUpfrontCost, engine.FieldMaxUpfrontCost); err != nil {
 			return nil, err
 		}
 	}

@@ -28,7 +28,7 @@ func Compute(obj *ftv1.FineTuneEstimate, get CatalogGetter) (*ftv1.FineTuneEstim
 	case errors.As(err, &notFound):
 		return Failed(obj, ftv1.ReasonCatalogNotFound, err.Error(), nil), nil, nil
 	case errors.As(err, &bad):
-		return Failed(obj, string(bad.Reason), bad.Error(), nil), nil, nil
+		return Failed(obj, string(bad.Reason), specMessage(bad), nil), nil, nil
 	case err != nil:
 		return nil, nil, err
 	}
@@ -43,7 +43,7 @@ func Compute(obj *ftv1.FineTuneEstimate, get CatalogGetter) (*ftv1.FineTuneEstim
 	if !errors.As(err, &ee) {
 		ee = &engine.Error{Reason: engine.ReasonInvalidSpec, Message: err.Error()}
 	}
-	return Failed(obj, string(ee.Reason), ee.Error(), &res.Pricing), nil, nil
+	return Failed(obj, string(ee.Reason), specMessage(ee), &res.Pricing), nil, nil
 }
 
 func ptrString(d *decimal.Decimal, format func(decimal.Decimal) string) string {
