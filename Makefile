@@ -52,6 +52,7 @@ test: generate manifests controlplane ## Run all tests (engine, CLI, and envtest
 test-fuzz: ## Fuzz the engine for a while (FUZZTIME each, default 30s).
 	go test ./engine -run '^$$' -fuzz '^FuzzEstimate$$' -fuzztime $${FUZZTIME:-30s}
 	go test ./engine -run '^$$' -fuzz '^FuzzCatalogFigures$$' -fuzztime $${FUZZTIME:-30s}
+	go test ./engine -run '^$$' -fuzz '^FuzzJob$$' -fuzztime $${FUZZTIME:-30s}
 
 .PHONY: bench
 bench: ## Run the benchmarks (engine, and the CLI on 10,000 estimates).

@@ -22,15 +22,27 @@ func BuiltinCatalog() *Catalog {
 	c := NewCatalog(BuiltinCatalogName, 0)
 	article := Provenance{Source: articleSource, EffectiveDate: articleDate}
 	for _, m := range []Model{
-		{Name: "llama-7b", Parameters: 7_000_000_000, ScaleFactor: d("1")},
-		{Name: "llama-13b", Parameters: 13_000_000_000, ScaleFactor: d("2")},
-		{Name: "llama-70b", Parameters: 70_000_000_000, ScaleFactor: d("8")},
-		{Name: "llama-405b", Parameters: 405_000_000_000, ScaleFactor: d("50")},
+		{Name: "llama-7b", Parameters: 7_000_000_000, ScaleFactor: d("1"), Architecture: archLlama2_7B},
+		{Name: "llama-13b", Parameters: 13_000_000_000, ScaleFactor: d("2"), Architecture: archLlama2_13B},
+		{Name: "llama-70b", Parameters: 70_000_000_000, ScaleFactor: d("8"), Architecture: archLlama2_70B},
+		{Name: "llama-405b", Parameters: 405_000_000_000, ScaleFactor: d("50"), Architecture: archLlama31_405B},
 	} {
 		m.Provenance = article
 		c.Models[m.Name] = m
 	}
-	c.GPUs["H100"] = GPU{Name: "H100", MemoryGiB: 80, PeakBF16TFLOPs: d("989"),
+	// Llama 3.x by their exact parameter counts. The article's table has no scale factor for them:
+	// they are estimated by FLOPs.
+	for _, m := range []Model{
+		{Name: "llama-3.2-1b", Parameters: 1_235_814_400, Architecture: archLlama32_1B},
+		{Name: "llama-3.2-3b", Parameters: 3_212_749_824, Architecture: archLlama32_3B},
+		{Name: "llama-3.1-8b", Parameters: 8_030_261_248, Architecture: archLlama31_8B},
+		{Name: "llama-3.1-70b", Parameters: 70_553_706_496, Architecture: archLlama31_70B},
+		{Name: "llama-3.1-405b", Parameters: 405_853_388_800, Architecture: archLlama31_405B},
+	} {
+		m.Provenance = Provenance{Source: m.Architecture.Source, EffectiveDate: llama3Date}
+		c.Models[m.Name] = m
+	}
+	c.GPUs["H100"] = GPU{Name: "H100", MemoryGiB: 80, PeakBF16TFLOPs: d("989"), Generation: Hopper,
 		Provenance: Provenance{Source: h100Source, EffectiveDate: "2023-03-21"}}
 	for _, p := range []struct {
 		name  string
@@ -59,3 +71,17 @@ func BuiltinCatalog() *Catalog {
 	addMarket(c)
 	return c
 }
+
+// The published configurations (config.json) of the Llama models: the article's "Llama 7B, 13B, 70B"
+// are Llama 2's, its "405B" is Llama 3.1's.
+var (
+	llama3Date       = "2024-07-23"
+	archLlama2_7B    = &Architecture{Layers: 32, HiddenSize: 4096, IntermediateSize: 11008, AttentionHeads: 32, KVHeads: 32, VocabSize: 32000, Source: "https://huggingface.co/meta-llama/Llama-2-7b-hf/blob/main/config.json"}
+	archLlama2_13B   = &Architecture{Layers: 40, HiddenSize: 5120, IntermediateSize: 13824, AttentionHeads: 40, KVHeads: 40, VocabSize: 32000, Source: "https://huggingface.co/meta-llama/Llama-2-13b-hf/blob/main/config.json"}
+	archLlama2_70B   = &Architecture{Layers: 80, HiddenSize: 8192, IntermediateSize: 28672, AttentionHeads: 64, KVHeads: 8, VocabSize: 32000, Source: "https://huggingface.co/meta-llama/Llama-2-70b-hf/blob/main/config.json"}
+	archLlama32_1B   = &Architecture{Layers: 16, HiddenSize: 2048, IntermediateSize: 8192, AttentionHeads: 32, KVHeads: 8, VocabSize: 128256, TiedEmbeddings: true, Source: "https://huggingface.co/meta-llama/Llama-3.2-1B/blob/main/config.json"}
+	archLlama32_3B   = &Architecture{Layers: 28, HiddenSize: 3072, IntermediateSize: 8192, AttentionHeads: 24, KVHeads: 8, VocabSize: 128256, TiedEmbeddings: true, Source: "https://huggingface.co/meta-llama/Llama-3.2-3B/blob/main/config.json"}
+	archLlama31_8B   = &Architecture{Layers: 32, HiddenSize: 4096, IntermediateSize: 14336, AttentionHeads: 32, KVHeads: 8, VocabSize: 128256, Source: "https://huggingface.co/meta-llama/Llama-3.1-8B/blob/main/config.json"}
+	archLlama31_70B  = &Architecture{Layers: 80, HiddenSize: 8192, IntermediateSize: 28672, AttentionHeads: 64, KVHeads: 8, VocabSize: 128256, Source: "https://huggingface.co/meta-llama/Llama-3.1-70B/blob/main/config.json"}
+	archLlama31_405B = &Architecture{Layers: 126, HiddenSize: 16384, IntermediateSize: 53248, AttentionHeads: 128, KVHeads: 8, VocabSize: 128256, Source: "https://huggingface.co/meta-llama/Llama-3.1-405B/blob/main/config.json"}
+)

@@ -23,17 +23,44 @@ type Provenance struct {
 
 // Model is a base model that can be fine-tuned.
 type Model struct {
-	Name        string
-	Parameters  int64
-	ScaleFactor decimal.Decimal // Empirical GPU-hours relative to a 7B model
+	Name         string
+	Parameters   int64
+	ScaleFactor  decimal.Decimal // Empirical GPU-hours relative to a 7B model
+	Architecture *Architecture   // nil: memory and FLOPs from the parameter count alone
 	Provenance
 }
+
+// Architecture is a decoder-only transformer's shape, as its published config states it.
+type Architecture struct {
+	Layers           int64
+	HiddenSize       int64
+	IntermediateSize int64
+	AttentionHeads   int64
+	KVHeads          int64
+	VocabSize        int64
+	// TiedEmbeddings: the output head shares the input embedding's weights (Llama 3.2 1B and 3B).
+	TiedEmbeddings bool
+	// Source is the published configuration the figures come from.
+	Source string
+}
+
+// Generation is a GPU architecture generation; training utilisation differs by generation.
+type Generation string
+
+// GPU generations.
+const (
+	Ampere    Generation = "Ampere"
+	Ada       Generation = "Ada"
+	Hopper    Generation = "Hopper"
+	Blackwell Generation = "Blackwell"
+)
 
 // GPU is a GPU type.
 type GPU struct {
 	Name           string
 	MemoryGiB      int32
 	PeakBF16TFLOPs decimal.Decimal // dense, no sparsity
+	Generation     Generation      // "": unknown
 	Provenance
 }
 

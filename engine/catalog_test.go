@@ -32,8 +32,13 @@ func TestBuiltinCatalog(t *testing.T) {
 	if got := engine.SortedKeys(c.Providers); !slices.Equal(got, []string{"aws-on-demand", "aws-spot", "lambda-labs", "on-premise", "openai-gpt-4", "runpod"}) {
 		t.Errorf("providers = %v", got)
 	}
-	if got := engine.SortedKeys(c.Models); !slices.Equal(got, []string{"llama-13b", "llama-405b", "llama-70b", "llama-7b"}) {
+	if got := engine.SortedKeys(c.Models); !slices.Equal(got, []string{"llama-13b", "llama-3.1-405b", "llama-3.1-70b", "llama-3.1-8b", "llama-3.2-1b", "llama-3.2-3b", "llama-405b", "llama-70b", "llama-7b"}) {
 		t.Errorf("models = %v", got)
+	}
+	for name, m := range c.Models {
+		if m.Architecture == nil || m.Architecture.Source == "" {
+			t.Errorf("model %s has no architecture with its source", name)
+		}
 	}
 	if p := c.Providers["openai-gpt-4"]; p.Kind != engine.Managed || !p.PricePerMillionTrainingTokens.Equal(dec("25")) {
 		t.Errorf("openai-gpt-4 = %+v", p)
@@ -54,26 +59,6 @@ func TestBuiltinCatalog(t *testing.T) {
 	c.Providers["runpod"].GPUPrices["H100"] = dec("99")
 	if got := engine.BuiltinCatalog().Providers["runpod"].GPUPrices["H100"]; !got.Equal(dec("2.49")) {
 		t.Errorf("built-in runpod price changed to %s", got)
-	}
-}
-
-func TestGPUsToFit(t *testing.T) {
-	tests := map[string]struct {
-		total  string
-		memory int32
-		want   int32
-	}{
-		"nothing to hold": {"0", 80, 1},
-		"exactly one":     {"80", 80, 1},
-		"just over":       {"80.0001", 80, 2},
-		"unknown memory":  {"500", 0, 1},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			if got := engine.GPUsToFit(dec(tc.total), tc.memory); got != tc.want {
-				t.Errorf("GPUsToFit(%s, %d) = %d, want %d", tc.total, tc.memory, got, tc.want)
-			}
-		})
 	}
 }
 

@@ -15,6 +15,8 @@ const (
 	ReasonProviderNotFound Reason = "ProviderNotFound"
 	// ReasonAPIPriceNotFound: an API model is not in the catalog.
 	ReasonAPIPriceNotFound Reason = "APIPriceNotFound"
+	// ReasonDoesNotFit: the training job needs more memory per GPU than its GPU type has.
+	ReasonDoesNotFit Reason = "DoesNotFit"
 )
 
 // Field names the engine input at fault, in the engine's own words: the name of a field of Input or
@@ -31,6 +33,14 @@ const (
 	FieldGPUType                   Field = "GPUType"
 	FieldEstimator                 Field = "Estimator"
 	FieldHours                     Field = "Hours"
+	FieldSequenceLength            Field = "SequenceLength"
+	FieldGPUCount                  Field = "GPUCount"
+	FieldSharding                  Field = "Sharding"
+	FieldMicroBatchSize            Field = "MicroBatchSize"
+	FieldPrecision                 Field = "Precision"
+	FieldMFUPercent                Field = "MFUPercent"
+	FieldLoRARank                  Field = "LoRARank"
+	FieldLoRATargets               Field = "LoRATargets"
 	FieldDataCollection            Field = "OneTime.DataCollection"
 	FieldDataLabeling              Field = "OneTime.DataLabeling"
 	FieldDataCleaning              Field = "OneTime.DataCleaning"
@@ -68,7 +78,8 @@ const (
 // each one.
 var InputFields = []Field{
 	FieldModel, FieldMethod, FieldExamples, FieldTokensPerExample, FieldProvider, FieldGPUType,
-	FieldEstimator, FieldHours, FieldDataCollection, FieldDataLabeling, FieldDataCleaning,
+	FieldEstimator, FieldHours, FieldSequenceLength, FieldGPUCount, FieldSharding, FieldMicroBatchSize,
+	FieldPrecision, FieldMFUPercent, FieldLoRARank, FieldLoRATargets, FieldDataCollection, FieldDataLabeling, FieldDataCleaning,
 	FieldExperimentation, FieldDeployment, FieldHardware, FieldServingCostPerRequest,
 	FieldServingMonthlyCost, FieldServingAPIModel, FieldAPI, FieldAPIModel, FieldAPIInputPerMillion,
 	FieldAPIOutputPerMillion, FieldAPICostPerRequest, FieldRequestsPerMonth, FieldInputTokensPerRequest,

@@ -33,8 +33,14 @@ type Result struct {
 	GPUHoursHigh    *decimal.Decimal
 	WallClockHours  *decimal.Decimal
 	MemoryPerGPUGiB *decimal.Decimal
-	PricePerGPUHour *decimal.Decimal
-	TrainingTokens  *decimal.Decimal
+	MemoryBreakdown *MemoryBreakdown // per GPU, GiB
+	Sharding        Sharding
+	SequenceLength  int64
+	// GradientCheckpointing is whether the job was estimated with activation checkpointing.
+	GradientCheckpointing bool
+	MFUPercent            *decimal.Decimal // FLOPs: the utilisation assumed, in percent
+	PricePerGPUHour       *decimal.Decimal
+	TrainingTokens        *decimal.Decimal
 
 	TrainingCost Money
 	OneTimeLines []Line
@@ -86,14 +92,22 @@ func Estimate(in *Input, cat *Catalog) (*Result, error) {
 		return nil, err
 	}
 	r := &Result{
-		Estimator:       t.estimator,
-		GPUType:         t.gpuType,
-		GPUCount:        t.gpuCount,
-		GPUHoursLow:     t.low,
-		GPUHoursHigh:    t.high,
-		MemoryPerGPUGiB: t.memoryPerGPU,
-		PricePerGPUHour: t.pricePerHour,
-		TrainingCost:    t.cost,
+		Estimator:             t.estimator,
+		GPUType:               t.gpuType,
+		GPUCount:              t.gpuCount,
+		GPUHoursLow:           t.low,
+		GPUHoursHigh:          t.high,
+		MemoryPerGPUGiB:       t.memoryPerGPU,
+		MemoryBreakdown:       t.memory,
+		Sharding:              t.sharding,
+		SequenceLength:        t.sequence,
+		GradientCheckpointing: t.checkpoint,
+		PricePerGPUHour:       t.pricePerHour,
+		TrainingCost:          t.cost,
+	}
+	if t.utilisation != nil {
+		pct := t.utilisation.Mul(hundred).Round(2)
+		r.MFUPercent = &pct
 	}
 	if t.estimator == ManagedEstimator {
 		r.TrainingTokens = &t.trainingTokens

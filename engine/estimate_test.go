@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -188,18 +189,41 @@ func TestEstimators(t *testing.T) {
 		"Empirical QLoRA is LoRA x 1.39": {
 			edit: func(in *engine.Input) { in.Method = engine.QLoRA }, estimator: engine.Empirical, hours: "0.695",
 			low: "0.4865", high: "0.9035", training: "1.73"}, // 0.695 x 2.49 = 1.73055
-		"FLOPs 13B Full 10K x 3000 tokens": {
-			// 6 x 13e9 x 3e7 / (989e12 x 0.40 x 3600) = 1.643074 h; x 2.49 = 4.0912...
+		"FLOPs 13B Full 10K x 3000 tokens, no checkpointing": {
+			// (6 x 13e9 + 12 x 40 layers x 5120 hidden x 3000 sequence) x 3e7 tokens
+			// / (989e12 x 0.45 Hopper x 3600) = 2.561184e18 / 1.60218e18 = 1.598562 h; x 2.49 = 3.98
 			edit: func(in *engine.Input) {
 				in.Estimator, in.Method, in.TokensPerExample = engine.FLOPs, engine.Full, 3000
+				in.GradientCheckpointing = boolp(false)
 			},
-			estimator: engine.FLOPs, hours: "1.643074", low: "1.150152", high: "2.135996", training: "4.09"},
-		"FLOPs LoRA does 4 FLOPs per parameter-token, two epochs double the tokens": {
-			// 4 x 13e9 x 2e7 x 2 / 1.42416e18 = 1.46051 h
+			estimator: engine.FLOPs, hours: "1.598562", low: "1.118993", high: "2.078131", training: "3.98"},
+		"FLOPs 13B Full with checkpointing recomputes the forward pass": {
+			// (8 x 13e9 + 16 x 40 x 5120 x 3000) x 3e7 / 1.60218e18 = 2.131416 h
+			edit: func(in *engine.Input) {
+				in.Estimator, in.Method, in.TokensPerExample = engine.FLOPs, engine.Full, 3000
+				in.GradientCheckpointing = boolp(true)
+			},
+			estimator: engine.FLOPs, hours: "2.131416", training: "5.31"},
+		"tokens given and no estimator named: FLOPs": {
+			edit: func(in *engine.Input) {
+				in.Method, in.TokensPerExample, in.GradientCheckpointing = engine.Full, 3000, boolp(false)
+			},
+			estimator: engine.FLOPs, hours: "1.598562"},
+		"FLOPs LoRA: 4 FLOPs per frozen parameter-token plus 6 per adapter parameter; two epochs": {
+			// Adapters (rank 16, all linear): 40 x 16 x (4 x 10240 + 3 x (5120 + 13824)) = 62,586,880.
+			// (4 x 13e9 + 6 x 62,586,880 + 12 x 40 x 5120 x 2000) x 4e7 tokens = 2.291628e18 FLOPs
+			// / (989e12 x 0.45 x 0.90 below 2048 tokens x 3600) = 1.589244 h
 			edit: func(in *engine.Input) {
 				in.Estimator, in.TokensPerExample, in.Epochs = engine.FLOPs, 2000, 2
 			},
-			estimator: engine.FLOPs, hours: "1.46051", training: "3.64"},
+			estimator: engine.FLOPs, hours: "1.589244", training: "3.96"},
+		"mfuPercent overrides the table": {
+			// 2.561184e18 / (989e12 x 0.30 x 3600) = 2.397843 h
+			edit: func(in *engine.Input) {
+				in.Estimator, in.Method, in.TokensPerExample = engine.FLOPs, engine.Full, 3000
+				in.GradientCheckpointing, in.MFUPercent = boolp(false), decp("30")
+			},
+			estimator: engine.FLOPs, hours: "2.397843"},
 		"Measured hours replace any estimator": {
 			edit: func(in *engine.Input) { in.Hours, in.Estimator = decp("3"), engine.FLOPs }, estimator: engine.Measured,
 			hours: "3", low: "-", high: "-", training: "7.47"},
@@ -234,56 +258,113 @@ func TestEstimators(t *testing.T) {
 	}
 }
 
-func TestGPUCountAndMemory(t *testing.T) {
-	// Memory = parameters x bytes per parameter (Full 16, LoRA 2, QLoRA 0.5) x 1.2 / 2^30 GiB, sharded
-	// over as many 80 GB H100s as it takes.
-	tests := map[string]struct {
-		model    string
-		method   engine.Method
-		gpus     int32
-		perGPU   string
-		wall     string // GPU-hours / GPUs, 10K examples
-		hoursStr string
-	}{
-		"7B Full needs 2":    {"llama-7b", engine.Full, 2, "62.6", "0.5", "1"},
-		"7B LoRA fits one":   {"llama-7b", engine.LoRA, 1, "15.6", "0.25", "0.25"},
-		"13B Full needs 3":   {"llama-13b", engine.Full, 3, "77.5", "0.666667", "2"},
-		"13B LoRA fits one":  {"llama-13b", engine.LoRA, 1, "29.1", "0.5", "0.5"},
-		"13B QLoRA fits one": {"llama-13b", engine.QLoRA, 1, "7.3", "0.695", "0.695"},
-		"70B Full needs 16":  {"llama-70b", engine.Full, 16, "78.2", "0.5", "8"},
-		"70B LoRA needs 2":   {"llama-70b", engine.LoRA, 2, "78.2", "1", "2"},
-		"70B QLoRA fits one": {"llama-70b", engine.QLoRA, 1, "39.1", "2.78", "2.78"},
-		"405B Full needs 91": {"llama-405b", engine.Full, 91, "79.6", "0.549451", "50"},
-		"405B LoRA needs 12": {"llama-405b", engine.LoRA, 12, "75.4", "1.041667", "12.5"},
-		"405B QLoRA needs 3": {"llama-405b", engine.QLoRA, 3, "75.4", "5.791667", "17.375"},
+// TestGPUCountIsTheFewestThatFit: with no gpuCount the estimate takes the fewest GPUs that hold the
+// job (ZeRO3 beyond one), never more memory than the card has, and one GPU fewer does not fit.
+func TestGPUCountIsTheFewestThatFit(t *testing.T) {
+	for _, model := range []string{"llama-7b", "llama-13b", "llama-70b", "llama-405b", "llama-3.2-1b", "llama-3.1-8b"} {
+		for _, method := range []engine.Method{engine.Full, engine.LoRA, engine.QLoRA} {
+			t.Run(fmt.Sprintf("%s %s", model, method), func(t *testing.T) {
+				in := example1()
+				in.Model, in.Method, in.TokensPerExample = model, method, 1000
+				r := mustEstimate(t, in)
+				if r.MemoryPerGPUGiB.GreaterThan(decimal.NewFromInt(80)) {
+					t.Errorf("memory per GPU %s exceeds the H100's 80 GiB", r.MemoryPerGPUGiB)
+				}
+				if got := r.MemoryBreakdown.Total().Round(1); !got.Equal(*r.MemoryPerGPUGiB) {
+					t.Errorf("breakdown adds up to %s, memory per GPU is %s", got, r.MemoryPerGPUGiB)
+				}
+				if want := r.GPUHours.DivRound(decimal.NewFromInt32(r.GPUCount), 6); !r.WallClockHours.Equal(want) {
+					t.Errorf("wall clock %s, want GPU-hours / GPUs = %s", r.WallClockHours, want)
+				}
+				if r.GPUCount > 1 && r.Sharding != engine.ShardZeRO3 {
+					t.Errorf("sharding %s on %d GPUs, want ZeRO3", r.Sharding, r.GPUCount)
+				}
+				if r.GPUCount == 1 {
+					return
+				}
+				in.GPUCount, in.GradientCheckpointing = r.GPUCount-1, &r.GradientCheckpointing
+				_, err := engine.Estimate(&in, engine.BuiltinCatalog())
+				if e := asEngineError(t, err); e.Reason != engine.ReasonDoesNotFit || e.Field != engine.FieldGPUCount {
+					t.Errorf("one GPU fewer (%d): %v, want DoesNotFit on GPUCount", in.GPUCount, err)
+				}
+			})
+		}
 	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			in := example1()
-			in.Model, in.Method = tc.model, tc.method
-			r := mustEstimate(t, in)
-			if r.GPUCount != tc.gpus {
-				t.Errorf("gpuCount = %d, want %d", r.GPUCount, tc.gpus)
+}
+
+// TestMemoryByHand checks the memory model's arithmetic on two jobs worked by hand.
+func TestMemoryByHand(t *testing.T) {
+	gib := func(bytes float64) string { return decimal.NewFromFloat(bytes / (1 << 30)).Round(1).StringFixed(1) }
+	t.Run("llama-7b LoRA on one GPU, 2048 tokens, micro-batch 1", func(t *testing.T) {
+		in := example1()
+		in.Model, in.Method, in.GPUCount, in.GradientCheckpointing = "llama-7b", engine.LoRA, 1, boolp(false)
+		r := mustEstimate(t, in)
+		adapters := 32.0 * 16 * (4*8192 + 3*(4096+11008)) // layers x rank x (q,k,v,o + gate,up,down)
+		weights := 2*7e9 + 2*adapters
+		grads, opt := 2*adapters, 12*adapters
+		acts := 34.0*2048*4096*32 + 6.0*2048*32000 // Korthikanti's 34sbh per layer, plus logits
+		m := r.MemoryBreakdown
+		for _, c := range []struct {
+			name string
+			got  decimal.Decimal
+			want string
+		}{
+			{"weights", m.Weights, gib(weights)}, {"gradients", m.Gradients, gib(grads)},
+			{"optimizer", m.Optimizer, gib(opt)}, {"activations", m.Activations, gib(acts)},
+			{"overhead", m.Overhead, "1.0"},
+			{"total", *r.MemoryPerGPUGiB, gib(weights + grads + opt + acts + (1 << 30))},
+		} {
+			if got := c.got.Round(1).StringFixed(1); got != c.want {
+				t.Errorf("%s = %s GiB, want %s", c.name, got, c.want)
 			}
-			if got := figure(r.MemoryPerGPUGiB); got != tc.perGPU {
-				t.Errorf("memoryPerGPUGiB = %s, want %s", got, tc.perGPU)
-			}
-			if got := figure(r.GPUHours); got != tc.hoursStr {
-				t.Errorf("gpuHours = %s, want %s", got, tc.hoursStr)
-			}
-			if got := figure(r.WallClockHours); got != tc.wall {
-				t.Errorf("wallClockHours = %s, want %s", got, tc.wall)
-			}
-			if r.MemoryPerGPUGiB.GreaterThan(decimal.NewFromInt(80)) {
-				t.Errorf("memory per GPU %s exceeds the H100's 80 GB", r.MemoryPerGPUGiB)
-			}
-		})
-	}
-	t.Run("GPUsToFit with no memory figure is 1", func(t *testing.T) {
-		if n := engine.GPUsToFit(dec("500"), 0); n != 1 {
-			t.Errorf("GPUsToFit = %d, want 1", n)
 		}
 	})
+	t.Run("llama-70b Full on 32 GPUs, ZeRO3, checkpointing", func(t *testing.T) {
+		in := example1()
+		in.Model, in.Method, in.GPUCount, in.GradientCheckpointing = "llama-70b", engine.Full, 32, boolp(true)
+		r := mustEstimate(t, in)
+		layer := (70e9 - 2*32000*8192) / 80
+		weights := 2*70e9/32 + 4*layer // sharded share plus two gathered layers
+		grads, opt := 2*70e9/32, 12*70e9/32
+		acts := 2.0*2048*8192*80 + 34.0*2048*8192 + 6.0*2048*32000
+		m := r.MemoryBreakdown
+		for _, c := range []struct {
+			name string
+			got  decimal.Decimal
+			want string
+		}{
+			{"weights", m.Weights, gib(weights)}, {"gradients", m.Gradients, gib(grads)},
+			{"optimizer", m.Optimizer, gib(opt)}, {"activations", m.Activations, gib(acts)},
+			{"overhead", m.Overhead, "1.5"},
+		} {
+			if got := c.got.Round(1).StringFixed(1); got != c.want {
+				t.Errorf("%s = %s GiB, want %s", c.name, got, c.want)
+			}
+		}
+	})
+}
+
+// TestDoesNotFit: a job that does not fit says by how much and what would make it fit.
+func TestDoesNotFit(t *testing.T) {
+	in := example1()
+	in.Model, in.Method, in.GPUCount, in.GradientCheckpointing = "llama-70b", engine.Full, 4, boolp(false)
+	_, err := engine.Estimate(&in, engine.BuiltinCatalog())
+	e := asEngineError(t, err)
+	if e.Reason != engine.ReasonDoesNotFit || e.Field != engine.FieldGPUCount {
+		t.Fatalf("err = %v, want DoesNotFit on GPUCount", err)
+	}
+	for _, want := range []string{"per GPU on 4 H100 (80 GiB)", "GiB short", "fits with gpuCount", "gradientCheckpointing"} {
+		if !strings.Contains(e.Message, want) {
+			t.Errorf("message %q does not say %q", e.Message, want)
+		}
+	}
+	// Following the advice fits.
+	var n int32
+	if _, err := fmt.Sscanf(e.Message[strings.Index(e.Message, "fits with gpuCount ")+len("fits with gpuCount "):], "%d", &n); err != nil {
+		t.Fatal(err)
+	}
+	in.GPUCount = n
+	mustEstimate(t, in)
 }
 
 // TestOtherGPU: the article's table is in H100-hours; on an A100 (312 TFLOP/s) Empirical hours scale by
@@ -301,11 +382,12 @@ func TestOtherGPU(t *testing.T) {
 			// 0.25 x 989 / 312 = 0.792468 h x 1.64 = 1.2996 -> 1.30
 			edit: func(in *engine.Input) { in.Model = "llama-7b" }, hours: "0.792468", training: "1.30"},
 		"FLOPs 13B Full 10K x 3000 tokens on A100": {
-			// 2.34e18 / (312e12 x 0.4 x 3600) = 5.208333 h
+			// 2.561184e18 / (312e12 x 0.40, a GPU of no stated generation, x 3600) = 5.700641 h
 			edit: func(in *engine.Input) {
 				in.Method, in.Estimator, in.TokensPerExample = engine.Full, engine.FLOPs, 3000
+				in.GradientCheckpointing = boolp(false)
 			},
-			hours: "5.208333", training: "8.54"},
+			hours: "5.700641", training: "9.35"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -621,7 +703,7 @@ func TestHugeModelIsRefused(t *testing.T) {
 		APICostPerRequest: decp("0.005"), RequestsPerMonth: 1}
 	_, err := engine.Estimate(in, c)
 	var e *engine.Error
-	if !errors.As(err, &e) || e.Reason != engine.ReasonInvalidSpec || e.Field != engine.FieldModel {
-		t.Fatalf("err = %v, want InvalidSpec on spec.model", err)
+	if !errors.As(err, &e) || e.Reason != engine.ReasonDoesNotFit || e.Field != engine.FieldGPUCount {
+		t.Fatalf("err = %v, want DoesNotFit", err)
 	}
 }

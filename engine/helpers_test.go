@@ -13,6 +13,7 @@ import (
 func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
 func decp(s string) *decimal.Decimal { v := dec(s); return &v }
+func boolp(b bool) *bool             { return &b }
 
 func i64p(v int64) *int64 { return &v }
 

@@ -23,6 +23,38 @@ const (
 	ManagedEstimator Estimator = "Managed"
 )
 
+// Sharding is how training state is divided across GPUs (DeepSpeed ZeRO stages; FSDP full-shard is
+// ZeRO3).
+type Sharding string
+
+// Sharding stages.
+const (
+	ShardNone  Sharding = "None"  // every GPU holds everything (data parallel)
+	ShardZeRO2 Sharding = "ZeRO2" // gradients and optimizer state divided
+	ShardZeRO3 Sharding = "ZeRO3" // weights too
+)
+
+// Precision is how training keeps weights, gradients and optimizer state.
+type Precision string
+
+// Precisions.
+const (
+	// MixedBF16: bf16 weights and gradients, fp32 master weights and AdamW moments: 16 bytes a
+	// trainable parameter (Rajbhandari et al. 2020). DeepSpeed, Megatron, Hugging Face Trainer.
+	MixedBF16 Precision = "MixedBF16"
+	// BF16: bf16 weights, gradients and AdamW moments: 8 bytes a trainable parameter (torchtune).
+	BF16 Precision = "BF16"
+)
+
+// LoRATargets are the linear layers that get adapters.
+type LoRATargets string
+
+// LoRA targets.
+const (
+	TargetAttention LoRATargets = "Attention" // q, k, v and o projections
+	TargetAllLinear LoRATargets = "AllLinear" // attention and the MLP's gate, up and down
+)
+
 // Input is one estimate's question. Optional figures are pointers; nil means "not given".
 type Input struct {
 	Model            string
@@ -31,10 +63,24 @@ type Input struct {
 	TokensPerExample int64 // 0: not given
 	Epochs           int32 // 0: 1
 
+	// SequenceLength is the tokens of one packed or padded training sequence; 0: TokensPerExample,
+	// else DefaultSequenceLength.
+	SequenceLength int64
+
 	Provider  string
 	GPUType   string           // "": the provider's default
-	Estimator Estimator        // "": Empirical
+	Estimator Estimator        // "": FLOPs when TokensPerExample is given, else Empirical
 	Hours     *decimal.Decimal // measured GPU-hours; replaces the estimator
+
+	// The job as it runs.
+	GPUCount              int32            // 0: the fewest GPUs that hold the job
+	Sharding              Sharding         // "": ZeRO3 on more than one GPU, None on one
+	MicroBatchSize        int32            // 0: 1
+	GradientCheckpointing *bool            // nil: off, unless it lets the job fit on fewer GPUs
+	Precision             Precision        // "": MixedBF16
+	MFUPercent            *decimal.Decimal // overrides the utilisation table
+	LoRARank              int32            // 0: 16
+	LoRATargets           LoRATargets      // "": AllLinear
 
 	OneTime OneTimeCosts
 
@@ -71,7 +117,11 @@ type OneTimeCosts struct {
 const (
 	DefaultHorizonMonths int32 = 36
 	DefaultEpochs        int32 = 1
-	MaxHorizonMonths     int32 = 120
+	// DefaultSequenceLength is the sequence an estimate assumes when it states no tokens at all.
+	DefaultSequenceLength int64 = 2048
+	DefaultMicroBatchSize int32 = 1
+	DefaultLoRARank       int32 = 16
+	MaxHorizonMonths      int32 = 120
 	// BreakEvenSearchMonths is how far break-even is looked for past the horizon; beyond it the
 	// fine-tune "never" pays back and breakEvenMonths is omitted.
 	BreakEvenSearchMonths = 1200

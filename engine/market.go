@@ -42,13 +42,13 @@ const (
 // marketGPUs are the GPU types beyond the article's H100: memory in GiB as marketed, peak dense BF16 tensor
 // throughput (no sparsity).
 var marketGPUs = []GPU{
-	{Name: "H200", MemoryGiB: 141, PeakBF16TFLOPs: d("989"),
+	{Name: "H200", MemoryGiB: 141, PeakBF16TFLOPs: d("989"), Generation: Hopper,
 		Provenance: Provenance{Source: srcH200, EffectiveDate: "2023-11-13"}},
-	{Name: "A100-80GB", MemoryGiB: 80, PeakBF16TFLOPs: d("312"),
+	{Name: "A100-80GB", MemoryGiB: 80, PeakBF16TFLOPs: d("312"), Generation: Ampere,
 		Provenance: Provenance{Source: srcA100, EffectiveDate: "2020-11-16"}},
-	{Name: "L40S", MemoryGiB: 48, PeakBF16TFLOPs: d("362.05"),
+	{Name: "L40S", MemoryGiB: 48, PeakBF16TFLOPs: d("362.05"), Generation: Ada,
 		Provenance: Provenance{Source: srcL40S, EffectiveDate: "2023-08-08"}},
-	{Name: "RTX4090", MemoryGiB: 24, PeakBF16TFLOPs: d("165.2"),
+	{Name: "RTX4090", MemoryGiB: 24, PeakBF16TFLOPs: d("165.2"), Generation: Ada,
 		Provenance: Provenance{Source: srcRTX4090, EffectiveDate: "2022-10-12"}},
 }
 

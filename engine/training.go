@@ -48,6 +48,11 @@ type training struct {
 	low, high      *decimal.Decimal
 	wallClock      decimal.Decimal
 	memoryPerGPU   *decimal.Decimal
+	memory         *MemoryBreakdown
+	utilisation    *decimal.Decimal // FLOPs: the share of peak assumed
+	sharding       Sharding
+	sequence       int64
+	checkpoint     bool
 	pricePerHour   *decimal.Decimal
 	trainingTokens decimal.Decimal
 	cost           Money
@@ -85,24 +90,48 @@ func estimateTraining(in *Input, cat *Catalog) (*training, error) {
 		return nil, errorf(ReasonProviderNotFound, FieldGPUType, "GPU type %q priced by provider %q is not among the GPUs of price catalog %q", gpuType, provider.Name, cat.Name)
 	}
 
+	if model.Parameters < 1 {
+		return nil, errorf(ReasonInvalidSpec, FieldModel, "model %q has no parameter count in price catalog %q", model.Name, cat.Name)
+	}
+	j, err := newJob(in, model)
+	if err != nil {
+		return nil, err
+	}
+	if err := j.place(gpu, gpuType, in.Sharding, in.GradientCheckpointing == nil); err != nil {
+		return nil, err
+	}
 	t := &training{gpuType: gpuType, pricePerHour: &price}
+	estimator := in.Estimator
+	if estimator == "" {
+		// Empirical ignores tokens and sequence length; once the tokens are known, the FLOPs model
+		// describes the job (docs/cost-model.md, "Which estimator").
+		estimator = Empirical
+		if in.TokensPerExample > 0 {
+			estimator = FLOPs
+		}
+	}
 	switch {
 	case in.Hours != nil:
 		if in.Hours.Sign() <= 0 {
 			return nil, errorf(ReasonInvalidSpec, FieldHours, "must be greater than 0, got %s", in.Hours)
 		}
 		t.estimator, t.hours = Measured, *in.Hours
-	case in.Estimator == FLOPs:
+	case estimator == FLOPs:
 		if in.TokensPerExample < 1 {
 			return nil, errorf(ReasonInvalidSpec, FieldTokensPerExample, "is required by the FLOPs estimator")
 		}
 		if gpu.PeakBF16TFLOPs.Sign() <= 0 {
 			return nil, errorf(ReasonInvalidSpec, FieldGPUType, "GPU type %q has no peak BF16 throughput in price catalog %q", gpuType, cat.Name)
 		}
-		t.estimator, t.hours = FLOPs, flopsHours(model, in.Method, trainingTokens(in), gpu)
-	case in.Estimator == Empirical || in.Estimator == "":
+		u := j.utilisation(gpu, in.MFUPercent)
+		t.estimator, t.utilisation = FLOPs, &u
+		t.hours = trainingTokens(in).Mul(j.flopsPerToken()).DivRound(gpu.PeakBF16TFLOPs.Mul(tera).Mul(u).Mul(secondsInHour), hoursPlaces)
+	case estimator == Empirical:
 		if gpu.PeakBF16TFLOPs.Sign() <= 0 {
 			return nil, errorf(ReasonInvalidSpec, FieldGPUType, "GPU type %q has no peak BF16 throughput in price catalog %q", gpuType, cat.Name)
+		}
+		if model.ScaleFactor.Sign() <= 0 {
+			return nil, errorf(ReasonInvalidSpec, FieldEstimator, "model %q has no Empirical scale factor in price catalog %q: estimate it by FLOPs (give tokensPerExample)", model.Name, cat.Name)
 		}
 		t.estimator, t.hours = Empirical, EmpiricalHours(model.ScaleFactor, in.Method, in.Examples, gpu.PeakBF16TFLOPs)
 	default:
@@ -113,19 +142,85 @@ func estimateTraining(in *Input, cat *Catalog) (*training, error) {
 		high := t.hours.Mul(one.Add(HoursBand)).Round(hoursPlaces)
 		t.low, t.high = &low, &high
 	}
-	if model.Parameters < 1 {
-		return nil, errorf(ReasonInvalidSpec, FieldModel, "model %q has no parameter count in price catalog %q", model.Name, cat.Name)
-	}
-	total := TrainingMemoryGiB(model.Parameters, in.Method)
-	t.gpuCount = GPUsToFit(total, gpu.MemoryGiB)
-	if t.gpuCount > MaxGPUs {
-		return nil, errorf(ReasonInvalidSpec, FieldModel, "model %q needs %s GiB to train with %s: more than %d %s GPUs hold", model.Name, total.Round(0), in.Method, MaxGPUs, gpuType)
-	}
-	perGPU := total.DivRound(decimal.NewFromInt32(t.gpuCount), 1)
-	t.memoryPerGPU = &perGPU
+	m := j.memory()
+	total := m.Total().Round(1)
+	t.gpuCount, t.sharding, t.sequence, t.checkpoint = j.gpus, j.sharding, j.sequence, j.checkpoint
+	t.memory, t.memoryPerGPU = &m, &total
 	t.wallClock = t.hours.DivRound(decimal.NewFromInt32(t.gpuCount), hoursPlaces)
 	t.cost = Cents(t.hours.Mul(price))
 	return t, nil
+}
+
+// defaultSharding is how a job of n GPUs shards when the input does not say: FSDP full-shard (ZeRO3)
+// on more than one GPU.
+func defaultSharding(n int32) Sharding {
+	if n > 1 {
+		return ShardZeRO3
+	}
+	return ShardNone
+}
+
+// newJob applies the defaults to the job the input describes and checks its figures.
+func newJob(in *Input, model Model) (*job, error) {
+	j := &job{method: in.Method, params: dec(model.Parameters), arch: model.Architecture,
+		gpus: in.GPUCount, sharding: in.Sharding, microBatch: int64(in.MicroBatchSize),
+		sequence: in.SequenceLength, precision: in.Precision,
+		rank: int64(in.LoRARank), targets: in.LoRATargets}
+	switch {
+	case in.GPUCount < 0 || in.GPUCount > MaxGPUs:
+		return nil, errorf(ReasonInvalidSpec, FieldGPUCount, "must be between 1 and %d, got %d", MaxGPUs, in.GPUCount)
+	case in.MicroBatchSize < 0:
+		return nil, errorf(ReasonInvalidSpec, FieldMicroBatchSize, "must be at least 1, got %d", in.MicroBatchSize)
+	case in.SequenceLength < 0:
+		return nil, errorf(ReasonInvalidSpec, FieldSequenceLength, "must be at least 1, got %d", in.SequenceLength)
+	case in.LoRARank < 0:
+		return nil, errorf(ReasonInvalidSpec, FieldLoRARank, "must be at least 1, got %d", in.LoRARank)
+	case in.MFUPercent != nil && (in.MFUPercent.Sign() <= 0 || in.MFUPercent.GreaterThan(hundred)):
+		return nil, errorf(ReasonInvalidSpec, FieldMFUPercent, "must be greater than 0 and at most 100, got %s", in.MFUPercent)
+	}
+	switch j.sharding {
+	case "", ShardNone, ShardZeRO2, ShardZeRO3:
+	default:
+		return nil, errorf(ReasonInvalidSpec, FieldSharding, "unsupported sharding %q: use None, ZeRO2 or ZeRO3", j.sharding)
+	}
+	if in.GradientCheckpointing != nil {
+		j.checkpoint = *in.GradientCheckpointing
+	}
+	if j.gpus > 0 && j.sharding == "" {
+		j.sharding = defaultSharding(j.gpus)
+	}
+	if j.microBatch == 0 {
+		j.microBatch = int64(DefaultMicroBatchSize)
+	}
+	if j.sequence == 0 {
+		j.sequence = in.TokensPerExample
+		if j.sequence == 0 {
+			j.sequence = DefaultSequenceLength
+		}
+	}
+	if j.precision == "" {
+		j.precision = MixedBF16
+	}
+	if _, ok := BytesPerTrainable[j.precision]; !ok {
+		return nil, errorf(ReasonInvalidSpec, FieldPrecision, "unsupported precision %q: use MixedBF16 or BF16", j.precision)
+	}
+	if j.rank == 0 {
+		j.rank = int64(DefaultLoRARank)
+	}
+	switch j.targets {
+	case "":
+		j.targets = TargetAllLinear
+	case TargetAttention, TargetAllLinear:
+	default:
+		return nil, errorf(ReasonInvalidSpec, FieldLoRATargets, "unsupported targets %q: use Attention or AllLinear", j.targets)
+	}
+	if a := j.arch; a != nil {
+		if a.Layers < 1 || a.HiddenSize < 1 || a.IntermediateSize < 1 || a.AttentionHeads < 1 || a.KVHeads < 1 ||
+			a.VocabSize < 1 || a.KVHeads > a.AttentionHeads {
+			return nil, errorf(ReasonInvalidSpec, FieldModel, "model %q has an incomplete architecture in the price catalog", model.Name)
+		}
+	}
+	return j, nil
 }
 
 func managedTraining(in *Input, cat *Catalog, provider Provider) (*training, error) {
@@ -181,27 +276,5 @@ func flopsHours(model Model, method Method, tokens decimal.Decimal, gpu GPU) dec
 	return flops.DivRound(perHour, hoursPlaces)
 }
 
-// TrainingMemoryGiB is the peak memory of training a model of the given size, in GiB, before sharding.
-func TrainingMemoryGiB(parameters int64, method Method) decimal.Decimal {
-	bytes := decimal.NewFromInt(parameters).Mul(BytesPerParameter[method]).Mul(MemoryOverhead)
-	return bytes.DivRound(gibibyte, 4)
-}
-
 // MaxGPUs bounds the GPU count of one training job; an estimate needing more is refused, not wrapped.
 const MaxGPUs = 1_000_000
-
-// GPUsToFit is how many GPUs of memoryGiB each hold totalGiB when sharded evenly (ZeRO-3 / FSDP); a
-// count above MaxGPUs is reported as MaxGPUs + 1.
-func GPUsToFit(totalGiB decimal.Decimal, memoryGiB int32) int32 {
-	if memoryGiB <= 0 {
-		return 1
-	}
-	n := totalGiB.Div(decimal.NewFromInt32(memoryGiB)).Ceil()
-	switch {
-	case n.GreaterThan(decimal.NewFromInt(MaxGPUs)):
-		return MaxGPUs + 1
-	case n.Sign() < 1:
-		return 1
-	}
-	return int32(n.IntPart())
-}
