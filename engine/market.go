@@ -46,6 +46,8 @@ var marketGPUs = []GPU{
 		Provenance: Provenance{Source: srcH200, EffectiveDate: "2023-11-13"}},
 	{Name: "A100-80GB", MemoryGiB: 80, PeakBF16TFLOPs: d("312"), Generation: Ampere,
 		Provenance: Provenance{Source: srcA100, EffectiveDate: "2020-11-16"}},
+	{Name: "A100-40GB", MemoryGiB: 40, PeakBF16TFLOPs: d("312"), Generation: Ampere,
+		Provenance: Provenance{Source: srcA100, EffectiveDate: "2020-05-14"}},
 	{Name: "L40S", MemoryGiB: 48, PeakBF16TFLOPs: d("362.05"), Generation: Ada,
 		Provenance: Provenance{Source: srcL40S, EffectiveDate: "2023-08-08"}},
 	{Name: "RTX4090", MemoryGiB: 24, PeakBF16TFLOPs: d("165.2"), Generation: Ada,
