@@ -11,7 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
-	"github.com/ftcost/ftcost/internal/estimate"
+	"github.com/ftcost/ftcost/internal/catalog"
 )
 
 // PriceCatalogReconciler validates PriceCatalogs, counts their entries and marks them Stale once their
@@ -34,7 +34,7 @@ func (r *PriceCatalogReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if r.Now != nil {
 		now = r.Now
 	}
-	status, recheck := estimate.CatalogStatus(pc, now())
+	status, recheck := catalog.Status(pc, now())
 	result := ctrl.Result{RequeueAfter: recheck}
 	if equality.Semantic.DeepEqual(pc.Status, *status) {
 		return result, nil

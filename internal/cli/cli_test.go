@@ -18,7 +18,7 @@ import (
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
-	"github.com/ftcost/ftcost/internal/estimate"
+	"github.com/ftcost/ftcost/internal/catalog"
 	"github.com/ftcost/ftcost/internal/validate"
 )
 
@@ -377,7 +377,7 @@ func TestCatalogCommand(t *testing.T) {
 	if pc.Name != ftv1.DefaultCatalogName {
 		t.Errorf("name %q", pc.Name)
 	}
-	got, err := estimate.Catalog(pc)
+	got, err := catalog.ToEngine(pc)
 	if err != nil {
 		t.Fatal(err)
 	}

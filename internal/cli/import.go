@@ -17,7 +17,7 @@ import (
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
-	"github.com/ftcost/ftcost/internal/estimate"
+	"github.com/ftcost/ftcost/internal/catalog"
 	"github.com/ftcost/ftcost/internal/importers"
 	"github.com/ftcost/ftcost/internal/validate"
 )
@@ -175,7 +175,7 @@ func runImport(s Streams, o *importOptions, path string) error {
 	}
 	if o.mergeBuiltin {
 		var replaced []string
-		pc.Spec, replaced = importers.Merge(estimate.PriceCatalog(engine.BuiltinCatalog(), o.name).Spec, pc.Spec)
+		pc.Spec, replaced = importers.Merge(catalog.FromEngine(engine.BuiltinCatalog(), o.name).Spec, pc.Spec)
 		for _, r := range replaced {
 			fmt.Fprintf(s.Err, "%s replaces the built-in %s\n", file, r)
 		}
@@ -233,7 +233,7 @@ func checkCatalog(obj map[string]any, pc *ftv1.PriceCatalog) error {
 	if err := v.Validate(obj); err != nil {
 		return err
 	}
-	if errs := estimate.ValidateCatalog(pc); len(errs) > 0 {
+	if errs := catalog.Validate(pc); len(errs) > 0 {
 		msgs := make([]string, len(errs))
 		for i, e := range errs {
 			msgs[i] = e.Error()

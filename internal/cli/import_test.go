@@ -12,14 +12,14 @@ import (
 	"sigs.k8s.io/yaml"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
-	"github.com/ftcost/ftcost/internal/estimate"
+	"github.com/ftcost/ftcost/internal/catalog"
 	"github.com/ftcost/ftcost/internal/validate"
 )
 
 func tdImport(name string) string { return filepath.Join("testdata", "import", name) }
 
 // checkImported checks that out is one PriceCatalog that the CRD (schema and CEL) and
-// estimate.ValidateCatalog accept, and returns it.
+// catalog.Validate accept, and returns it.
 func checkImported(t *testing.T, out string) *ftv1.PriceCatalog {
 	t.Helper()
 	js, err := yaml.YAMLToJSONStrict([]byte(out))
@@ -41,7 +41,7 @@ func checkImported(t *testing.T, out string) *ftv1.PriceCatalog {
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj, pc); err != nil {
 		t.Fatal(err)
 	}
-	if errs := estimate.ValidateCatalog(pc); len(errs) > 0 {
+	if errs := catalog.Validate(pc); len(errs) > 0 {
 		t.Fatalf("ValidateCatalog: %v", errs)
 	}
 	for _, p := range pc.Spec.Providers {

@@ -6,13 +6,13 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
+	"github.com/ftcost/ftcost/internal/catalog"
 )
 
 func dec(s string) *ftv1.Decimal { v := ftv1.Decimal(s); return &v }
@@ -139,7 +139,7 @@ func TestComputeConditions(t *testing.T) {
 			if tc.mutate != nil {
 				tc.mutate(obj)
 			}
-			s, _, err := Compute(obj, tc.get)
+			s, err := Compute(obj, tc.get)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -176,7 +176,7 @@ func TestComputeConditions(t *testing.T) {
 }
 
 func TestComputeFigures(t *testing.T) {
-	s, _, err := Compute(supportBot(), noCatalogs)
+	s, err := Compute(supportBot(), noCatalogs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,22 +198,22 @@ func TestComputeFigures(t *testing.T) {
 // identical status, so the reconciler writes nothing.
 func TestComputeIsStable(t *testing.T) {
 	obj := supportBot()
-	first, _, _ := Compute(obj, noCatalogs)
+	first, _ := Compute(obj, noCatalogs)
 	obj.Status = *first
 	for i := range obj.Status.Conditions {
 		obj.Status.Conditions[i].LastTransitionTime = metav1.Unix(1, 0)
 	}
-	second, _, _ := Compute(obj, noCatalogs)
+	second, _ := Compute(obj, noCatalogs)
 	if d := cmp.Diff(obj.Status, *second); d != "" {
 		t.Errorf("recomputing changed the status (-stored +recomputed):\n%s", d)
 	}
 }
 
 func TestResolve(t *testing.T) {
-	custom := PriceCatalog(engine.BuiltinCatalog(), "default")
+	custom := catalog.FromEngine(engine.BuiltinCatalog(), "default")
 	custom.Generation = 7
 	custom.Spec.Providers[0].GPUPrices[0].PricePerGPUHour = "9.99"
-	q3 := PriceCatalog(engine.BuiltinCatalog(), "q3")
+	q3 := catalog.FromEngine(engine.BuiltinCatalog(), "q3")
 	q3.Generation = 2
 	cases := map[string]struct {
 		ref     string
@@ -244,18 +244,6 @@ func TestResolve(t *testing.T) {
 				t.Errorf("pricing (-want +got):\n%s", d)
 			}
 		})
-	}
-}
-
-func TestCatalogRoundTrip(t *testing.T) {
-	builtin := engine.BuiltinCatalog()
-	back, err := Catalog(PriceCatalog(builtin, "default"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	back.Name, back.Generation = builtin.Name, builtin.Generation
-	if d := cmp.Diff(builtin, back, cmpopts.EquateEmpty(), cmp.Comparer(func(a, b interface{ String() string }) bool { return a.String() == b.String() })); d != "" {
-		t.Errorf("round trip (-builtin +back):\n%s", d)
 	}
 }
 
@@ -316,16 +304,16 @@ func TestChanges(t *testing.T) {
 	}
 }
 
-// An estimate never prices with a catalog that fails ValidateCatalog: a zero training price would make
+// An estimate never prices with a catalog that fails catalog.Validate: a zero training price would make
 // fine-tuning look free (review finding).
 func TestInvalidCatalogIsNotUsed(t *testing.T) {
-	pc := PriceCatalog(engine.BuiltinCatalog(), "default")
+	pc := catalog.FromEngine(engine.BuiltinCatalog(), "default")
 	for i := range pc.Spec.Providers {
 		for j := range pc.Spec.Providers[i].GPUPrices {
 			pc.Spec.Providers[i].GPUPrices[j].PricePerGPUHour = "0"
 		}
 	}
-	s, _, err := Compute(supportBot(), catalogs(pc))
+	s, err := Compute(supportBot(), catalogs(pc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,7 +333,7 @@ func TestMeasuredHoursReplaceFLOPs(t *testing.T) {
 	obj := supportBot()
 	obj.Spec.Training.Estimator = ftv1.EstimatorFLOPs
 	obj.Spec.Training.Hours = dec("3.5")
-	s, _, err := Compute(obj, noCatalogs)
+	s, err := Compute(obj, noCatalogs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +346,7 @@ func TestMeasuredHoursReplaceFLOPs(t *testing.T) {
 func TestPendingIsNeverStalled(t *testing.T) {
 	obj := supportBot()
 	obj.Spec.Model = "llama-3b"
-	failed, _, _ := Compute(obj, noCatalogs)
+	failed, _ := Compute(obj, noCatalogs)
 	obj.Status = *failed
 	if !meta.IsStatusConditionTrue(obj.Status.Conditions, ftv1.ConditionStalled) {
 		t.Fatalf("setup: want Stalled, got %+v", obj.Status.Conditions)
