@@ -1,5 +1,5 @@
-// Package controllers holds ftcost's reconcilers: glue between the API server and the cost engine.
-package controllers
+// Package controller holds ftcost's reconcilers: glue between the API server and the cost engine.
+package controller
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package controllers_test
+package controller_test
 
 import (
 	"context"
@@ -29,9 +29,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
-	"github.com/ftcost/ftcost/controllers"
 	"github.com/ftcost/ftcost/engine"
 	"github.com/ftcost/ftcost/internal/catalog"
+	"github.com/ftcost/ftcost/internal/controller"
 	"github.com/ftcost/ftcost/internal/estimate"
 	"github.com/ftcost/ftcost/internal/testenv"
 )
@@ -254,7 +254,7 @@ func TestNoStatusWriteWhenNothingChanged(t *testing.T) {
 			return c.SubResource(sub).Patch(ctx, o, p, opts...)
 		},
 	})
-	r := &controllers.FineTuneEstimateReconciler{Client: counting, Recorder: discardRecorder{}, Metrics: controllers.NewMetrics(prometheusRegistry())}
+	r := &controller.FineTuneEstimateReconciler{Client: counting, Recorder: discardRecorder{}, Metrics: controller.NewMetrics(prometheusRegistry())}
 	req := ctrl.Request{NamespacedName: key(obj)}
 	for range 3 {
 		_, err := r.Reconcile(ctx, req)
