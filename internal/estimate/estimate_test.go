@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -266,29 +267,29 @@ func TestChanges(t *testing.T) {
 			prev: ftv1.FineTuneEstimateStatus{Recommendation: ftv1.RecommendationFineTune, UpfrontCost: "1001.25"},
 			next: ftv1.FineTuneEstimateStatus{Recommendation: ftv1.RecommendationAPI, UpfrontCost: "1012.46"},
 			want: []Change{
-				{EventNormal, ReasonRecommendationChanged, "Recommendation FineTune -> API"},
-				{EventNormal, ReasonUpfrontCostChanged, "Upfront cost 1001.25 -> 1012.46 (+1.1%)"},
+				{corev1.EventTypeNormal, ReasonRecommendationChanged, "Recommendation FineTune -> API"},
+				{corev1.EventTypeNormal, ReasonUpfrontCostChanged, "Upfront cost 1001.25 -> 1012.46 (+1.1%)"},
 			},
 		},
 		"price drop": {
 			prev: ftv1.FineTuneEstimateStatus{UpfrontCost: "200.00"},
 			next: ftv1.FineTuneEstimateStatus{UpfrontCost: "100.00"},
-			want: []Change{{EventNormal, ReasonUpfrontCostChanged, "Upfront cost 200.00 -> 100.00 (-50.0%)"}},
+			want: []Change{{corev1.EventTypeNormal, ReasonUpfrontCostChanged, "Upfront cost 200.00 -> 100.00 (-50.0%)"}},
 		},
 		"from zero has no percentage": {
 			prev: ftv1.FineTuneEstimateStatus{UpfrontCost: "0.00"},
 			next: ftv1.FineTuneEstimateStatus{UpfrontCost: "5.00"},
-			want: []Change{{EventNormal, ReasonUpfrontCostChanged, "Upfront cost 0.00 -> 5.00"}},
+			want: []Change{{corev1.EventTypeNormal, ReasonUpfrontCostChanged, "Upfront cost 0.00 -> 5.00"}},
 		},
 		"newly failing warns once": {
 			prev: ftv1.FineTuneEstimateStatus{Recommendation: ftv1.RecommendationFineTune, Conditions: ready(metav1.ConditionTrue, "Estimated", "ok")},
 			next: ftv1.FineTuneEstimateStatus{Recommendation: ftv1.RecommendationUndetermined, Conditions: ready(metav1.ConditionFalse, "ModelNotFound", "spec.model: gone")},
-			want: []Change{{EventWarning, ReasonEstimateFailed, "ModelNotFound: spec.model: gone"}},
+			want: []Change{{corev1.EventTypeWarning, ReasonEstimateFailed, "ModelNotFound: spec.model: gone"}},
 		},
 		"default catalog deleted": {
 			prev: ftv1.FineTuneEstimateStatus{Pricing: &ftv1.Pricing{Catalog: "default", Source: ftv1.PricingSourceCatalog}},
 			next: ftv1.FineTuneEstimateStatus{Pricing: &ftv1.Pricing{Catalog: "builtin", Source: ftv1.PricingSourceBuiltin}},
-			want: []Change{{EventNormal, ReasonPricingSourceChanged, `Prices now come from the built-in catalog: PriceCatalog "default" no longer exists`}},
+			want: []Change{{corev1.EventTypeNormal, ReasonPricingSourceChanged, `Prices now come from the built-in catalog: PriceCatalog "default" no longer exists`}},
 		},
 		"still failing the same way is quiet": {
 			prev: ftv1.FineTuneEstimateStatus{Conditions: ready(metav1.ConditionFalse, "ModelNotFound", "spec.model: gone")},

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	kueue "sigs.k8s.io/kueue/apis/kueue/v1beta2"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
@@ -99,7 +100,6 @@ func TestCheckState(t *testing.T) {
 	pass := Decision{Outcome: Pass, Reason: ReasonApproved, Message: "ok"}
 	wait := Decision{Outcome: Wait, Reason: ReasonEstimatePending, Message: "pending", RetryAfter: PendingRetryAfter}
 	reject := Decision{Outcome: Reject, Reason: ftv1.ReasonOverBudget, Message: "no"}
-	secs := func(n int32) *int32 { return &n }
 	st := func(s kueue.CheckState, msg string, after *int32, at metav1.Time) kueue.AdmissionCheckState {
 		return kueue.AdmissionCheckState{Name: "cost", State: s, Message: msg, RequeueAfterSeconds: after, LastTransitionTime: at}
 	}
@@ -111,10 +111,10 @@ func TestCheckState(t *testing.T) {
 		changed  bool
 	}{
 		"pending to ready":                        {st(kueue.CheckStatePending, "", nil, earlier), false, pass, st(kueue.CheckStateReady, "ok", nil, metav1.NewTime(now)), true},
-		"pending to retry with delay":             {st(kueue.CheckStatePending, "", nil, earlier), false, wait, st(kueue.CheckStateRetry, "pending", secs(15), metav1.NewTime(now)), true},
+		"pending to retry with delay":             {st(kueue.CheckStatePending, "", nil, earlier), false, wait, st(kueue.CheckStateRetry, "pending", ptr.To[int32](15), metav1.NewTime(now)), true},
 		"pending to rejected":                     {st(kueue.CheckStatePending, "", nil, earlier), false, reject, st(kueue.CheckStateRejected, "no", nil, metav1.NewTime(now)), true},
-		"retry to ready":                          {st(kueue.CheckStateRetry, "pending", secs(15), earlier), false, pass, st(kueue.CheckStateReady, "ok", nil, metav1.NewTime(now)), true},
-		"unchanged retry":                         {st(kueue.CheckStateRetry, "pending", secs(15), earlier), false, wait, st(kueue.CheckStateRetry, "pending", secs(15), earlier), false},
+		"retry to ready":                          {st(kueue.CheckStateRetry, "pending", ptr.To[int32](15), earlier), false, pass, st(kueue.CheckStateReady, "ok", nil, metav1.NewTime(now)), true},
+		"unchanged retry":                         {st(kueue.CheckStateRetry, "pending", ptr.To[int32](15), earlier), false, wait, st(kueue.CheckStateRetry, "pending", ptr.To[int32](15), earlier), false},
 		"new message keeps the time":              {st(kueue.CheckStateReady, "old", nil, earlier), false, pass, st(kueue.CheckStateReady, "ok", nil, earlier), true},
 		"rejected is final":                       {st(kueue.CheckStateRejected, "no", nil, earlier), false, pass, st(kueue.CheckStateRejected, "no", nil, earlier), false},
 		"admitted ready stays ready":              {st(kueue.CheckStateReady, "ok", nil, earlier), true, reject, st(kueue.CheckStateReady, "ok", nil, earlier), false},

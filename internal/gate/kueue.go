@@ -4,6 +4,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	kueue "sigs.k8s.io/kueue/apis/kueue/v1beta2"
 )
 
@@ -33,7 +34,7 @@ func CheckState(cur kueue.AdmissionCheckState, admitted bool, d Decision, now ti
 		secs := int32(d.RetryAfter / time.Second)
 		next.RequeueAfterSeconds = &secs
 	}
-	if next.State == cur.State && next.Message == cur.Message && equalPtr(next.RequeueAfterSeconds, cur.RequeueAfterSeconds) {
+	if next.State == cur.State && next.Message == cur.Message && ptr.Equal(next.RequeueAfterSeconds, cur.RequeueAfterSeconds) {
 		return cur, false
 	}
 	next.LastTransitionTime = cur.LastTransitionTime
@@ -41,8 +42,4 @@ func CheckState(cur kueue.AdmissionCheckState, admitted bool, d Decision, now ti
 		next.LastTransitionTime = metav1.NewTime(now.Truncate(time.Second))
 	}
 	return next, true
-}
-
-func equalPtr(a, b *int32) bool {
-	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
 }
