@@ -207,7 +207,7 @@ func hasFlag(args []string, flag string) bool {
 }
 
 // TestImportThenEstimate imports a small SkyPilot file into the catalog "default" (merged with the
-// built-in one for models and API prices), then estimates the seed's example at the imported AWS
+// built-in one for models and API prices), then estimates the Fine-Tuning Economics article's example at the imported AWS
 // prices: training cost = GPU-hours x imported price per GPU-hour, rounded to the cent.
 func TestImportThenEstimate(t *testing.T) {
 	dir := t.TempDir()
@@ -231,7 +231,7 @@ func TestImportThenEstimate(t *testing.T) {
 		}
 	}
 
-	_, items := estimateJSON(t, "-f", tdImport("seed-aws.yaml"), "--catalog", catalog)
+	_, items := estimateJSON(t, "-f", tdImport("article-example-1-aws.yaml"), "--catalog", catalog)
 	want := map[string]string{"support-bot-aws": "12.29", "support-bot-aws-spot": "4.4"} // 98.32 / 8 and 35.2 / 8
 	if len(items) != len(want) {
 		t.Fatalf("%d items", len(items))

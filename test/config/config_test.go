@@ -302,8 +302,9 @@ func builtinCatalog() *ftv1.PriceCatalog {
 }
 
 // catalogHeader opens config/catalog/default.yaml.
-const catalogHeader = `# The PriceCatalog "default": the built-in catalog compiled into ftcost (engine/builtin.go, the seed's
-# prices), as catalog.FromEngine(engine.BuiltinCatalog(), "default") renders it. Estimates that name
+const catalogHeader = `# The PriceCatalog "default": the built-in catalog compiled into ftcost (engine/builtin.go: the
+# Fine-Tuning Economics article's prices, docs/cost-model.md, and the market data of docs/prices.md),
+# as catalog.FromEngine(engine.BuiltinCatalog(), "default") renders it. Estimates that name
 # no catalog price with this one. In a cluster, edit the applied object (or create another catalog) to
 # follow the market. In this repository the file is generated: test/config fails when it and the
 # built-in catalog drift apart; after changing engine/builtin.go regenerate it with

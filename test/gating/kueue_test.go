@@ -247,7 +247,7 @@ func configFile(t *testing.T, rel string) []byte {
 	return b
 }
 
-// staleCatalog creates a PriceCatalog with the built-in prices and a maxAge they exceed (the seed's
+// staleCatalog creates a PriceCatalog with the built-in prices and a maxAge they exceed (the Fine-Tuning Economics article's
 // prices are years old), and waits until it is Stale.
 func staleCatalog(g Gomega, name string) *ftv1.PriceCatalog {
 	pc := catalog.FromEngine(engine.BuiltinCatalog(), name)
