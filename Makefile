@@ -24,7 +24,7 @@ generate: controller-gen ## Generate deepcopy code from the API types.
 .PHONY: manifests
 manifests: controller-gen ## Generate CRDs (and RBAC from controller markers) into config/.
 	$(CONTROLLER_GEN) crd paths="./api/..." output:crd:artifacts:config=config/crd/bases
-	$(CONTROLLER_GEN) rbac:roleName=manager-role paths="./controllers/..." output:rbac:artifacts:config=config/rbac
+	$(CONTROLLER_GEN) rbac:roleName=manager-role paths="./internal/controller/..." output:rbac:artifacts:config=config/rbac
 
 .PHONY: fmt
 fmt: ## Run gofmt on the tree.

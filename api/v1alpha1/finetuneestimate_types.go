@@ -23,7 +23,7 @@ type Estimator string
 
 // Estimators. Empirical and FLOPs may be asked for in spec; Measured and Managed are reported in status.
 const (
-	// EstimatorEmpirical uses the seed's calibrated table: 0.0001 x examples x scale factor x method factor.
+	// EstimatorEmpirical uses the Fine-Tuning Economics article's calibrated table: 0.0001 x examples x scale factor x method factor.
 	EstimatorEmpirical Estimator = "Empirical"
 	// EstimatorFLOPs derives hours from training FLOPs over the GPU's throughput.
 	EstimatorFLOPs Estimator = "FLOPs"
@@ -190,7 +190,7 @@ type Training struct {
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$`
 	GPUType string `json:"gpuType,omitempty"`
 
-	// estimator is how GPU-hours are estimated: Empirical (the seed's calibrated table, default) or
+	// estimator is how GPU-hours are estimated: Empirical (the Fine-Tuning Economics article's calibrated table, default) or
 	// FLOPs (training FLOPs over the GPU's throughput; needs spec.dataset.tokensPerExample).
 	// +optional
 	// +kubebuilder:validation:Enum=Empirical;FLOPs
@@ -324,7 +324,7 @@ type FineTuneEstimateStatus struct {
 	// gpuHours is the total GPU-hours of one training run.
 	// +optional
 	GPUHours string `json:"gpuHours,omitempty"`
-	// gpuHoursLow is the low end of the +/-30% band the seed states for estimated hours.
+	// gpuHoursLow is the low end of the +/-30% band the Fine-Tuning Economics article states for estimated hours.
 	// +optional
 	GPUHoursLow string `json:"gpuHoursLow,omitempty"`
 	// gpuHoursHigh is the high end of that band.

@@ -18,7 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/ftcost/ftcost/engine"
-	"github.com/ftcost/ftcost/internal/estimate"
+	"github.com/ftcost/ftcost/internal/catalog"
 	"github.com/ftcost/ftcost/internal/manager"
 	"github.com/ftcost/ftcost/internal/scheme"
 )
@@ -78,7 +78,7 @@ func run(ctx context.Context, opts manager.Options, assets, crds, dir string) er
 	if err != nil {
 		return err
 	}
-	if err := c.Create(ctx, estimate.PriceCatalog(engine.BuiltinCatalog(), "default")); err != nil && !apierrors.IsAlreadyExists(err) {
+	if err := c.Create(ctx, catalog.FromEngine(engine.BuiltinCatalog(), "default")); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("installing the default PriceCatalog: %w", err)
 	}
 

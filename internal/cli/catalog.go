@@ -12,7 +12,7 @@ import (
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
-	"github.com/ftcost/ftcost/internal/estimate"
+	"github.com/ftcost/ftcost/internal/catalog"
 )
 
 func newCatalogCommand(s Streams) *cobra.Command {
@@ -38,7 +38,7 @@ to ftcost estimate --catalog.`,
 // builtinCatalogObject is the built-in catalog as the manifest of PriceCatalog "default": no status,
 // nothing the server sets.
 func builtinCatalogObject() (map[string]any, error) {
-	pc := estimate.PriceCatalog(engine.BuiltinCatalog(), ftv1.DefaultCatalogName)
+	pc := catalog.FromEngine(engine.BuiltinCatalog(), ftv1.DefaultCatalogName)
 	b, err := json.Marshal(pc)
 	if err != nil {
 		return nil, err

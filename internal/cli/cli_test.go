@@ -18,7 +18,7 @@ import (
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
-	"github.com/ftcost/ftcost/internal/estimate"
+	"github.com/ftcost/ftcost/internal/catalog"
 	"github.com/ftcost/ftcost/internal/validate"
 )
 
@@ -65,8 +65,8 @@ func condition(t *testing.T, fte *ftv1.FineTuneEstimate, typ string) *metav1.Con
 	return c
 }
 
-// checkSeed checks worked example 1 of the seed in full.
-func checkSeed(t *testing.T, items []ftv1.FineTuneEstimate) {
+// checkExample1 checks worked example 1 of the Fine-Tuning Economics article in full.
+func checkExample1(t *testing.T, items []ftv1.FineTuneEstimate) {
 	t.Helper()
 	if len(items) != 1 {
 		t.Fatalf("got %d items, want 1", len(items))
@@ -104,9 +104,9 @@ func checkSeed(t *testing.T, items []ftv1.FineTuneEstimate) {
 	}
 }
 
-func TestSeedExample(t *testing.T) {
+func TestArticleExample1(t *testing.T) {
 	t.Run("table", func(t *testing.T) {
-		r := ftcost(t, "", "estimate", "-f", td("seed.yaml"))
+		r := ftcost(t, "", "estimate", "-f", td("article-example-1.yaml"))
 		if r.code != ExitOK || r.err != "" {
 			t.Fatalf("exit %d: %s", r.code, r.err)
 		}
@@ -123,11 +123,11 @@ func TestSeedExample(t *testing.T) {
 		}
 	})
 	t.Run("json", func(t *testing.T) {
-		r := ftcost(t, "", "estimate", "-f", td("seed.yaml"), "-o", "json")
+		r := ftcost(t, "", "estimate", "-f", td("article-example-1.yaml"), "-o", "json")
 		if r.code != ExitOK {
 			t.Fatalf("exit %d: %s", r.code, r.err)
 		}
-		checkSeed(t, decodeList(t, r, json.Unmarshal))
+		checkExample1(t, decodeList(t, r, json.Unmarshal))
 		// Every status field the operator writes is there, not only the ones checked above.
 		var raw map[string]any
 		_ = json.Unmarshal([]byte(r.out), &raw)
@@ -141,14 +141,14 @@ func TestSeedExample(t *testing.T) {
 		}
 	})
 	t.Run("yaml", func(t *testing.T) {
-		r := ftcost(t, "", "estimate", "-f", td("seed.yaml"), "-o", "yaml")
+		r := ftcost(t, "", "estimate", "-f", td("article-example-1.yaml"), "-o", "yaml")
 		if r.code != ExitOK {
 			t.Fatalf("exit %d: %s", r.code, r.err)
 		}
-		checkSeed(t, decodeList(t, r, func(b []byte, v any) error { return yaml.UnmarshalStrict(b, v) }))
+		checkExample1(t, decodeList(t, r, func(b []byte, v any) error { return yaml.UnmarshalStrict(b, v) }))
 	})
 	t.Run("stdin", func(t *testing.T) {
-		b, err := os.ReadFile(td("seed.yaml"))
+		b, err := os.ReadFile(td("article-example-1.yaml"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,15 +156,15 @@ func TestSeedExample(t *testing.T) {
 		if r.code != ExitOK {
 			t.Fatalf("exit %d: %s", r.code, r.err)
 		}
-		checkSeed(t, decodeList(t, r, json.Unmarshal))
+		checkExample1(t, decodeList(t, r, json.Unmarshal))
 	})
 	t.Run("json input and a v1 List round trip", func(t *testing.T) {
-		first := ftcost(t, "", "estimate", "-f", td("seed.yaml"), "-o", "json")
+		first := ftcost(t, "", "estimate", "-f", td("article-example-1.yaml"), "-o", "json")
 		r := ftcost(t, first.out, "estimate", "-f", "-", "-o", "json")
 		if r.code != ExitOK {
 			t.Fatalf("exit %d: %s", r.code, r.err)
 		}
-		checkSeed(t, decodeList(t, r, json.Unmarshal))
+		checkExample1(t, decodeList(t, r, json.Unmarshal))
 	})
 }
 
@@ -175,14 +175,14 @@ func TestFailOn(t *testing.T) {
 		wantCode int
 		wantErr  []string
 	}{
-		"api, fine-tune pays off":  {"seed.yaml", []string{"--fail-on", "api"}, ExitOK, nil},
+		"api, fine-tune pays off":  {"article-example-1.yaml", []string{"--fail-on", "api"}, ExitOK, nil},
 		"api, API cheaper":         {"api-cheaper.yaml", []string{"--fail-on", "api"}, ExitGate, []string{"fail-on api: default/low-traffic: recommendation is API: APICheaper"}},
 		"no gate, API cheaper":     {"api-cheaper.yaml", nil, ExitOK, nil},
 		"budget, over budget":      {"over-budget.yaml", []string{"--fail-on", "budget"}, ExitGate, []string{"fail-on budget: ml/tight-budget: WithinBudget is False: BudgetExceeded: Upfront cost 1001.25 USD exceeds the budget of 500"}},
-		"budget, no budget set":    {"seed.yaml", []string{"--fail-on", "budget"}, ExitOK, nil},
+		"budget, no budget set":    {"article-example-1.yaml", []string{"--fail-on", "budget"}, ExitOK, nil},
 		"api, over budget":         {"over-budget.yaml", []string{"--fail-on", "api"}, ExitOK, nil},
 		"not-approved, over":       {"over-budget.yaml", []string{"--fail-on", "not-approved"}, ExitGate, []string{"fail-on not-approved: ml/tight-budget: Approved is False: OverBudget"}},
-		"not-approved, approved":   {"seed.yaml", []string{"--fail-on", "not-approved"}, ExitOK, nil},
+		"not-approved, approved":   {"article-example-1.yaml", []string{"--fail-on", "not-approved"}, ExitOK, nil},
 		"comma-separated":          {"over-budget.yaml", []string{"--fail-on", "api,budget"}, ExitGate, []string{"fail-on budget: ml/tight-budget"}},
 		"repeated":                 {"api-cheaper.yaml", []string{"--fail-on", "budget", "--fail-on", "api"}, ExitGate, []string{"fail-on api: default/low-traffic"}},
 		"not ready beats the gate": {"unknown-model.yaml", []string{"--fail-on", "api"}, ExitInput, []string{"fail-on api: default/mystery: recommendation is Undetermined", "ModelNotFound"}},
@@ -224,9 +224,9 @@ func TestBadInput(t *testing.T) {
 				`bad-mixed.yaml: document 5: yaml: line 3:`,
 			},
 			[]string{"fine"}},
-		"duplicate field in JSON": {[]string{"-f", td("duplicate.json"), "-f", td("seed.yaml")},
+		"duplicate field in JSON": {[]string{"-f", td("duplicate.json"), "-f", td("article-example-1.yaml")},
 			[]string{`duplicate.json: document 1: strict decoding error: duplicate field "spec.model"`}, []string{"support-bot"}},
-		"unreadable file": {[]string{"-f", td("no-such-file.yaml"), "-f", td("seed.yaml")},
+		"unreadable file": {[]string{"-f", td("no-such-file.yaml"), "-f", td("article-example-1.yaml")},
 			[]string{"no-such-file.yaml: no such file or directory"}, []string{"support-bot"}},
 		"unknown model": {[]string{"-f", td("unknown-model.yaml")},
 			[]string{`default/mystery is not Ready: ModelNotFound: spec.model: model "llama-99b" is not in price catalog "builtin"`},
@@ -234,7 +234,7 @@ func TestBadInput(t *testing.T) {
 		"missing catalog": {[]string{"-f", td("premium-ref.yaml")},
 			[]string{`ml/premium-bot is not Ready: CatalogNotFound: spec.priceCatalogRef: PriceCatalog "premium" not found`},
 			[]string{"ml/premium-bot: CatalogNotFound"}},
-		"estimate in a --catalog file": {[]string{"-f", td("seed.yaml"), "--catalog", td("api-cheaper.yaml")},
+		"estimate in a --catalog file": {[]string{"-f", td("article-example-1.yaml"), "--catalog", td("api-cheaper.yaml")},
 			[]string{`FineTuneEstimate "low-traffic": --catalog files hold PriceCatalogs only`}, []string{"support-bot"}},
 		"catalog defined twice": {[]string{"-f", td("premium-catalog.yaml"), "-f", td("premium-catalog.yaml"), "-f", td("premium-ref.yaml")},
 			[]string{`PriceCatalog "premium" is already defined in ` + filepath.Join("testdata", "premium-catalog.yaml") + `: document 1`}, []string{"premium-bot"}},
@@ -261,8 +261,8 @@ func TestBadInput(t *testing.T) {
 func TestUsageErrors(t *testing.T) {
 	for name, args := range map[string][]string{
 		"no file":         {"estimate"},
-		"unknown output":  {"estimate", "-f", td("seed.yaml"), "-o", "xml"},
-		"unknown gate":    {"estimate", "-f", td("seed.yaml"), "--fail-on", "cost"},
+		"unknown output":  {"estimate", "-f", td("article-example-1.yaml"), "-o", "xml"},
+		"unknown gate":    {"estimate", "-f", td("article-example-1.yaml"), "--fail-on", "cost"},
 		"unknown flag":    {"estimate", "--frobnicate"},
 		"unknown command": {"estimat"},
 		"stdin twice":     {"estimate", "-f", "-", "-f", "-"},
@@ -332,7 +332,7 @@ func TestCatalogs(t *testing.T) {
 		}
 	})
 	t.Run("no default catalog means the built-in one", func(t *testing.T) {
-		_, items := estimateJSON(t, "-f", td("seed.yaml"), "--catalog", td("premium-catalog.yaml"))
+		_, items := estimateJSON(t, "-f", td("article-example-1.yaml"), "--catalog", td("premium-catalog.yaml"))
 		if p := items[0].Status.Pricing; p.Source != ftv1.PricingSourceBuiltin || p.Catalog != engine.BuiltinCatalogName {
 			t.Errorf("pricing %+v", p)
 		}
@@ -377,7 +377,7 @@ func TestCatalogCommand(t *testing.T) {
 	if pc.Name != ftv1.DefaultCatalogName {
 		t.Errorf("name %q", pc.Name)
 	}
-	got, err := estimate.Catalog(pc)
+	got, err := catalog.ToEngine(pc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,7 +396,7 @@ func TestCatalogCommand(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "default.yaml"), []byte(r.out), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, items := estimateJSON(t, "-f", td("seed.yaml"), "--catalog", filepath.Join(dir, "default.yaml"))
+	_, items := estimateJSON(t, "-f", td("article-example-1.yaml"), "--catalog", filepath.Join(dir, "default.yaml"))
 	if st := items[0].Status; st.UpfrontCost != "1001.25" || st.Pricing.Source != ftv1.PricingSourceCatalog {
 		t.Errorf("upfront %s pricing %+v", st.UpfrontCost, st.Pricing)
 	}

@@ -105,7 +105,7 @@ func runEstimate(s Streams, o *estimateOptions) error {
 	parallel(len(estimates), func(i int) {
 		e := estimates[i]
 		res := &results[i]
-		status, _, err := estimate.Compute(e.estimate, get)
+		status, err := estimate.Compute(e.estimate, get)
 		if err != nil {
 			res.err = fmt.Sprintf("%s: %s/%s: %v", e.from, e.estimate.Namespace, e.estimate.Name, err)
 			return

@@ -13,11 +13,12 @@ import (
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/yaml"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
-	"github.com/ftcost/ftcost/internal/estimate"
+	"github.com/ftcost/ftcost/internal/catalog"
 	"github.com/ftcost/ftcost/internal/importers"
 	"github.com/ftcost/ftcost/internal/validate"
 )
@@ -43,11 +44,11 @@ type importOptions struct {
 	gpuType       string
 	gpuTFLOPs     map[string]string
 	mergeBuiltin  bool
-	now           func() time.Time
+	clock         clock.PassiveClock
 }
 
 func newCatalogImportCommand(s Streams) *cobra.Command {
-	o := &importOptions{name: "imported", now: time.Now}
+	o := &importOptions{name: "imported", clock: clock.RealClock{}}
 	cmd := &cobra.Command{
 		Use:   "import --format litellm|skypilot|opencost FILE [-o FILE]",
 		Short: "Convert a public price list into a PriceCatalog",
@@ -112,7 +113,7 @@ func runImport(s Streams, o *importOptions, path string) error {
 		return inputError(s, "unknown format %q: use %s, %s or %s", o.format, formatLiteLLM, formatSkyPilot, formatOpenCost)
 	}
 	if o.effectiveDate == "" {
-		o.effectiveDate = o.now().UTC().Format(time.DateOnly)
+		o.effectiveDate = o.clock.Now().UTC().Format(time.DateOnly)
 	} else if _, err := time.Parse(time.DateOnly, o.effectiveDate); err != nil {
 		return inputError(s, "--effective-date %q: want YYYY-MM-DD", o.effectiveDate)
 	}
@@ -175,7 +176,7 @@ func runImport(s Streams, o *importOptions, path string) error {
 	}
 	if o.mergeBuiltin {
 		var replaced []string
-		pc.Spec, replaced = importers.Merge(estimate.PriceCatalog(engine.BuiltinCatalog(), o.name).Spec, pc.Spec)
+		pc.Spec, replaced = importers.Merge(catalog.FromEngine(engine.BuiltinCatalog(), o.name).Spec, pc.Spec)
 		for _, r := range replaced {
 			fmt.Fprintf(s.Err, "%s replaces the built-in %s\n", file, r)
 		}
@@ -233,7 +234,7 @@ func checkCatalog(obj map[string]any, pc *ftv1.PriceCatalog) error {
 	if err := v.Validate(obj); err != nil {
 		return err
 	}
-	if errs := estimate.ValidateCatalog(pc); len(errs) > 0 {
+	if errs := catalog.Validate(pc); len(errs) > 0 {
 		msgs := make([]string, len(errs))
 		for i, e := range errs {
 			msgs[i] = e.Error()

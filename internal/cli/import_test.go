@@ -12,14 +12,14 @@ import (
 	"sigs.k8s.io/yaml"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
-	"github.com/ftcost/ftcost/internal/estimate"
+	"github.com/ftcost/ftcost/internal/catalog"
 	"github.com/ftcost/ftcost/internal/validate"
 )
 
 func tdImport(name string) string { return filepath.Join("testdata", "import", name) }
 
 // checkImported checks that out is one PriceCatalog that the CRD (schema and CEL) and
-// estimate.ValidateCatalog accept, and returns it.
+// catalog.Validate accept, and returns it.
 func checkImported(t *testing.T, out string) *ftv1.PriceCatalog {
 	t.Helper()
 	js, err := yaml.YAMLToJSONStrict([]byte(out))
@@ -41,7 +41,7 @@ func checkImported(t *testing.T, out string) *ftv1.PriceCatalog {
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj, pc); err != nil {
 		t.Fatal(err)
 	}
-	if errs := estimate.ValidateCatalog(pc); len(errs) > 0 {
+	if errs := catalog.Validate(pc); len(errs) > 0 {
 		t.Fatalf("ValidateCatalog: %v", errs)
 	}
 	for _, p := range pc.Spec.Providers {
@@ -207,7 +207,7 @@ func hasFlag(args []string, flag string) bool {
 }
 
 // TestImportThenEstimate imports a small SkyPilot file into the catalog "default" (merged with the
-// built-in one for models and API prices), then estimates the seed's example at the imported AWS
+// built-in one for models and API prices), then estimates the Fine-Tuning Economics article's example at the imported AWS
 // prices: training cost = GPU-hours x imported price per GPU-hour, rounded to the cent.
 func TestImportThenEstimate(t *testing.T) {
 	dir := t.TempDir()
@@ -231,7 +231,7 @@ func TestImportThenEstimate(t *testing.T) {
 		}
 	}
 
-	_, items := estimateJSON(t, "-f", tdImport("seed-aws.yaml"), "--catalog", catalog)
+	_, items := estimateJSON(t, "-f", tdImport("article-example-1-aws.yaml"), "--catalog", catalog)
 	want := map[string]string{"support-bot-aws": "12.29", "support-bot-aws-spot": "4.4"} // 98.32 / 8 and 35.2 / 8
 	if len(items) != len(want) {
 		t.Fatalf("%d items", len(items))

@@ -20,7 +20,7 @@ func newRentVsBuyCommand(s Streams) *cobra.Command {
 owning it (purchase plus yearly running cost over the years it is used) divided by the rental price.
 With --hours-per-month it compares renting those hours over the same years; with --utilization it
 prints what an owned GPU-hour costs, the figure to put in a PriceCatalog for an on-premise provider.`,
-		Example: `  # The seed's example: a $20,000 H100 against RunPod at $2.49/hour breaks even at 8,032.13 hours.
+		Example: `  # The Fine-Tuning Economics article's example: a $20,000 H100 against RunPod at $2.49/hour breaks even at 8,032.13 hours.
   ftcost rent-vs-buy --purchase 20000 --rent 2.49
   # Three 2-hour fine-tunings a month, $2,000/year electricity, over 3 years.
   ftcost rent-vs-buy --purchase 20000 --yearly-running 2000 --years 3 --rent 2.49 --hours-per-month 6`,

@@ -15,11 +15,11 @@ func TestRentVsBuy(t *testing.T) {
 		wantOut  []string
 		wantErr  string
 	}{
-		"seed break-even": {
+		"the Fine-Tuning Economics article's break-even": {
 			args:    []string{"--purchase", "20000", "--rent", "2.49"},
 			wantOut: []string{"Break-even: 8032.13 GPU-hours"},
 		},
-		"seed three fine-tunings a month over three years": {
+		"the article's three fine-tunings a month over three years": {
 			args: []string{"--purchase", "20000", "--yearly-running", "2000", "--years", "3", "--rent", "2.49", "--hours-per-month", "6"},
 			wantOut: []string{"= 26000.00 (8666.67 a year)",
 				"renting costs 14.94 a month, 179.28 a year, 537.84 over 3 years against 26000.00 to own: rent"},

@@ -3,17 +3,12 @@ package estimate
 import (
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
-)
-
-// Event types, as Kubernetes spells them.
-const (
-	EventNormal  = "Normal"
-	EventWarning = "Warning"
 )
 
 // Event reasons.
@@ -35,12 +30,12 @@ type Change struct {
 func Changes(prev, next *ftv1.FineTuneEstimateStatus) []Change {
 	var out []Change
 	if decided(prev.Recommendation) && decided(next.Recommendation) && prev.Recommendation != next.Recommendation {
-		out = append(out, Change{EventNormal, ReasonRecommendationChanged,
+		out = append(out, Change{corev1.EventTypeNormal, ReasonRecommendationChanged,
 			fmt.Sprintf("Recommendation %s -> %s", prev.Recommendation, next.Recommendation)})
 	}
 	if prev.UpfrontCost != "" && next.UpfrontCost != "" && prev.UpfrontCost != next.UpfrontCost {
 		if msg, ok := upfrontMove(prev.UpfrontCost, next.UpfrontCost); ok {
-			out = append(out, Change{EventNormal, ReasonUpfrontCostChanged, msg})
+			out = append(out, Change{corev1.EventTypeNormal, ReasonUpfrontCostChanged, msg})
 		}
 	}
 	if prev.Pricing != nil && next.Pricing != nil && prev.Pricing.Catalog != next.Pricing.Catalog {
@@ -48,12 +43,12 @@ func Changes(prev, next *ftv1.FineTuneEstimateStatus) []Change {
 		if next.Pricing.Source == ftv1.PricingSourceBuiltin {
 			msg = fmt.Sprintf("Prices now come from the built-in catalog: PriceCatalog %q no longer exists", prev.Pricing.Catalog)
 		}
-		out = append(out, Change{EventNormal, ReasonPricingSourceChanged, msg})
+		out = append(out, Change{corev1.EventTypeNormal, ReasonPricingSourceChanged, msg})
 	}
 	if c := meta.FindStatusCondition(next.Conditions, ftv1.ConditionReady); c != nil && c.Status == metav1.ConditionFalse {
 		p := meta.FindStatusCondition(prev.Conditions, ftv1.ConditionReady)
 		if p == nil || p.Status != metav1.ConditionFalse || p.Reason != c.Reason || p.Message != c.Message {
-			out = append(out, Change{EventWarning, ReasonEstimateFailed, fmt.Sprintf("%s: %s", c.Reason, c.Message)})
+			out = append(out, Change{corev1.EventTypeWarning, ReasonEstimateFailed, fmt.Sprintf("%s: %s", c.Reason, c.Message)})
 		}
 	}
 	return out

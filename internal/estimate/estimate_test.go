@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
+	"github.com/ftcost/ftcost/internal/catalog"
 )
 
 func dec(s string) *ftv1.Decimal { v := ftv1.Decimal(s); return &v }
@@ -139,7 +140,7 @@ func TestComputeConditions(t *testing.T) {
 			if tc.mutate != nil {
 				tc.mutate(obj)
 			}
-			s, _, err := Compute(obj, tc.get)
+			s, err := Compute(obj, tc.get)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -176,7 +177,7 @@ func TestComputeConditions(t *testing.T) {
 }
 
 func TestComputeFigures(t *testing.T) {
-	s, _, err := Compute(supportBot(), noCatalogs)
+	s, err := Compute(supportBot(), noCatalogs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,22 +199,22 @@ func TestComputeFigures(t *testing.T) {
 // identical status, so the reconciler writes nothing.
 func TestComputeIsStable(t *testing.T) {
 	obj := supportBot()
-	first, _, _ := Compute(obj, noCatalogs)
+	first, _ := Compute(obj, noCatalogs)
 	obj.Status = *first
 	for i := range obj.Status.Conditions {
 		obj.Status.Conditions[i].LastTransitionTime = metav1.Unix(1, 0)
 	}
-	second, _, _ := Compute(obj, noCatalogs)
+	second, _ := Compute(obj, noCatalogs)
 	if d := cmp.Diff(obj.Status, *second); d != "" {
 		t.Errorf("recomputing changed the status (-stored +recomputed):\n%s", d)
 	}
 }
 
 func TestResolve(t *testing.T) {
-	custom := PriceCatalog(engine.BuiltinCatalog(), "default")
+	custom := catalog.FromEngine(engine.BuiltinCatalog(), "default")
 	custom.Generation = 7
 	custom.Spec.Providers[0].GPUPrices[0].PricePerGPUHour = "9.99"
-	q3 := PriceCatalog(engine.BuiltinCatalog(), "q3")
+	q3 := catalog.FromEngine(engine.BuiltinCatalog(), "q3")
 	q3.Generation = 2
 	cases := map[string]struct {
 		ref     string
@@ -247,18 +248,6 @@ func TestResolve(t *testing.T) {
 	}
 }
 
-func TestCatalogRoundTrip(t *testing.T) {
-	builtin := engine.BuiltinCatalog()
-	back, err := Catalog(PriceCatalog(builtin, "default"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	back.Name, back.Generation = builtin.Name, builtin.Generation
-	if d := cmp.Diff(builtin, back, cmpopts.EquateEmpty(), cmp.Comparer(func(a, b interface{ String() string }) bool { return a.String() == b.String() })); d != "" {
-		t.Errorf("round trip (-builtin +back):\n%s", d)
-	}
-}
-
 func TestChanges(t *testing.T) {
 	ready := func(st metav1.ConditionStatus, reason, msg string) []metav1.Condition {
 		return []metav1.Condition{{Type: ftv1.ConditionReady, Status: st, Reason: reason, Message: msg}}
@@ -278,29 +267,29 @@ func TestChanges(t *testing.T) {
 			prev: ftv1.FineTuneEstimateStatus{Recommendation: ftv1.RecommendationFineTune, UpfrontCost: "1001.25"},
 			next: ftv1.FineTuneEstimateStatus{Recommendation: ftv1.RecommendationAPI, UpfrontCost: "1012.46"},
 			want: []Change{
-				{EventNormal, ReasonRecommendationChanged, "Recommendation FineTune -> API"},
-				{EventNormal, ReasonUpfrontCostChanged, "Upfront cost 1001.25 -> 1012.46 (+1.1%)"},
+				{corev1.EventTypeNormal, ReasonRecommendationChanged, "Recommendation FineTune -> API"},
+				{corev1.EventTypeNormal, ReasonUpfrontCostChanged, "Upfront cost 1001.25 -> 1012.46 (+1.1%)"},
 			},
 		},
 		"price drop": {
 			prev: ftv1.FineTuneEstimateStatus{UpfrontCost: "200.00"},
 			next: ftv1.FineTuneEstimateStatus{UpfrontCost: "100.00"},
-			want: []Change{{EventNormal, ReasonUpfrontCostChanged, "Upfront cost 200.00 -> 100.00 (-50.0%)"}},
+			want: []Change{{corev1.EventTypeNormal, ReasonUpfrontCostChanged, "Upfront cost 200.00 -> 100.00 (-50.0%)"}},
 		},
 		"from zero has no percentage": {
 			prev: ftv1.FineTuneEstimateStatus{UpfrontCost: "0.00"},
 			next: ftv1.FineTuneEstimateStatus{UpfrontCost: "5.00"},
-			want: []Change{{EventNormal, ReasonUpfrontCostChanged, "Upfront cost 0.00 -> 5.00"}},
+			want: []Change{{corev1.EventTypeNormal, ReasonUpfrontCostChanged, "Upfront cost 0.00 -> 5.00"}},
 		},
 		"newly failing warns once": {
 			prev: ftv1.FineTuneEstimateStatus{Recommendation: ftv1.RecommendationFineTune, Conditions: ready(metav1.ConditionTrue, "Estimated", "ok")},
 			next: ftv1.FineTuneEstimateStatus{Recommendation: ftv1.RecommendationUndetermined, Conditions: ready(metav1.ConditionFalse, "ModelNotFound", "spec.model: gone")},
-			want: []Change{{EventWarning, ReasonEstimateFailed, "ModelNotFound: spec.model: gone"}},
+			want: []Change{{corev1.EventTypeWarning, ReasonEstimateFailed, "ModelNotFound: spec.model: gone"}},
 		},
 		"default catalog deleted": {
 			prev: ftv1.FineTuneEstimateStatus{Pricing: &ftv1.Pricing{Catalog: "default", Source: ftv1.PricingSourceCatalog}},
 			next: ftv1.FineTuneEstimateStatus{Pricing: &ftv1.Pricing{Catalog: "builtin", Source: ftv1.PricingSourceBuiltin}},
-			want: []Change{{EventNormal, ReasonPricingSourceChanged, `Prices now come from the built-in catalog: PriceCatalog "default" no longer exists`}},
+			want: []Change{{corev1.EventTypeNormal, ReasonPricingSourceChanged, `Prices now come from the built-in catalog: PriceCatalog "default" no longer exists`}},
 		},
 		"still failing the same way is quiet": {
 			prev: ftv1.FineTuneEstimateStatus{Conditions: ready(metav1.ConditionFalse, "ModelNotFound", "spec.model: gone")},
@@ -316,16 +305,16 @@ func TestChanges(t *testing.T) {
 	}
 }
 
-// An estimate never prices with a catalog that fails ValidateCatalog: a zero training price would make
+// An estimate never prices with a catalog that fails catalog.Validate: a zero training price would make
 // fine-tuning look free (review finding).
 func TestInvalidCatalogIsNotUsed(t *testing.T) {
-	pc := PriceCatalog(engine.BuiltinCatalog(), "default")
+	pc := catalog.FromEngine(engine.BuiltinCatalog(), "default")
 	for i := range pc.Spec.Providers {
 		for j := range pc.Spec.Providers[i].GPUPrices {
 			pc.Spec.Providers[i].GPUPrices[j].PricePerGPUHour = "0"
 		}
 	}
-	s, _, err := Compute(supportBot(), catalogs(pc))
+	s, err := Compute(supportBot(), catalogs(pc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,7 +334,7 @@ func TestMeasuredHoursReplaceFLOPs(t *testing.T) {
 	obj := supportBot()
 	obj.Spec.Training.Estimator = ftv1.EstimatorFLOPs
 	obj.Spec.Training.Hours = dec("3.5")
-	s, _, err := Compute(obj, noCatalogs)
+	s, err := Compute(obj, noCatalogs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +347,7 @@ func TestMeasuredHoursReplaceFLOPs(t *testing.T) {
 func TestPendingIsNeverStalled(t *testing.T) {
 	obj := supportBot()
 	obj.Spec.Model = "llama-3b"
-	failed, _, _ := Compute(obj, noCatalogs)
+	failed, _ := Compute(obj, noCatalogs)
 	obj.Status = *failed
 	if !meta.IsStatusConditionTrue(obj.Status.Conditions, ftv1.ConditionStalled) {
 		t.Fatalf("setup: want Stalled, got %+v", obj.Status.Conditions)

@@ -3,6 +3,7 @@ package estimate
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/shopspring/decimal"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -10,6 +11,7 @@ import (
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
+	"github.com/ftcost/ftcost/internal/conditions"
 )
 
 // Currency of every money figure.
@@ -20,30 +22,30 @@ const Currency = "USD"
 // keep their lastTransitionTime from obj's current status when their status does not change. err is
 // non-nil only for a failure to look up a catalog, which is worth retrying; problems with the spec or
 // the catalog's content are reported in the returned status.
-func Compute(obj *ftv1.FineTuneEstimate, get CatalogGetter) (*ftv1.FineTuneEstimateStatus, *engine.Result, error) {
+func Compute(obj *ftv1.FineTuneEstimate, get CatalogGetter) (*ftv1.FineTuneEstimateStatus, error) {
 	res, err := Resolve(&obj.Spec, get)
 	var notFound *CatalogNotFoundError
 	var bad *engine.Error
 	switch {
 	case errors.As(err, &notFound):
-		return Failed(obj, ftv1.ReasonCatalogNotFound, err.Error(), nil), nil, nil
+		return Failed(obj, ftv1.ReasonCatalogNotFound, err.Error(), nil), nil
 	case errors.As(err, &bad):
-		return Failed(obj, string(bad.Reason), specMessage(bad), nil), nil, nil
+		return Failed(obj, string(bad.Reason), specMessage(bad), nil), nil
 	case err != nil:
-		return nil, nil, err
+		return nil, err
 	}
 	in, err := Input(&obj.Spec)
 	if err == nil {
 		var r *engine.Result
 		if r, err = engine.Estimate(in, res.Catalog); err == nil {
-			return Succeeded(obj, r, &res.Pricing), r, nil
+			return Succeeded(obj, r, &res.Pricing), nil
 		}
 	}
 	var ee *engine.Error
 	if !errors.As(err, &ee) {
 		ee = &engine.Error{Reason: engine.ReasonInvalidSpec, Message: err.Error()}
 	}
-	return Failed(obj, string(ee.Reason), specMessage(ee), &res.Pricing), nil, nil
+	return Failed(obj, string(ee.Reason), specMessage(ee), &res.Pricing), nil
 }
 
 func ptrString(d *decimal.Decimal, format func(decimal.Decimal) string) string {
@@ -87,9 +89,9 @@ func Succeeded(obj *ftv1.FineTuneEstimate, r *engine.Result, pricing *ftv1.Prici
 		NetPresentValue:    r.NetPresentValue.String(),
 		HorizonMonths:      r.HorizonMonths,
 		Pricing:            pricing,
-		Conditions:         copyConditions(obj.Status.Conditions),
+		Conditions:         slices.Clone(obj.Status.Conditions),
 	}
-	set := conditionSetter(&s.Conditions, obj.Generation)
+	set := conditions.Setter(&s.Conditions, obj.Generation)
 	set(ftv1.ConditionReady, metav1.ConditionTrue, ftv1.ReasonEstimated, readyMessage(r, pricing))
 	meta.RemoveStatusCondition(&s.Conditions, ftv1.ConditionReconciling)
 	meta.RemoveStatusCondition(&s.Conditions, ftv1.ConditionStalled)
@@ -152,9 +154,9 @@ func Failed(obj *ftv1.FineTuneEstimate, reason, message string, pricing *ftv1.Pr
 		ObservedGeneration: obj.Generation,
 		Recommendation:     ftv1.RecommendationUndetermined,
 		Pricing:            pricing,
-		Conditions:         copyConditions(obj.Status.Conditions),
+		Conditions:         slices.Clone(obj.Status.Conditions),
 	}
-	set := conditionSetter(&s.Conditions, obj.Generation)
+	set := conditions.Setter(&s.Conditions, obj.Generation)
 	set(ftv1.ConditionReady, metav1.ConditionFalse, reason, message)
 	set(ftv1.ConditionStalled, metav1.ConditionTrue, reason, message)
 	meta.RemoveStatusCondition(&s.Conditions, ftv1.ConditionReconciling)
@@ -167,7 +169,7 @@ func Failed(obj *ftv1.FineTuneEstimate, reason, message string, pricing *ftv1.Pr
 // Pending is the status of an estimate seen but not yet computed: Ready=Unknown, Reconciling=True.
 func Pending(obj *ftv1.FineTuneEstimate, message string) *ftv1.FineTuneEstimateStatus {
 	s := obj.Status.DeepCopy()
-	set := conditionSetter(&s.Conditions, obj.Generation)
+	set := conditions.Setter(&s.Conditions, obj.Generation)
 	set(ftv1.ConditionReconciling, metav1.ConditionTrue, ftv1.ReasonReconciling, message)
 	meta.RemoveStatusCondition(&s.Conditions, ftv1.ConditionStalled) // kstatus: never both at once
 	for _, t := range []string{ftv1.ConditionFineTuneRecommended, ftv1.ConditionWithinBudget, ftv1.ConditionApproved} {
@@ -179,21 +181,4 @@ func Pending(obj *ftv1.FineTuneEstimate, message string) *ftv1.FineTuneEstimateS
 		set(ftv1.ConditionReady, metav1.ConditionUnknown, ftv1.ReasonReconciling, message)
 	}
 	return s
-}
-
-// conditionSetter returns a function that sets one condition, stamped with generation, in conds;
-// meta.SetStatusCondition keeps lastTransitionTime when the status does not change.
-func conditionSetter(conds *[]metav1.Condition, generation int64) func(t string, st metav1.ConditionStatus, reason, msg string) {
-	return func(t string, st metav1.ConditionStatus, reason, msg string) {
-		meta.SetStatusCondition(conds, metav1.Condition{Type: t, Status: st, Reason: reason, Message: msg, ObservedGeneration: generation})
-	}
-}
-
-func copyConditions(in []metav1.Condition) []metav1.Condition {
-	if in == nil {
-		return nil
-	}
-	out := make([]metav1.Condition, len(in))
-	copy(out, in)
-	return out
 }

@@ -1,5 +1,6 @@
 // Package gate decides whether gated work (a Kueue Workload, a suspended Job) may start, from the
-// FineTuneEstimate it names. It is pure: the controllers read the objects and apply the result.
+// FineTuneEstimate it names. It is pure: Decide says what the estimate's verdict is, CheckState and
+// ForJob say what each gate does about it, and the controllers read the objects and apply the result.
 package gate
 
 import (
@@ -22,22 +23,27 @@ const (
 	OperatorServiceAccount = "system:serviceaccount:ftcost-system:ftcost-controller-manager"
 )
 
-// Outcome is what the gate says about a piece of work.
+// Outcome is what the gate's decision comes to; each gate maps it to its own action.
 type Outcome string
 
 const (
-	// Pass lets the work start.
-	Pass Outcome = "Pass"
-	// Wait holds the work: there is no usable verdict yet (no estimate, not yet estimated, stale prices).
-	Wait Outcome = "Wait"
-	// Reject holds the work for good: the estimate is not Approved and its policy is Enforce.
-	Reject Outcome = "Reject"
+	// NotGated: the work names no estimate, so the gate does not apply.
+	NotGated Outcome = "NotGated"
+	// Approved: the estimate is Approved for its current generation, on prices that are not Stale.
+	Approved Outcome = "Approved"
+	// Pending: there is no usable verdict yet (no estimate, not yet estimated, stale prices); hold the
+	// work and look again after Decision.RetryAfter.
+	Pending Outcome = "Pending"
+	// Rejected: the estimate is not Approved and its policy is Enforce.
+	Rejected Outcome = "Rejected"
+	// AdvisoryNotApproved: the estimate is not Approved, but its policy is Advisory.
+	AdvisoryNotApproved Outcome = "AdvisoryNotApproved"
 )
 
-// Reasons of a Decision (CamelCase). A rejection carries the Approved condition's own reason
-// (NotReady, NotRecommended, OverBudget).
+// Reasons of a Decision (CamelCase), the detail behind its Outcome. A rejection carries the Approved
+// condition's own reason (NotReady, NotRecommended, OverBudget).
 const (
-	// ReasonNoEstimateLabel: the work names no estimate, so the gate does not apply.
+	// ReasonNoEstimateLabel: the work names no estimate.
 	ReasonNoEstimateLabel = "NoEstimateLabel"
 	// ReasonEstimateNotFound: the named estimate does not exist (yet).
 	ReasonEstimateNotFound = "EstimateNotFound"
@@ -61,10 +67,11 @@ const (
 // Decision is the gate's verdict on one piece of work.
 type Decision struct {
 	Outcome Outcome
-	// Reason is a CamelCase reason; Message says why in words, naming the estimate.
+	// Reason is a CamelCase reason; Message says what the estimate's verdict is, naming the estimate.
+	// What a gate does about it (and under which policy) is for the gate to add.
 	Reason  string
 	Message string
-	// RetryAfter is set for Wait: when to look again.
+	// RetryAfter is set for Pending: when to look again.
 	RetryAfter time.Duration
 }
 
@@ -81,45 +88,45 @@ type Input struct {
 	CatalogStale *metav1.Condition
 }
 
-// Decide says whether the work may start. A verdict that does not exist yet, or rests on stale prices,
-// is no verdict at all, so it is Wait whatever the policy; the policy only decides what a definite "no"
-// does: Enforce rejects, Advisory passes with a message.
+// Decide says what the estimate's verdict on the work is. A verdict that does not exist yet, or rests
+// on stale prices, is no verdict at all, so it is Pending whatever the policy; the policy only decides
+// what a definite "no" is: Rejected under Enforce, AdvisoryNotApproved under Advisory.
 func Decide(in Input) Decision {
 	if in.EstimateName == "" {
-		return Decision{Outcome: Pass, Reason: ReasonNoEstimateLabel,
+		return Decision{Outcome: NotGated, Reason: ReasonNoEstimateLabel,
 			Message: fmt.Sprintf("No %s label: not gated on cost", EstimateLabel)}
 	}
 	ref := in.Namespace + "/" + in.EstimateName
 	obj := in.Estimate
 	if obj == nil {
-		return Decision{Outcome: Wait, Reason: ReasonEstimateNotFound, RetryAfter: PendingRetryAfter,
+		return Decision{Outcome: Pending, Reason: ReasonEstimateNotFound, RetryAfter: PendingRetryAfter,
 			Message: fmt.Sprintf("FineTuneEstimate %s does not exist", ref)}
 	}
 	approved := meta.FindStatusCondition(obj.Status.Conditions, ftv1.ConditionApproved)
 	ready := meta.FindStatusCondition(obj.Status.Conditions, ftv1.ConditionReady)
 	if obj.Status.ObservedGeneration != obj.Generation || ready == nil || ready.Status == metav1.ConditionUnknown ||
 		approved == nil || approved.Status == metav1.ConditionUnknown || approved.ObservedGeneration != obj.Generation {
-		return Decision{Outcome: Wait, Reason: ReasonEstimatePending, RetryAfter: PendingRetryAfter,
+		return Decision{Outcome: Pending, Reason: ReasonEstimatePending, RetryAfter: PendingRetryAfter,
 			Message: fmt.Sprintf("FineTuneEstimate %s has not been estimated for generation %d yet", ref, obj.Generation)}
 	}
 	if in.CatalogStale != nil && in.CatalogStale.Status == metav1.ConditionTrue {
-		return Decision{Outcome: Wait, Reason: ReasonPricesStale, RetryAfter: StaleRetryAfter,
+		return Decision{Outcome: Pending, Reason: ReasonPricesStale, RetryAfter: StaleRetryAfter,
 			Message: fmt.Sprintf("FineTuneEstimate %s is priced with PriceCatalog %q, which is Stale: %s",
 				ref, catalogName(obj), in.CatalogStale.Message)}
 	}
 	if approved.Status == metav1.ConditionTrue {
-		return Decision{Outcome: Pass, Reason: ReasonApproved,
+		return Decision{Outcome: Approved, Reason: ReasonApproved,
 			Message: fmt.Sprintf("FineTuneEstimate %s is Approved: %s", ref, approved.Message)}
 	}
 	why := fmt.Sprintf("FineTuneEstimate %s is not Approved (%s): %s", ref, approved.Reason, approved.Message)
 	if obj.Spec.Policy == ftv1.PolicyEnforce {
-		return Decision{Outcome: Reject, Reason: approved.Reason, Message: why + "; policy Enforce"}
+		return Decision{Outcome: Rejected, Reason: approved.Reason, Message: why}
 	}
-	return Decision{Outcome: Pass, Reason: ReasonAdvisoryNotApproved, Message: why + advisoryLetsItRun}
+	return Decision{Outcome: AdvisoryNotApproved, Reason: ReasonAdvisoryNotApproved, Message: why}
 }
 
-// advisoryLetsItRun ends the message of an Advisory "no" that passes.
-const advisoryLetsItRun = "; policy Advisory lets it run"
+// enforced ends a gate's message for a Rejected decision.
+const enforced = "; policy Enforce"
 
 // CatalogToCheck is the PriceCatalog whose Stale condition matters for an estimate; empty when the
 // estimate was priced with the built-in catalog or not priced at all.

@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	kueue "sigs.k8s.io/kueue/apis/kueue/v1beta2"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
@@ -46,20 +48,20 @@ func TestDecide(t *testing.T) {
 		retry       time.Duration
 		msgContains string
 	}{
-		"no label passes":                 {in: Input{}, want: Pass, reason: ReasonNoEstimateLabel},
-		"missing estimate waits":          {in: Input{EstimateName: "bot"}, want: Wait, reason: ReasonEstimateNotFound, retry: PendingRetryAfter, msgContains: "ml/bot does not exist"},
-		"new generation not yet seen":     {in: Input{EstimateName: "bot", Estimate: fte(2, 1, metav1.ConditionTrue, ftv1.ReasonApproved, "")}, want: Wait, reason: ReasonEstimatePending, retry: PendingRetryAfter, msgContains: "generation 2"},
-		"no conditions yet":               {in: Input{EstimateName: "bot", Estimate: noConditions}, want: Wait, reason: ReasonEstimatePending, retry: PendingRetryAfter},
-		"Ready Unknown":                   {in: Input{EstimateName: "bot", Estimate: readyUnknown}, want: Wait, reason: ReasonEstimatePending, retry: PendingRetryAfter},
-		"Approved from an old generation": {in: Input{EstimateName: "bot", Estimate: oldApproved}, want: Wait, reason: ReasonEstimatePending, retry: PendingRetryAfter},
-		"approved passes":                 {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionTrue, ftv1.ReasonApproved, ftv1.PolicyEnforce)}, want: Pass, reason: ReasonApproved},
-		"approved but stale waits":        {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionTrue, ftv1.ReasonApproved, ""), CatalogStale: stale}, want: Wait, reason: ReasonPricesStale, retry: StaleRetryAfter, msgContains: "2024-01-01"},
-		"stale waits even when advisory":  {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonOverBudget, ftv1.PolicyAdvisory), CatalogStale: stale}, want: Wait, reason: ReasonPricesStale, retry: StaleRetryAfter},
-		"Stale False is fresh":            {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionTrue, ftv1.ReasonApproved, ""), CatalogStale: &metav1.Condition{Status: metav1.ConditionFalse}}, want: Pass, reason: ReasonApproved},
-		"enforce rejects with the reason": {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonNotRecommended, ftv1.PolicyEnforce)}, want: Reject, reason: ftv1.ReasonNotRecommended, msgContains: "not Approved (NotRecommended): why; policy Enforce"},
-		"enforce rejects not ready":       {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonNotReady, ftv1.PolicyEnforce)}, want: Reject, reason: ftv1.ReasonNotReady},
-		"advisory passes with a message":  {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonOverBudget, ftv1.PolicyAdvisory)}, want: Pass, reason: ReasonAdvisoryNotApproved, msgContains: "policy Advisory"},
-		"no policy is advisory":           {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonOverBudget, "")}, want: Pass, reason: ReasonAdvisoryNotApproved},
+		"no label passes":                 {in: Input{}, want: NotGated, reason: ReasonNoEstimateLabel},
+		"missing estimate waits":          {in: Input{EstimateName: "bot"}, want: Pending, reason: ReasonEstimateNotFound, retry: PendingRetryAfter, msgContains: "ml/bot does not exist"},
+		"new generation not yet seen":     {in: Input{EstimateName: "bot", Estimate: fte(2, 1, metav1.ConditionTrue, ftv1.ReasonApproved, "")}, want: Pending, reason: ReasonEstimatePending, retry: PendingRetryAfter, msgContains: "generation 2"},
+		"no conditions yet":               {in: Input{EstimateName: "bot", Estimate: noConditions}, want: Pending, reason: ReasonEstimatePending, retry: PendingRetryAfter},
+		"Ready Unknown":                   {in: Input{EstimateName: "bot", Estimate: readyUnknown}, want: Pending, reason: ReasonEstimatePending, retry: PendingRetryAfter},
+		"Approved from an old generation": {in: Input{EstimateName: "bot", Estimate: oldApproved}, want: Pending, reason: ReasonEstimatePending, retry: PendingRetryAfter},
+		"approved passes":                 {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionTrue, ftv1.ReasonApproved, ftv1.PolicyEnforce)}, want: Approved, reason: ReasonApproved},
+		"approved but stale waits":        {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionTrue, ftv1.ReasonApproved, ""), CatalogStale: stale}, want: Pending, reason: ReasonPricesStale, retry: StaleRetryAfter, msgContains: "2024-01-01"},
+		"stale waits even when advisory":  {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonOverBudget, ftv1.PolicyAdvisory), CatalogStale: stale}, want: Pending, reason: ReasonPricesStale, retry: StaleRetryAfter},
+		"Stale False is fresh":            {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionTrue, ftv1.ReasonApproved, ""), CatalogStale: &metav1.Condition{Status: metav1.ConditionFalse}}, want: Approved, reason: ReasonApproved},
+		"enforce rejects with the reason": {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonNotRecommended, ftv1.PolicyEnforce)}, want: Rejected, reason: ftv1.ReasonNotRecommended, msgContains: "FineTuneEstimate ml/bot is not Approved (NotRecommended): why"},
+		"enforce rejects not ready":       {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonNotReady, ftv1.PolicyEnforce)}, want: Rejected, reason: ftv1.ReasonNotReady},
+		"advisory passes with a message":  {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonOverBudget, ftv1.PolicyAdvisory)}, want: AdvisoryNotApproved, reason: ReasonAdvisoryNotApproved, msgContains: "not Approved (OverBudget): why"},
+		"no policy is advisory":           {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonOverBudget, "")}, want: AdvisoryNotApproved, reason: ReasonAdvisoryNotApproved},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -70,6 +72,10 @@ func TestDecide(t *testing.T) {
 			}
 			if !strings.Contains(got.Message, tc.msgContains) {
 				t.Errorf("message %q does not contain %q", got.Message, tc.msgContains)
+			}
+			// What a gate does about the verdict is the gate's to say.
+			if strings.Contains(got.Message, "policy") {
+				t.Errorf("message %q speaks for a gate", got.Message)
 			}
 		})
 	}
@@ -96,10 +102,11 @@ func TestCatalogToCheck(t *testing.T) {
 func TestCheckState(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	earlier := metav1.NewTime(now.Add(-time.Hour))
-	pass := Decision{Outcome: Pass, Reason: ReasonApproved, Message: "ok"}
-	wait := Decision{Outcome: Wait, Reason: ReasonEstimatePending, Message: "pending", RetryAfter: PendingRetryAfter}
-	reject := Decision{Outcome: Reject, Reason: ftv1.ReasonOverBudget, Message: "no"}
-	secs := func(n int32) *int32 { return &n }
+	approved := Decision{Outcome: Approved, Reason: ReasonApproved, Message: "ok"}
+	notGated := Decision{Outcome: NotGated, Reason: ReasonNoEstimateLabel, Message: "no label"}
+	advisory := Decision{Outcome: AdvisoryNotApproved, Reason: ReasonAdvisoryNotApproved, Message: "not approved"}
+	pending := Decision{Outcome: Pending, Reason: ReasonEstimatePending, Message: "pending", RetryAfter: PendingRetryAfter}
+	rejected := Decision{Outcome: Rejected, Reason: ftv1.ReasonOverBudget, Message: "no"}
 	st := func(s kueue.CheckState, msg string, after *int32, at metav1.Time) kueue.AdmissionCheckState {
 		return kueue.AdmissionCheckState{Name: "cost", State: s, Message: msg, RequeueAfterSeconds: after, LastTransitionTime: at}
 	}
@@ -110,15 +117,18 @@ func TestCheckState(t *testing.T) {
 		want     kueue.AdmissionCheckState
 		changed  bool
 	}{
-		"pending to ready":                        {st(kueue.CheckStatePending, "", nil, earlier), false, pass, st(kueue.CheckStateReady, "ok", nil, metav1.NewTime(now)), true},
-		"pending to retry with delay":             {st(kueue.CheckStatePending, "", nil, earlier), false, wait, st(kueue.CheckStateRetry, "pending", secs(15), metav1.NewTime(now)), true},
-		"pending to rejected":                     {st(kueue.CheckStatePending, "", nil, earlier), false, reject, st(kueue.CheckStateRejected, "no", nil, metav1.NewTime(now)), true},
-		"retry to ready":                          {st(kueue.CheckStateRetry, "pending", secs(15), earlier), false, pass, st(kueue.CheckStateReady, "ok", nil, metav1.NewTime(now)), true},
-		"unchanged retry":                         {st(kueue.CheckStateRetry, "pending", secs(15), earlier), false, wait, st(kueue.CheckStateRetry, "pending", secs(15), earlier), false},
-		"new message keeps the time":              {st(kueue.CheckStateReady, "old", nil, earlier), false, pass, st(kueue.CheckStateReady, "ok", nil, earlier), true},
-		"rejected is final":                       {st(kueue.CheckStateRejected, "no", nil, earlier), false, pass, st(kueue.CheckStateRejected, "no", nil, earlier), false},
-		"admitted ready stays ready":              {st(kueue.CheckStateReady, "ok", nil, earlier), true, reject, st(kueue.CheckStateReady, "ok", nil, earlier), false},
-		"ready before admission can be withdrawn": {st(kueue.CheckStateReady, "ok", nil, earlier), false, reject, st(kueue.CheckStateRejected, "no", nil, metav1.NewTime(now)), true},
+		"approved: pending to ready":              {st(kueue.CheckStatePending, "", nil, earlier), false, approved, st(kueue.CheckStateReady, "ok", nil, metav1.NewTime(now)), true},
+		"not gated is ready":                      {st(kueue.CheckStatePending, "", nil, earlier), false, notGated, st(kueue.CheckStateReady, "no label", nil, metav1.NewTime(now)), true},
+		"advisory no is ready and says so":        {st(kueue.CheckStatePending, "", nil, earlier), false, advisory, st(kueue.CheckStateReady, "not approved; policy Advisory lets it run", nil, metav1.NewTime(now)), true},
+		"pending to retry with delay":             {st(kueue.CheckStatePending, "", nil, earlier), false, pending, st(kueue.CheckStateRetry, "pending", ptr.To[int32](15), metav1.NewTime(now)), true},
+		"pending to rejected under Enforce":       {st(kueue.CheckStatePending, "", nil, earlier), false, rejected, st(kueue.CheckStateRejected, "no; policy Enforce", nil, metav1.NewTime(now)), true},
+		"retry to ready":                          {st(kueue.CheckStateRetry, "pending", ptr.To[int32](15), earlier), false, approved, st(kueue.CheckStateReady, "ok", nil, metav1.NewTime(now)), true},
+		"unchanged retry":                         {st(kueue.CheckStateRetry, "pending", ptr.To[int32](15), earlier), false, pending, st(kueue.CheckStateRetry, "pending", ptr.To[int32](15), earlier), false},
+		"unchanged advisory":                      {st(kueue.CheckStateReady, "not approved; policy Advisory lets it run", nil, earlier), false, advisory, st(kueue.CheckStateReady, "not approved; policy Advisory lets it run", nil, earlier), false},
+		"new message keeps the time":              {st(kueue.CheckStateReady, "old", nil, earlier), false, approved, st(kueue.CheckStateReady, "ok", nil, earlier), true},
+		"rejected is final":                       {st(kueue.CheckStateRejected, "no", nil, earlier), false, approved, st(kueue.CheckStateRejected, "no", nil, earlier), false},
+		"admitted ready stays ready":              {st(kueue.CheckStateReady, "ok", nil, earlier), true, rejected, st(kueue.CheckStateReady, "ok", nil, earlier), false},
+		"ready before admission can be withdrawn": {st(kueue.CheckStateReady, "ok", nil, earlier), false, rejected, st(kueue.CheckStateRejected, "no; policy Enforce", nil, metav1.NewTime(now)), true},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -134,32 +144,37 @@ func TestCheckState(t *testing.T) {
 }
 
 func TestForJob(t *testing.T) {
-	pass := Decision{Outcome: Pass, Reason: ReasonApproved, Message: "approved"}
-	advisory := Decision{Outcome: Pass, Reason: ReasonAdvisoryNotApproved, Message: "not approved" + advisoryLetsItRun}
-	wait := Decision{Outcome: Wait, Reason: ReasonEstimatePending, Message: "pending", RetryAfter: PendingRetryAfter}
-	reject := Decision{Outcome: Reject, Reason: ftv1.ReasonOverBudget, Message: "over budget"}
+	approved := Decision{Outcome: Approved, Reason: ReasonApproved, Message: "approved"}
+	notGated := Decision{Outcome: NotGated, Reason: ReasonNoEstimateLabel, Message: "no label"}
+	advisory := Decision{Outcome: AdvisoryNotApproved, Reason: ReasonAdvisoryNotApproved, Message: "not approved"}
+	pending := Decision{Outcome: Pending, Reason: ReasonEstimatePending, Message: "pending", RetryAfter: PendingRetryAfter}
+	rejected := Decision{Outcome: Rejected, Reason: ftv1.ReasonOverBudget, Message: "over budget"}
+	const advisoryMsg = "not approved; policy Advisory, but a plain Job runs only once its estimate is Approved"
 	suspended := Job{Suspended: true}
 	cases := map[string]struct {
 		job  Job
 		d    Decision
 		want JobAction
 	}{
-		"approved unsuspends": {suspended, pass, JobAction{Patch: true, Unsuspend: true, Gate: GateReleased, Message: "approved",
-			Event: &Event{"Normal", EventReleased, "approved"}}},
-		"advisory no holds with a warning": {suspended, advisory, JobAction{Patch: true, Gate: GateHeld, Message: "not approved" + advisoryHeld,
-			Event: &Event{"Warning", EventNotApproved, "not approved" + advisoryHeld}}},
-		"pending holds and requeues": {suspended, wait, JobAction{Patch: true, Gate: GateHeld, Message: "pending", RequeueAfter: PendingRetryAfter,
-			Event: &Event{"Normal", EventHeld, "pending"}}},
-		"already held for the same reason: no write, no event": {Job{Suspended: true, Gate: GateHeld, GateMessage: "pending"}, wait,
+		"approved unsuspends": {suspended, approved, JobAction{Patch: true, Unsuspend: true, Gate: GateReleased, Message: "approved",
+			Event: &Event{corev1.EventTypeNormal, EventReleased, "approved"}}},
+		"advisory no holds with a warning": {suspended, advisory, JobAction{Patch: true, Gate: GateHeld, Message: advisoryMsg,
+			Event: &Event{corev1.EventTypeWarning, EventNotApproved, advisoryMsg}}},
+		"advisory no already said: no write, no event": {Job{Suspended: true, Gate: GateHeld, GateMessage: advisoryMsg}, advisory,
+			JobAction{Gate: GateHeld, Message: advisoryMsg}},
+		"pending holds and requeues": {suspended, pending, JobAction{Patch: true, Gate: GateHeld, Message: "pending", RequeueAfter: PendingRetryAfter,
+			Event: &Event{corev1.EventTypeNormal, EventHeld, "pending"}}},
+		"already held for the same reason: no write, no event": {Job{Suspended: true, Gate: GateHeld, GateMessage: "pending"}, pending,
 			JobAction{Gate: GateHeld, Message: "pending", RequeueAfter: PendingRetryAfter}},
-		"rejected holds with a warning": {Job{Suspended: true, Gate: GateHeld, GateMessage: "pending"}, reject, JobAction{Patch: true, Gate: GateHeld, Message: "over budget",
-			Event: &Event{"Warning", EventRejected, "over budget"}}},
-		"held then approved unsuspends": {Job{Suspended: true, Gate: GateHeld, GateMessage: "over budget"}, pass, JobAction{Patch: true, Unsuspend: true, Gate: GateReleased, Message: "approved",
-			Event: &Event{"Normal", EventReleased, "approved"}}},
-		"running job is never touched":       {Job{}, reject, JobAction{}},
-		"finished job is never touched":      {Job{Suspended: true, Finished: true}, pass, JobAction{}},
-		"kueue owns suspend":                 {Job{Suspended: true, KueueManaged: true}, pass, JobAction{}},
-		"re-suspended after release is left": {Job{Suspended: true, Gate: GateReleased}, pass, JobAction{}},
+		"rejected holds with a warning": {Job{Suspended: true, Gate: GateHeld, GateMessage: "pending"}, rejected, JobAction{Patch: true, Gate: GateHeld, Message: "over budget; policy Enforce",
+			Event: &Event{corev1.EventTypeWarning, EventRejected, "over budget; policy Enforce"}}},
+		"held then approved unsuspends": {Job{Suspended: true, Gate: GateHeld, GateMessage: "over budget; policy Enforce"}, approved, JobAction{Patch: true, Unsuspend: true, Gate: GateReleased, Message: "approved",
+			Event: &Event{corev1.EventTypeNormal, EventReleased, "approved"}}},
+		"not gated is left alone":            {suspended, notGated, JobAction{}},
+		"running job is never touched":       {Job{}, rejected, JobAction{}},
+		"finished job is never touched":      {Job{Suspended: true, Finished: true}, approved, JobAction{}},
+		"kueue owns suspend":                 {Job{Suspended: true, KueueManaged: true}, approved, JobAction{}},
+		"re-suspended after release is left": {Job{Suspended: true, Gate: GateReleased}, approved, JobAction{}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -1,8 +1,9 @@
 package gate
 
 import (
-	"strings"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // Annotations the Job gate writes on a gated Job.
@@ -58,7 +59,7 @@ func (j Job) Gated() bool {
 	return j.Suspended && !j.Finished && !j.KueueManaged && j.Gate != GateReleased
 }
 
-// advisoryHeld ends the message of an Advisory "no" held by the Job gate.
+// advisoryHeld ends the message of an AdvisoryNotApproved decision on a plain Job.
 const advisoryHeld = "; policy Advisory, but a plain Job runs only once its estimate is Approved"
 
 // ForJob turns a decision into an action on a Job. The gate only ever clears spec.suspend, once: a
@@ -69,24 +70,28 @@ func ForJob(j Job, d Decision) JobAction {
 	if !j.Gated() {
 		return JobAction{}
 	}
-	if d.Outcome == Pass && d.Reason != ReasonAdvisoryNotApproved {
+	var a JobAction
+	switch d.Outcome {
+	case NotGated:
+		return JobAction{} // the Job names no estimate: not the gate's to release or hold
+	case Approved:
 		return JobAction{Patch: true, Unsuspend: true, Gate: GateReleased, Message: d.Message,
-			Event: &Event{Type: "Normal", Reason: EventReleased, Note: d.Message}}
+			Event: &Event{Type: corev1.EventTypeNormal, Reason: EventReleased, Note: d.Message}}
+	case Rejected:
+		a = JobAction{Gate: GateHeld, Message: d.Message + enforced,
+			Event: &Event{Type: corev1.EventTypeWarning, Reason: EventRejected}}
+	case AdvisoryNotApproved:
+		a = JobAction{Gate: GateHeld, Message: d.Message + advisoryHeld,
+			Event: &Event{Type: corev1.EventTypeWarning, Reason: EventNotApproved}}
+	default: // Pending
+		a = JobAction{Gate: GateHeld, Message: d.Message, RequeueAfter: d.RetryAfter,
+			Event: &Event{Type: corev1.EventTypeNormal, Reason: EventHeld}}
 	}
-	if d.Reason == ReasonAdvisoryNotApproved {
-		d.Message = strings.TrimSuffix(d.Message, advisoryLetsItRun) + advisoryHeld
-	}
-	a := JobAction{Gate: GateHeld, Message: d.Message, RequeueAfter: d.RetryAfter}
-	if j.Gate == GateHeld && j.GateMessage == d.Message {
+	if j.Gate == GateHeld && j.GateMessage == a.Message {
+		a.Event = nil
 		return a // already says so; no write, no repeated event
 	}
 	a.Patch = true
-	a.Event = &Event{Type: "Normal", Reason: EventHeld, Note: d.Message}
-	switch {
-	case d.Outcome == Reject:
-		a.Event.Type, a.Event.Reason = "Warning", EventRejected
-	case d.Reason == ReasonAdvisoryNotApproved:
-		a.Event.Type, a.Event.Reason = "Warning", EventNotApproved
-	}
+	a.Event.Note = a.Message
 	return a
 }

@@ -11,9 +11,10 @@ package importers
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -238,12 +239,7 @@ func (o Options) provenance() ftv1.Provenance {
 // gpuProvider is a GPUHourly provider with prices sorted by GPU type.
 func gpuProvider(name string, market ftv1.Market, prices map[string]price, o Options) ftv1.CatalogProvider {
 	p := ftv1.CatalogProvider{Name: name, Kind: ftv1.ProviderKindGPUHourly, Market: market, Provenance: o.provenance()}
-	types := make([]string, 0, len(prices))
-	for t := range prices {
-		types = append(types, t)
-	}
-	sort.Strings(types)
-	for _, t := range types {
+	for _, t := range slices.Sorted(maps.Keys(prices)) {
 		p.GPUPrices = append(p.GPUPrices, ftv1.GPUPrice{GPUType: t, PricePerGPUHour: ftv1.Decimal(prices[t].String())})
 	}
 	return p
@@ -290,10 +286,10 @@ func mergeByName[T any](base, imported []T, name func(T) string, kind string, re
 		index[name(e)] = len(out)
 		out = append(out, e)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return name(out[i]) < name(out[j]) })
+	sortByName(out, name)
 	return out, replaced
 }
 
 func sortByName[T any](s []T, name func(T) string) {
-	sort.SliceStable(s, func(i, j int) bool { return name(s[i]) < name(s[j]) })
+	slices.SortStableFunc(s, func(a, b T) int { return strings.Compare(name(a), name(b)) })
 }

@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
-	"github.com/ftcost/ftcost/internal/estimate"
+	"github.com/ftcost/ftcost/internal/catalog"
 	"github.com/ftcost/ftcost/internal/validate"
 )
 
@@ -31,7 +31,7 @@ func issues(r *Result) []string {
 }
 
 // checkValid checks that spec, as a PriceCatalog, passes the CRD's schema and CEL rules and
-// estimate.ValidateCatalog.
+// catalog.Validate.
 func checkValid(t *testing.T, spec ftv1.PriceCatalogSpec) {
 	t.Helper()
 	pc := &ftv1.PriceCatalog{
@@ -51,11 +51,11 @@ func checkValid(t *testing.T, spec ftv1.PriceCatalogSpec) {
 	if err := v.Validate(obj); err != nil {
 		t.Errorf("does not validate against the CRD: %v", err)
 	}
-	if errs := estimate.ValidateCatalog(pc); len(errs) > 0 {
+	if errs := catalog.Validate(pc); len(errs) > 0 {
 		t.Errorf("ValidateCatalog: %v", errs)
 	}
-	if _, err := estimate.Catalog(pc); err != nil {
-		t.Errorf("estimate.Catalog: %v", err)
+	if _, err := catalog.ToEngine(pc); err != nil {
+		t.Errorf("catalog.ToEngine: %v", err)
 	}
 }
 

@@ -7,7 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -151,12 +152,7 @@ func SkyPilot(data []byte, o Options) (*Result, error) {
 		}
 	}
 
-	types := make([]string, 0, len(rows))
-	for t := range rows {
-		types = append(types, t)
-	}
-	sort.Strings(types)
-	for _, t := range types {
+	for _, t := range slices.Sorted(maps.Keys(rows)) {
 		g, ok, why := gpuEntry(t, memory[t], o)
 		if !ok {
 			r.Skipped += len(rows[t])

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -20,7 +21,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	kueue "sigs.k8s.io/kueue/apis/kueue/v1beta2"
 
-	"github.com/ftcost/ftcost/controllers"
+	"github.com/ftcost/ftcost/internal/controller"
 	"github.com/ftcost/ftcost/internal/gate"
 	"github.com/ftcost/ftcost/internal/scheme"
 )
@@ -115,33 +116,33 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if reg == nil {
 		reg = metrics.Registry
 	}
-	r := &controllers.FineTuneEstimateReconciler{
+	r := &controller.FineTuneEstimateReconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("ftcost-controller"),
-		Metrics:  controllers.NewMetrics(reg),
+		Metrics:  controller.NewMetrics(reg),
 	}
 	if err := r.SetupWithManager(ctx, mgr, o.Concurrency); err != nil {
 		return nil, fmt.Errorf("setting up the FineTuneEstimate controller: %w", err)
 	}
-	if err := (&controllers.PriceCatalogReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	if err := (&controller.PriceCatalogReconciler{Client: mgr.GetClient(), Clock: clock.RealClock{}}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the PriceCatalog controller: %w", err)
 	}
 	if o.EnableJobGate || o.EnableKueueAdmissionCheck {
-		if err := controllers.SetupGateIndexes(ctx, mgr); err != nil {
+		if err := controller.SetupGateIndexes(ctx, mgr); err != nil {
 			return nil, fmt.Errorf("indexing estimates for the gates: %w", err)
 		}
 	}
 	if o.EnableJobGate {
-		jg := &controllers.JobGateReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("ftcost-job-gate")}
+		jg := &controller.JobGateReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("ftcost-job-gate")}
 		if err := jg.SetupWithManager(mgr); err != nil {
 			return nil, fmt.Errorf("setting up the Job gate: %w", err)
 		}
 	}
 	if o.EnableKueueAdmissionCheck {
-		if err := (&controllers.AdmissionCheckReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		if err := (&controller.AdmissionCheckReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 			return nil, fmt.Errorf("setting up the AdmissionCheck controller: %w", err)
 		}
-		if err := (&controllers.WorkloadGateReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).SetupWithManager(ctx, mgr); err != nil {
+		if err := (&controller.WorkloadGateReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clock.RealClock{}}).SetupWithManager(ctx, mgr); err != nil {
 			return nil, fmt.Errorf("setting up the Workload cost gate: %w", err)
 		}
 	}

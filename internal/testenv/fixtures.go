@@ -10,7 +10,7 @@ import (
 // Dec returns a pointer to a decimal string, for spec fields.
 func Dec(s string) *ftv1.Decimal { v := ftv1.Decimal(s); return &v }
 
-// SupportBot is the seed's worked example 1 with no budget and the default policy: Approved on the
+// SupportBot is the Fine-Tuning Economics article's worked example 1 with no budget and the default policy: Approved on the
 // built-in catalog, upfront 1001.25, break-even 20.0 months.
 func SupportBot(ns, name string) *ftv1.FineTuneEstimate {
 	return &ftv1.FineTuneEstimate{

@@ -7,7 +7,8 @@ package validate
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
@@ -82,11 +83,7 @@ var (
 func Default() (*Validator, error) {
 	defaultOnce.Do(func() {
 		bases := crd.Bases()
-		names := make([]string, 0, len(bases))
-		for n := range bases {
-			names = append(names, n)
-		}
-		sort.Strings(names)
+		names := slices.Sorted(maps.Keys(bases))
 		docs := make([][]byte, 0, len(names))
 		for _, n := range names {
 			docs = append(docs, bases[n])
@@ -176,9 +173,6 @@ func anySchema(s *structuralschema.Structural, pred func(*structuralschema.Struc
 	}
 	return false
 }
-
-// Knows reports whether the Validator has a schema for gvk.
-func (v *Validator) Knows(gvk schema.GroupVersionKind) bool { return v.kinds[gvk] != nil }
 
 // Namespaced reports whether gvk is a namespaced kind.
 func (v *Validator) Namespaced(gvk schema.GroupVersionKind) bool {

@@ -106,7 +106,7 @@ metadata:
   name: prices
 spec:
   models:
-  - {name: llama-13b, parameters: 13000000000, scaleFactor: "2", source: seed, effectiveDate: "2026-01-01"}
+  - {name: llama-13b, parameters: 13000000000, scaleFactor: "2", source: Fine-Tuning Economics article, effectiveDate: "2026-01-01"}
   gpus:
   - {name: H100, memoryGiB: 80, peakBF16TFLOPs: "989"}
   providers:

@@ -19,7 +19,7 @@ import (
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 )
 
-// printedEstimate creates an estimate in ns with the status of the seed's example 1, Approved and Ready.
+// printedEstimate creates an estimate in ns with the status of the Fine-Tuning Economics article's example 1, Approved and Ready.
 func printedEstimate(t *testing.T, ns, name string) {
 	t.Helper()
 	fte := validEstimate(ns, name)

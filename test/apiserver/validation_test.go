@@ -9,7 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/ftcost/ftcost/engine"
-	"github.com/ftcost/ftcost/internal/estimate"
+	"github.com/ftcost/ftcost/internal/catalog"
 )
 
 // mutation breaks one rule of a valid object, given as an unstructured map.
@@ -203,7 +203,7 @@ func TestFineTuneEstimateValidation(t *testing.T) {
 }
 
 func TestPriceCatalogValidation(t *testing.T) {
-	pc := estimate.PriceCatalog(engine.BuiltinCatalog(), "base")
+	pc := catalog.FromEngine(engine.BuiltinCatalog(), "base")
 	base := toUnstructured(t, pc)
 	// Entries are sorted by name; find the ones the cases break.
 	index := func(kind string, name string) int {

@@ -25,6 +25,7 @@ import (
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
+	"github.com/ftcost/ftcost/internal/catalog"
 	"github.com/ftcost/ftcost/internal/estimate"
 	"github.com/ftcost/ftcost/internal/testenv"
 )
@@ -297,12 +298,13 @@ func TestRBAC(t *testing.T) {
 
 // builtinCatalog is the PriceCatalog "default" as the engine defines it.
 func builtinCatalog() *ftv1.PriceCatalog {
-	return estimate.PriceCatalog(engine.BuiltinCatalog(), ftv1.DefaultCatalogName)
+	return catalog.FromEngine(engine.BuiltinCatalog(), ftv1.DefaultCatalogName)
 }
 
 // catalogHeader opens config/catalog/default.yaml.
-const catalogHeader = `# The PriceCatalog "default": the built-in catalog compiled into ftcost (engine/builtin.go, the seed's
-# prices), as estimate.PriceCatalog(engine.BuiltinCatalog(), "default") renders it. Estimates that name
+const catalogHeader = `# The PriceCatalog "default": the built-in catalog compiled into ftcost (engine/builtin.go: the
+# Fine-Tuning Economics article's prices, docs/cost-model.md, and the market data of docs/prices.md),
+# as catalog.FromEngine(engine.BuiltinCatalog(), "default") renders it. Estimates that name
 # no catalog price with this one. In a cluster, edit the applied object (or create another catalog) to
 # follow the market. In this repository the file is generated: test/config fails when it and the
 # built-in catalog drift apart; after changing engine/builtin.go regenerate it with
@@ -341,7 +343,7 @@ func TestDefaultCatalogFileMatchesEngine(t *testing.T) {
 		t.Errorf("config/catalog/default.yaml differs from the built-in catalog (-engine +file); "+
 			"regenerate it with FTCOST_UPDATE_CATALOG=1 go test ./test/config:\n%s", diff)
 	}
-	if _, err := estimate.Catalog(&got); err != nil {
+	if _, err := catalog.ToEngine(&got); err != nil {
 		t.Errorf("config/catalog/default.yaml does not convert to an engine catalog: %v", err)
 	}
 }
@@ -387,7 +389,7 @@ func TestSamples(t *testing.T) {
 			if !ok {
 				t.Fatalf("sample %q has no expected figures in this test", fte.Name)
 			}
-			st, _, err := estimate.Compute(&fte, func(string) (*ftv1.PriceCatalog, bool, error) { return catalog, true, nil })
+			st, err := estimate.Compute(&fte, func(string) (*ftv1.PriceCatalog, bool, error) { return catalog, true, nil })
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -200,7 +200,7 @@ func toMap(t *testing.T, obj *ftv1.FineTuneEstimate) map[string]any {
 func computed(t *testing.T, obj *ftv1.FineTuneEstimate, catalogExists bool) *ftv1.FineTuneEstimate {
 	t.Helper()
 	obj.Generation = 1
-	st, _, err := estimate.Compute(obj, func(string) (*ftv1.PriceCatalog, bool, error) { return nil, false, nil })
+	st, err := estimate.Compute(obj, func(string) (*ftv1.PriceCatalog, bool, error) { return nil, false, nil })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
-	"github.com/ftcost/ftcost/internal/estimate"
+	"github.com/ftcost/ftcost/internal/catalog"
 	"github.com/ftcost/ftcost/internal/gate"
 	"github.com/ftcost/ftcost/internal/testenv"
 )
@@ -247,10 +247,10 @@ func configFile(t *testing.T, rel string) []byte {
 	return b
 }
 
-// staleCatalog creates a PriceCatalog with the built-in prices and a maxAge they exceed (the seed's
+// staleCatalog creates a PriceCatalog with the built-in prices and a maxAge they exceed (the Fine-Tuning Economics article's
 // prices are years old), and waits until it is Stale.
 func staleCatalog(g Gomega, name string) *ftv1.PriceCatalog {
-	pc := estimate.PriceCatalog(engine.BuiltinCatalog(), name)
+	pc := catalog.FromEngine(engine.BuiltinCatalog(), name)
 	pc.Spec.MaxAge = &metav1.Duration{Duration: time.Hour}
 	g.Expect(k.Create(ctx, pc)).To(Succeed())
 	g.Eventually(func(g Gomega) {

@@ -158,7 +158,7 @@ func namespace(t *testing.T) string {
 
 var dec = testenv.Dec
 
-// supportBot is the seed's worked example 1 (Approved, upfront 1001.25) under policy.
+// supportBot is the Fine-Tuning Economics article's worked example 1 (Approved, upfront 1001.25) under policy.
 func supportBot(ns, name string, policy ftv1.Policy) *ftv1.FineTuneEstimate {
 	o := testenv.SupportBot(ns, name)
 	o.Spec.Policy = policy

@@ -1,8 +1,12 @@
-package estimate
+// Package catalog is the PriceCatalog's own code: its conversion to and from the engine's catalog,
+// the checks the schema cannot make, and its status. The PriceCatalog reconciler, the estimate
+// package (which prices with a catalog) and the CLI share it.
+package catalog
 
 import (
 	"fmt"
-	"sync"
+	"maps"
+	"slices"
 
 	"github.com/shopspring/decimal"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -11,9 +15,9 @@ import (
 	"github.com/ftcost/ftcost/engine"
 )
 
-// Catalog converts a PriceCatalog into the engine's catalog. An entry whose figures do not parse is an
-// error naming it; nothing is ever priced at zero by default.
-func Catalog(pc *ftv1.PriceCatalog) (*engine.Catalog, error) {
+// ToEngine converts a PriceCatalog into the engine's catalog. An entry whose figures do not parse is
+// an error naming it; nothing is ever priced at zero by default.
+func ToEngine(pc *ftv1.PriceCatalog) (*engine.Catalog, error) {
 	c := engine.NewCatalog(pc.Name, pc.Generation)
 	parse := func(v ftv1.Decimal, path string) (decimal.Decimal, error) {
 		d, err := decimal.NewFromString(string(v))
@@ -73,8 +77,8 @@ func Catalog(pc *ftv1.PriceCatalog) (*engine.Catalog, error) {
 	return c, nil
 }
 
-// PriceCatalog converts an engine catalog into a PriceCatalog object named name, entries sorted by name.
-func PriceCatalog(c *engine.Catalog, name string) *ftv1.PriceCatalog {
+// FromEngine converts an engine catalog into a PriceCatalog object named name, entries sorted by name.
+func FromEngine(c *engine.Catalog, name string) *ftv1.PriceCatalog {
 	pc := &ftv1.PriceCatalog{
 		TypeMeta:   metav1.TypeMeta{APIVersion: ftv1.GroupVersion.String(), Kind: "PriceCatalog"},
 		ObjectMeta: metav1.ObjectMeta{Name: name},
@@ -83,17 +87,17 @@ func PriceCatalog(c *engine.Catalog, name string) *ftv1.PriceCatalog {
 		return ftv1.Provenance{Source: p.Source, EffectiveDate: p.EffectiveDate}
 	}
 	dec := func(d decimal.Decimal) ftv1.Decimal { return ftv1.Decimal(d.String()) }
-	for _, k := range engine.SortedKeys(c.Models) {
+	for _, k := range slices.Sorted(maps.Keys(c.Models)) {
 		m := c.Models[k]
 		pc.Spec.Models = append(pc.Spec.Models, ftv1.CatalogModel{Name: m.Name, Parameters: m.Parameters,
 			ScaleFactor: dec(m.ScaleFactor), Provenance: prov(m.Provenance)})
 	}
-	for _, k := range engine.SortedKeys(c.GPUs) {
+	for _, k := range slices.Sorted(maps.Keys(c.GPUs)) {
 		g := c.GPUs[k]
 		pc.Spec.GPUs = append(pc.Spec.GPUs, ftv1.CatalogGPU{Name: g.Name, MemoryGiB: g.MemoryGiB,
 			PeakBF16TFLOPs: dec(g.PeakBF16TFLOPs), Provenance: prov(g.Provenance)})
 	}
-	for _, k := range engine.SortedKeys(c.Providers) {
+	for _, k := range slices.Sorted(maps.Keys(c.Providers)) {
 		p := c.Providers[k]
 		cp := ftv1.CatalogProvider{Name: p.Name, Kind: ftv1.ProviderKind(p.Kind), DefaultGPU: p.DefaultGPU,
 			Models: p.Models, ServingAPIModel: p.ServingAPIModel, Provenance: prov(p.Provenance)}
@@ -102,7 +106,7 @@ func PriceCatalog(c *engine.Catalog, name string) *ftv1.PriceCatalog {
 			if p.Spot {
 				cp.Market = ftv1.MarketSpot
 			}
-			for _, g := range engine.SortedKeys(p.GPUPrices) {
+			for _, g := range slices.Sorted(maps.Keys(p.GPUPrices)) {
 				cp.GPUPrices = append(cp.GPUPrices, ftv1.GPUPrice{GPUType: g, PricePerGPUHour: dec(p.GPUPrices[g])})
 			}
 		} else {
@@ -111,69 +115,11 @@ func PriceCatalog(c *engine.Catalog, name string) *ftv1.PriceCatalog {
 		}
 		pc.Spec.Providers = append(pc.Spec.Providers, cp)
 	}
-	for _, k := range engine.SortedKeys(c.APIModels) {
+	for _, k := range slices.Sorted(maps.Keys(c.APIModels)) {
 		a := c.APIModels[k]
 		pc.Spec.APIModels = append(pc.Spec.APIModels, ftv1.CatalogAPIModel{Name: a.Name,
 			InputPricePerMillionTokens: dec(a.InputPerMillionToken), OutputPricePerMillionTokens: dec(a.OutputPerMillionToken),
 			Provenance: prov(a.Provenance)})
 	}
 	return pc
-}
-
-// builtin is the built-in catalog, built once and shared: the engine only reads a catalog.
-var builtin = sync.OnceValue(engine.BuiltinCatalog)
-
-// CatalogGetter finds a PriceCatalog by name: from the API server in the operator, from files in the CLI.
-// found is false when the catalog does not exist; err is for failures to look.
-type CatalogGetter func(name string) (pc *ftv1.PriceCatalog, found bool, err error)
-
-// Resolution is the catalog an estimate prices with and how it was found.
-type Resolution struct {
-	Catalog *engine.Catalog
-	Pricing ftv1.Pricing
-}
-
-// CatalogNotFoundError says that a PriceCatalog named by spec.priceCatalogRef does not exist.
-type CatalogNotFoundError struct{ Name string }
-
-func (e *CatalogNotFoundError) Error() string {
-	return fmt.Sprintf("spec.priceCatalogRef: PriceCatalog %q not found", e.Name)
-}
-
-// CatalogRef is the catalog an estimate names, "default" when it names none.
-func CatalogRef(spec *ftv1.FineTuneEstimateSpec) string {
-	if spec.PriceCatalogRef == "" {
-		return ftv1.DefaultCatalogName
-	}
-	return spec.PriceCatalogRef
-}
-
-// Resolve finds the catalog an estimate prices with. An empty ref means "default"; when no "default"
-// exists the built-in catalog is used and Pricing.Source says so. A named catalog that does not exist
-// is a *CatalogNotFoundError, never a silent fallback.
-func Resolve(spec *ftv1.FineTuneEstimateSpec, get CatalogGetter) (*Resolution, error) {
-	name := CatalogRef(spec)
-	pc, found, err := get(name)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		if spec.PriceCatalogRef != "" && spec.PriceCatalogRef != ftv1.DefaultCatalogName {
-			return nil, &CatalogNotFoundError{Name: name}
-		}
-		return &Resolution{Catalog: builtin(), Pricing: ftv1.Pricing{
-			Catalog: engine.BuiltinCatalogName, Source: ftv1.PricingSourceBuiltin}}, nil
-	}
-	if errs := ValidateCatalog(pc); len(errs) > 0 {
-		// Never price with a catalog its own reconciler calls invalid (a zero scale factor or price
-		// would make fine-tuning look free).
-		return nil, &engine.Error{Reason: engine.ReasonInvalidSpec, Field: "spec.priceCatalogRef",
-			Message: fmt.Sprintf("PriceCatalog %q is not valid: %s", pc.Name, errs.ToAggregate().Error())}
-	}
-	c, err := Catalog(pc)
-	if err != nil {
-		// The schema keeps this from happening; if it does, it is terminal until the catalog changes.
-		return nil, &engine.Error{Reason: engine.ReasonInvalidSpec, Field: "spec.priceCatalogRef", Message: err.Error()}
-	}
-	return &Resolution{Catalog: c, Pricing: ftv1.Pricing{Catalog: pc.Name, CatalogGeneration: pc.Generation, Source: ftv1.PricingSourceCatalog}}, nil
 }

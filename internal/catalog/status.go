@@ -1,7 +1,8 @@
-package estimate
+package catalog
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,13 +13,14 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/internal/conditions"
 )
 
-// ValidateCatalog checks what the schema cannot: that entries refer only to what the catalog holds
+// Validate checks what the schema cannot: that entries refer only to what the catalog holds
 // (a provider's GPU types, default GPU and serving API model), that names are unique, and that
 // figures that scale hours or price training are positive, so nothing trains for free. Each error
 // names its field. Estimates refuse to price with a catalog that fails it.
-func ValidateCatalog(pc *ftv1.PriceCatalog) field.ErrorList {
+func Validate(pc *ftv1.PriceCatalog) field.ErrorList {
 	var errs field.ErrorList
 	spec := field.NewPath("spec")
 	positive := func(v ftv1.Decimal, p *field.Path) {
@@ -85,20 +87,20 @@ func ValidateCatalog(pc *ftv1.PriceCatalog) field.ErrorList {
 	return errs
 }
 
-// CatalogStatus computes a PriceCatalog's status at now: counts, Ready (Valid or InvalidEntries), and
+// Status computes a PriceCatalog's status at now: counts, Ready (Valid or InvalidEntries), and
 // Stale while the oldest effectiveDate is older than spec.maxAge. recheck is when the catalog turns
 // stale if nothing changes (0: never, or already stale).
-func CatalogStatus(pc *ftv1.PriceCatalog, now time.Time) (status *ftv1.PriceCatalogStatus, recheck time.Duration) {
+func Status(pc *ftv1.PriceCatalog, now time.Time) (status *ftv1.PriceCatalogStatus, recheck time.Duration) {
 	s := &ftv1.PriceCatalogStatus{
 		ObservedGeneration: pc.Generation,
 		Models:             int32(len(pc.Spec.Models)),
 		GPUs:               int32(len(pc.Spec.GPUs)),
 		Providers:          int32(len(pc.Spec.Providers)),
 		APIModels:          int32(len(pc.Spec.APIModels)),
-		Conditions:         copyConditions(pc.Status.Conditions),
+		Conditions:         slices.Clone(pc.Status.Conditions),
 	}
-	set := conditionSetter(&s.Conditions, pc.Generation)
-	if errs := ValidateCatalog(pc); len(errs) > 0 {
+	set := conditions.Setter(&s.Conditions, pc.Generation)
+	if errs := Validate(pc); len(errs) > 0 {
 		set(ftv1.ConditionReady, metav1.ConditionFalse, ftv1.ReasonInvalidEntries, errs.ToAggregate().Error())
 	} else {
 		set(ftv1.ConditionReady, metav1.ConditionTrue, ftv1.ReasonValid,

@@ -1,5 +1,5 @@
-// Package controllers holds ftcost's reconcilers: glue between the API server and the cost engine.
-package controllers
+// Package controller holds ftcost's reconcilers: glue between the API server and the cost engine.
+package controller
 
 import (
 	"context"
@@ -47,7 +47,7 @@ func (r *FineTuneEstimateReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	status, _, lookupErr := estimate.Compute(obj, r.catalogGetter(ctx))
+	status, lookupErr := estimate.Compute(obj, r.catalogGetter(ctx))
 	if lookupErr != nil {
 		// The catalog could not be read; say so and retry with backoff.
 		status = estimate.Pending(obj, fmt.Sprintf("Reading the price catalog failed: %v", lookupErr))

@@ -1,4 +1,4 @@
-package controllers_test
+package controller_test
 
 import (
 	"fmt"
@@ -14,11 +14,11 @@ import (
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
-	"github.com/ftcost/ftcost/internal/estimate"
+	"github.com/ftcost/ftcost/internal/catalog"
 )
 
-func catalog(name string) *ftv1.PriceCatalog {
-	pc := estimate.PriceCatalog(engine.BuiltinCatalog(), name)
+func builtinCatalog(name string) *ftv1.PriceCatalog {
+	pc := catalog.FromEngine(engine.BuiltinCatalog(), name)
 	pc.ResourceVersion = ""
 	return pc
 }
@@ -38,7 +38,7 @@ func setRunpodPrice(pc *ftv1.PriceCatalog, price ftv1.Decimal) {
 
 func TestPriceCatalogStatus(t *testing.T) {
 	g := NewWithT(t)
-	pc := catalog("status-check")
+	pc := builtinCatalog("status-check")
 	pc.Spec.MaxAge = &metav1.Duration{Duration: 24 * time.Hour} // the built-in prices are months old
 	g.Expect(env.Client.Create(ctx, pc)).To(Succeed())
 	g.Eventually(func(g Gomega) {
@@ -91,7 +91,7 @@ func reconciles(g Gomega) float64 {
 func TestCatalogChangeFansOutToItsEstimatesOnly(t *testing.T) {
 	g := NewWithT(t)
 	ns := namespace(t)
-	a, b := catalog("fanout-a-"+ns), catalog("fanout-b-"+ns)
+	a, b := builtinCatalog("fanout-a-"+ns), builtinCatalog("fanout-b-"+ns)
 	g.Expect(env.Client.Create(ctx, a)).To(Succeed())
 	g.Expect(env.Client.Create(ctx, b)).To(Succeed())
 	const perCatalog = 100
@@ -157,7 +157,7 @@ func TestCatalogChangeFansOutToItsEstimatesOnly(t *testing.T) {
 func TestDeletingDefaultCatalogFallsBackToBuiltin(t *testing.T) {
 	g := NewWithT(t)
 	ns := namespace(t)
-	def := catalog(ftv1.DefaultCatalogName)
+	def := builtinCatalog(ftv1.DefaultCatalogName)
 	setRunpodPrice(def, "3.49")
 	g.Expect(env.Client.Create(ctx, def)).To(Succeed())
 	obj := supportBot(ns, "uses-default")
@@ -182,7 +182,7 @@ func TestDeletingDefaultCatalogFallsBackToBuiltin(t *testing.T) {
 func TestDeletingNamedCatalogUntilItReturns(t *testing.T) {
 	g := NewWithT(t)
 	ns := namespace(t)
-	pc := catalog("q3-" + ns)
+	pc := builtinCatalog("q3-" + ns)
 	g.Expect(env.Client.Create(ctx, pc)).To(Succeed())
 	obj := supportBot(ns, "uses-q3")
 	obj.Spec.PriceCatalogRef = pc.Name
@@ -194,7 +194,7 @@ func TestDeletingNamedCatalogUntilItReturns(t *testing.T) {
 	g.Expect(got.Status.Recommendation).To(Equal(ftv1.RecommendationUndetermined))
 	g.Expect(meta.FindStatusCondition(got.Status.Conditions, ftv1.ConditionApproved).Status).To(Equal(metav1.ConditionFalse))
 
-	g.Expect(env.Client.Create(ctx, catalog(pc.Name))).To(Succeed())
+	g.Expect(env.Client.Create(ctx, builtinCatalog(pc.Name))).To(Succeed())
 	got = estimated(g, key(obj), ready)
 	g.Expect(got.Status.Pricing.Catalog).To(Equal(pc.Name))
 	g.Expect(got.Status.UpfrontCost).To(Equal("1001.25"))

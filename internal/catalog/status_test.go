@@ -1,4 +1,4 @@
-package estimate
+package catalog
 
 import (
 	"slices"
@@ -14,10 +14,12 @@ import (
 )
 
 func builtinPC() *ftv1.PriceCatalog {
-	pc := PriceCatalog(engine.BuiltinCatalog(), "default")
+	pc := FromEngine(engine.BuiltinCatalog(), "default")
 	pc.Generation = 4
 	return pc
 }
+
+func dec(s string) *ftv1.Decimal { v := ftv1.Decimal(s); return &v }
 
 func provider(pc *ftv1.PriceCatalog, name string) *ftv1.CatalogProvider {
 	for i := range pc.Spec.Providers {
@@ -69,7 +71,7 @@ func TestValidateCatalog(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			pc := builtinPC()
 			tc.mutate(pc)
-			errs := ValidateCatalog(pc)
+			errs := Validate(pc)
 			if len(errs) != len(tc.want) {
 				t.Fatalf("got %d errors, want %d: %v", len(errs), len(tc.want), errs)
 			}
@@ -98,7 +100,7 @@ func TestCatalogStatus(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			pc := builtinPC()
 			pc.Spec.MaxAge = tc.maxAge
-			s, recheck := CatalogStatus(pc, tc.now)
+			s, recheck := Status(pc, tc.now)
 			want := []int32{int32(len(pc.Spec.Models)), int32(len(pc.Spec.GPUs)), int32(len(pc.Spec.Providers)), int32(len(pc.Spec.APIModels))}
 			if got := []int32{s.Models, s.GPUs, s.Providers, s.APIModels}; !slices.Equal(got, want) {
 				t.Errorf("counts = %v, want %v", got, want)
@@ -125,7 +127,7 @@ func TestCatalogStatus(t *testing.T) {
 	// Invalid entries make Ready False with the field named.
 	pc := builtinPC()
 	provider(pc, "runpod").DefaultGPU = "A100"
-	s, _ := CatalogStatus(pc, day("2026-01-01"))
+	s, _ := Status(pc, day("2026-01-01"))
 	c := meta.FindStatusCondition(s.Conditions, ftv1.ConditionReady)
 	if c.Status != metav1.ConditionFalse || c.Reason != ftv1.ReasonInvalidEntries || !strings.Contains(c.Message, "spec.providers[5].defaultGPU") {
 		t.Errorf("Ready = %+v", c)

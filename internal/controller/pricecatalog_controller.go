@@ -1,25 +1,25 @@
-package controllers
+package controller
 
 import (
 	"context"
-	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
-	"github.com/ftcost/ftcost/internal/estimate"
+	"github.com/ftcost/ftcost/internal/catalog"
 )
 
 // PriceCatalogReconciler validates PriceCatalogs, counts their entries and marks them Stale once their
 // prices are older than spec.maxAge.
 type PriceCatalogReconciler struct {
 	client.Client
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Clock tells when the prices turn stale: clock.RealClock{} in the manager.
+	Clock clock.PassiveClock
 }
 
 // +kubebuilder:rbac:groups=ftcost.io,resources=pricecatalogs/status,verbs=get;patch;update
@@ -30,11 +30,7 @@ func (r *PriceCatalogReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err := r.Get(ctx, req.NamespacedName, pc); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	now := time.Now
-	if r.Now != nil {
-		now = r.Now
-	}
-	status, recheck := estimate.CatalogStatus(pc, now())
+	status, recheck := catalog.Status(pc, r.Clock.Now())
 	result := ctrl.Result{RequeueAfter: recheck}
 	if equality.Semantic.DeepEqual(pc.Status, *status) {
 		return result, nil

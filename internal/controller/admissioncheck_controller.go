@@ -1,8 +1,7 @@
-package controllers
+package controller
 
 import (
 	"context"
-	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -10,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -80,8 +80,8 @@ type WorkloadGateReconciler struct {
 	// APIReader reads from the API server, bypassing the cache: the Job cache holds only labelled
 	// Jobs, and one the informer has not seen yet must not pass as unlabelled.
 	APIReader client.Reader
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Clock stamps check state transitions: clock.RealClock{} in the manager.
+	Clock clock.PassiveClock
 }
 
 // Reconcile writes the check states with one optimistic-locked status patch, or none when unchanged.
@@ -106,10 +106,6 @@ func (r *WorkloadGateReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, err
 	}
 	d := gate.Decide(in)
-	now := time.Now
-	if r.Now != nil {
-		now = r.Now
-	}
 	admitted := meta.IsStatusConditionTrue(wl.Status.Conditions, kueue.WorkloadAdmitted)
 	patch := client.MergeFromWithOptions(wl.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	changed := false
@@ -117,7 +113,7 @@ func (r *WorkloadGateReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		if !ours[st.Name] {
 			continue
 		}
-		if next, ok := gate.CheckState(st, admitted, d, now()); ok {
+		if next, ok := gate.CheckState(st, admitted, d, r.Clock.Now()); ok {
 			wl.Status.AdmissionChecks[i], changed = next, true
 		}
 	}

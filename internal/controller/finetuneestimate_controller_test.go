@@ -1,4 +1,4 @@
-package controllers_test
+package controller_test
 
 import (
 	"context"
@@ -29,8 +29,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
-	"github.com/ftcost/ftcost/controllers"
 	"github.com/ftcost/ftcost/engine"
+	"github.com/ftcost/ftcost/internal/catalog"
+	"github.com/ftcost/ftcost/internal/controller"
 	"github.com/ftcost/ftcost/internal/estimate"
 	"github.com/ftcost/ftcost/internal/testenv"
 )
@@ -99,7 +100,7 @@ func TestEstimateWorkedExample(t *testing.T) {
 	g.Expect(meta.FindStatusCondition(got.Status.Conditions, ftv1.ConditionStalled)).To(BeNil())
 
 	// The status equals what the shared function computes offline (the CLI prints the same).
-	want, _, err := estimate.Compute(got, func(string) (*ftv1.PriceCatalog, bool, error) { return nil, false, nil })
+	want, err := estimate.Compute(got, func(string) (*ftv1.PriceCatalog, bool, error) { return nil, false, nil })
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(cmp.Diff(*want, got.Status, cmpopts.IgnoreFields(metav1.Condition{}, "LastTransitionTime"))).To(BeEmpty())
 
@@ -209,7 +210,7 @@ func TestMissingCatalogEntriesRecover(t *testing.T) {
 		got := estimated(g, k, readyReason(ftv1.ReasonCatalogNotFound))
 		g.Expect(got.Status.Recommendation).To(Equal(ftv1.RecommendationUndetermined))
 	}
-	pc := estimate.PriceCatalog(engine.BuiltinCatalog(), catName)
+	pc := catalog.FromEngine(engine.BuiltinCatalog(), catName)
 	g.Expect(env.Client.Create(ctx, pc)).To(Succeed())
 	for name, tc := range cases {
 		k := types.NamespacedName{Namespace: ns, Name: name}
@@ -253,7 +254,7 @@ func TestNoStatusWriteWhenNothingChanged(t *testing.T) {
 			return c.SubResource(sub).Patch(ctx, o, p, opts...)
 		},
 	})
-	r := &controllers.FineTuneEstimateReconciler{Client: counting, Recorder: discardRecorder{}, Metrics: controllers.NewMetrics(prometheusRegistry())}
+	r := &controller.FineTuneEstimateReconciler{Client: counting, Recorder: discardRecorder{}, Metrics: controller.NewMetrics(prometheusRegistry())}
 	req := ctrl.Request{NamespacedName: key(obj)}
 	for range 3 {
 		_, err := r.Reconcile(ctx, req)
