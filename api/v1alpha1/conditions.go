@@ -29,6 +29,9 @@ const (
 	ReasonProviderNotFound = "ProviderNotFound"
 	// ReasonAPIPriceNotFound: an API model named by spec.api or spec.serving is not in the price catalog.
 	ReasonAPIPriceNotFound = "APIPriceNotFound"
+	// ReasonDoesNotFit: the training job needs more memory per GPU than the GPU has; the message names
+	// the shortfall and the gpuCount, checkpointing or micro-batch that fits.
+	ReasonDoesNotFit = "DoesNotFit"
 	// ReasonCatalogNotFound: spec.priceCatalogRef names a PriceCatalog that does not exist.
 	ReasonCatalogNotFound = "CatalogNotFound"
 	// ReasonReconciling: the controller has seen the object but not yet estimated this generation.

@@ -106,6 +106,10 @@ type FineTuneEstimateSpec struct {
 	// +required
 	Training Training `json:"training"`
 
+	// lora describes the adapters, for LoRA and QLoRA.
+	// +optional
+	LoRA *LoRA `json:"lora,omitempty"`
+
 	// oneTimeCosts are the costs paid once besides GPU time, in USD.
 	// +optional
 	OneTimeCosts *OneTimeCosts `json:"oneTimeCosts,omitempty"`
@@ -173,6 +177,14 @@ type Dataset struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000
 	Epochs *int32 `json:"epochs,omitempty"`
+
+	// sequenceLength is the tokens of one packed or padded training sequence; it sets the activation
+	// memory and the attention work of each token. tokensPerExample stays the average of real tokens.
+	// Defaults to tokensPerExample, else 2048.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10000000
+	SequenceLength *int64 `json:"sequenceLength,omitempty"`
 }
 
 // Training says where and how long the training runs.
@@ -201,6 +213,87 @@ type Training struct {
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="!self.matches('^[0-9]+(\\\\.[0-9]{1,6})?$') || double(self) > 0.0",message="spec.training.hours must be greater than 0"
 	Hours *Decimal `json:"hours,omitempty"`
+
+	// gpuCount is how many GPUs the job runs on. Defaults to the fewest that hold it in memory.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000000
+	GPUCount *int32 `json:"gpuCount,omitempty"`
+
+	// sharding is how training state is divided across the GPUs: None (data parallel, every GPU holds
+	// everything), ZeRO2 (gradients and optimizer state divided) or ZeRO3 (weights too; FSDP full-shard
+	// is ZeRO3). Defaults to ZeRO3 on more than one GPU.
+	// +optional
+	Sharding Sharding `json:"sharding,omitempty"`
+
+	// microBatchSize is the sequences each GPU processes at once. Defaults to 1.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65536
+	MicroBatchSize *int32 `json:"microBatchSize,omitempty"`
+
+	// gradientCheckpointing keeps only each layer's input and recomputes the rest in the backward pass:
+	// less memory, a third more work. Omitted, it is assumed where it lets the job fit on fewer GPUs;
+	// status.gradientCheckpointing says what was assumed.
+	// +optional
+	GradientCheckpointing *bool `json:"gradientCheckpointing,omitempty"`
+
+	// precision is how training keeps its state: MixedBF16 (bf16 with fp32 master weights and AdamW
+	// moments, 16 bytes a trainable parameter; DeepSpeed, Megatron, Hugging Face Trainer; the default)
+	// or BF16 (everything in bf16, 8 bytes; torchtune).
+	// +optional
+	Precision Precision `json:"precision,omitempty"`
+
+	// mfuPercent overrides the share of the GPU's peak BF16 throughput the FLOPs estimator assumes
+	// (recomputation included), greater than 0 and at most 100.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^[0-9]+(\\\\.[0-9]{1,6})?$') || (double(self) > 0.0 && double(self) <= 100.0)",message="spec.training.mfuPercent must be greater than 0 and at most 100"
+	MFUPercent *Decimal `json:"mfuPercent,omitempty"`
+}
+
+// Sharding is how training state is divided across GPUs.
+// +kubebuilder:validation:Enum=None;ZeRO2;ZeRO3
+type Sharding string
+
+// Sharding stages.
+const (
+	ShardingNone  Sharding = "None"
+	ShardingZeRO2 Sharding = "ZeRO2"
+	ShardingZeRO3 Sharding = "ZeRO3"
+)
+
+// Precision is how training keeps weights, gradients and optimizer state.
+// +kubebuilder:validation:Enum=MixedBF16;BF16
+type Precision string
+
+// Precisions.
+const (
+	PrecisionMixedBF16 Precision = "MixedBF16"
+	PrecisionBF16      Precision = "BF16"
+)
+
+// LoRATargets are the linear layers that get adapters.
+// +kubebuilder:validation:Enum=Attention;AllLinear
+type LoRATargets string
+
+// LoRA targets.
+const (
+	// LoRATargetsAttention: the q, k, v and o projections.
+	LoRATargetsAttention LoRATargets = "Attention"
+	// LoRATargetsAllLinear: the attention projections and the MLP's gate, up and down.
+	LoRATargetsAllLinear LoRATargets = "AllLinear"
+)
+
+// LoRA describes the adapters of LoRA and QLoRA.
+type LoRA struct {
+	// rank is the adapters' rank. Defaults to 16.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65536
+	Rank *int32 `json:"rank,omitempty"`
+	// targetModules are the layers that get adapters: Attention or AllLinear (the default).
+	// +optional
+	TargetModules LoRATargets `json:"targetModules,omitempty"`
 }
 
 // OneTimeCosts are costs paid once, each a decimal USD string.
@@ -304,6 +397,26 @@ type Pricing struct {
 	Source PricingSource `json:"source,omitempty"`
 }
 
+// MemoryBreakdown is the peak memory of one GPU by what holds it, each a decimal string of GiB.
+type MemoryBreakdown struct {
+	// weights are the model weights this GPU holds: its share under sharding, layers gathered to
+	// compute, QLoRA's dequantised copy.
+	// +optional
+	Weights string `json:"weights,omitempty"`
+	// gradients are the trainable parameters' gradients on this GPU.
+	// +optional
+	Gradients string `json:"gradients,omitempty"`
+	// optimizer is the optimizer state on this GPU.
+	// +optional
+	Optimizer string `json:"optimizer,omitempty"`
+	// activations are the activations kept for the backward pass and the logits buffer.
+	// +optional
+	Activations string `json:"activations,omitempty"`
+	// overhead is the CUDA context, workspaces and collective buffers.
+	// +optional
+	Overhead string `json:"overhead,omitempty"`
+}
+
 // FineTuneEstimateStatus is the computed estimate. Money is a decimal USD string rounded to the cent.
 type FineTuneEstimateStatus struct {
 	// observedGeneration is the metadata.generation this status was computed from.
@@ -336,6 +449,21 @@ type FineTuneEstimateStatus struct {
 	// memoryPerGPUGiB is the estimated peak memory per GPU, in GiB.
 	// +optional
 	MemoryPerGPUGiB string `json:"memoryPerGPUGiB,omitempty"`
+	// memoryBreakdown is what memoryPerGPUGiB is made of, in GiB per GPU.
+	// +optional
+	MemoryBreakdown *MemoryBreakdown `json:"memoryBreakdown,omitempty"`
+	// sharding is the sharding the job was estimated with.
+	// +optional
+	Sharding Sharding `json:"sharding,omitempty"`
+	// sequenceLength is the training sequence the job was estimated with, in tokens.
+	// +optional
+	SequenceLength int64 `json:"sequenceLength,omitempty"`
+	// gradientCheckpointing is whether the job was estimated with activation checkpointing.
+	// +optional
+	GradientCheckpointing *bool `json:"gradientCheckpointing,omitempty"`
+	// mfuPercent is the share of the GPU's peak the FLOPs estimator assumed, in percent.
+	// +optional
+	MFUPercent string `json:"mfuPercent,omitempty"`
 	// pricePerGPUHour is the price of one GPU-hour used.
 	// +optional
 	PricePerGPUHour string `json:"pricePerGPUHour,omitempty"`
@@ -404,6 +532,7 @@ type FineTuneEstimateStatus struct {
 // +kubebuilder:printcolumn:name="Approved",type=string,JSONPath=`.status.conditions[?(@.type=="Approved")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:printcolumn:name="GPUs",type=integer,JSONPath=`.status.gpuCount`,priority=1
+// +kubebuilder:printcolumn:name="Mem/GPU",type=string,JSONPath=`.status.memoryPerGPUGiB`,description="Estimated peak memory per GPU, GiB",priority=1
 // +kubebuilder:printcolumn:name="API/Month",type=string,JSONPath=`.status.apiMonthlyCost`,priority=1
 // +kubebuilder:printcolumn:name="Net-Savings",type=string,JSONPath=`.status.netSavings`,priority=1
 // +kubebuilder:printcolumn:name="ROI",type=string,JSONPath=`.status.roiPercent`,priority=1

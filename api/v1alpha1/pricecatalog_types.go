@@ -53,11 +53,62 @@ type CatalogModel struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=100000000000000
 	Parameters int64 `json:"parameters"`
-	// scaleFactor is the Empirical estimator's GPU-hours multiplier relative to a 7B model.
-	// +required
-	ScaleFactor Decimal `json:"scaleFactor"`
-	Provenance  `json:",inline"`
+	// scaleFactor is the Empirical estimator's GPU-hours multiplier relative to a 7B model. A model
+	// without one is estimated by FLOPs only.
+	// +optional
+	ScaleFactor Decimal `json:"scaleFactor,omitempty"`
+	// architecture is the model's shape from its published config; memory and FLOPs come from it.
+	// Without it they come from the parameter count alone.
+	// +optional
+	Architecture *Architecture `json:"architecture,omitempty"`
+	Provenance   `json:",inline"`
 }
+
+// Architecture is a decoder-only transformer's shape, as its published config.json states it.
+// +kubebuilder:validation:XValidation:rule="self.kvHeads <= self.attentionHeads",message="kvHeads must be at most attentionHeads"
+type Architecture struct {
+	// layers is num_hidden_layers.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10000
+	Layers int64 `json:"layers"`
+	// hiddenSize is hidden_size.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000000
+	HiddenSize int64 `json:"hiddenSize"`
+	// intermediateSize is the MLP's intermediate_size.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10000000
+	IntermediateSize int64 `json:"intermediateSize"`
+	// attentionHeads is num_attention_heads.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100000
+	AttentionHeads int64 `json:"attentionHeads"`
+	// kvHeads is num_key_value_heads (grouped-query attention); equal to attentionHeads without it.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100000
+	KVHeads int64 `json:"kvHeads"`
+	// vocabSize is vocab_size.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100000000
+	VocabSize int64 `json:"vocabSize"`
+	// tiedEmbeddings says the output head shares the input embedding (tie_word_embeddings).
+	// +optional
+	TiedEmbeddings bool `json:"tiedEmbeddings,omitempty"`
+	// source is the published configuration these figures come from.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	Source string `json:"source,omitempty"`
+}
+
+// GPUGeneration is a GPU architecture generation; training utilisation differs by generation.
+// +kubebuilder:validation:Enum=Ampere;Ada;Hopper;Blackwell
+type GPUGeneration string
 
 // CatalogGPU is a GPU type.
 type CatalogGPU struct {
@@ -74,7 +125,11 @@ type CatalogGPU struct {
 	// peakBF16TFLOPs is the GPU's peak dense bf16 throughput in TFLOP/s (no sparsity).
 	// +required
 	PeakBF16TFLOPs Decimal `json:"peakBF16TFLOPs"`
-	Provenance     `json:",inline"`
+	// generation is the GPU's architecture generation (Ampere, Ada, Hopper, Blackwell); the FLOPs
+	// estimator's utilisation depends on it. Omitted, a conservative 40% is assumed.
+	// +optional
+	Generation GPUGeneration `json:"generation,omitempty"`
+	Provenance `json:",inline"`
 }
 
 // GPUPrice is a provider's price for one GPU type.

@@ -30,18 +30,28 @@ func ToEngine(pc *ftv1.PriceCatalog) (*engine.Catalog, error) {
 		return engine.Provenance{Source: p.Source, EffectiveDate: p.EffectiveDate}
 	}
 	for i, m := range pc.Spec.Models {
-		scale, err := parse(m.ScaleFactor, fmt.Sprintf("spec.models[%d].scaleFactor", i))
-		if err != nil {
-			return nil, err
+		var scale decimal.Decimal
+		if m.ScaleFactor != "" {
+			var err error
+			if scale, err = parse(m.ScaleFactor, fmt.Sprintf("spec.models[%d].scaleFactor", i)); err != nil {
+				return nil, err
+			}
 		}
-		c.Models[m.Name] = engine.Model{Name: m.Name, Parameters: m.Parameters, ScaleFactor: scale, Provenance: prov(m.Provenance)}
+		em := engine.Model{Name: m.Name, Parameters: m.Parameters, ScaleFactor: scale, Provenance: prov(m.Provenance)}
+		if a := m.Architecture; a != nil {
+			em.Architecture = &engine.Architecture{Layers: a.Layers, HiddenSize: a.HiddenSize,
+				IntermediateSize: a.IntermediateSize, AttentionHeads: a.AttentionHeads, KVHeads: a.KVHeads,
+				VocabSize: a.VocabSize, TiedEmbeddings: a.TiedEmbeddings, Source: a.Source}
+		}
+		c.Models[m.Name] = em
 	}
 	for i, g := range pc.Spec.GPUs {
 		peak, err := parse(g.PeakBF16TFLOPs, fmt.Sprintf("spec.gpus[%d].peakBF16TFLOPs", i))
 		if err != nil {
 			return nil, err
 		}
-		c.GPUs[g.Name] = engine.GPU{Name: g.Name, MemoryGiB: g.MemoryGiB, PeakBF16TFLOPs: peak, Provenance: prov(g.Provenance)}
+		c.GPUs[g.Name] = engine.GPU{Name: g.Name, MemoryGiB: g.MemoryGiB, PeakBF16TFLOPs: peak,
+			Generation: engine.Generation(g.Generation), Provenance: prov(g.Provenance)}
 	}
 	for i, p := range pc.Spec.Providers {
 		ep := engine.Provider{Name: p.Name, Kind: engine.ProviderKind(p.Kind), Spot: p.Market == ftv1.MarketSpot,
@@ -89,13 +99,21 @@ func FromEngine(c *engine.Catalog, name string) *ftv1.PriceCatalog {
 	dec := func(d decimal.Decimal) ftv1.Decimal { return ftv1.Decimal(d.String()) }
 	for _, k := range slices.Sorted(maps.Keys(c.Models)) {
 		m := c.Models[k]
-		pc.Spec.Models = append(pc.Spec.Models, ftv1.CatalogModel{Name: m.Name, Parameters: m.Parameters,
-			ScaleFactor: dec(m.ScaleFactor), Provenance: prov(m.Provenance)})
+		cm := ftv1.CatalogModel{Name: m.Name, Parameters: m.Parameters, Provenance: prov(m.Provenance)}
+		if m.ScaleFactor.Sign() > 0 {
+			cm.ScaleFactor = dec(m.ScaleFactor)
+		}
+		if a := m.Architecture; a != nil {
+			cm.Architecture = &ftv1.Architecture{Layers: a.Layers, HiddenSize: a.HiddenSize,
+				IntermediateSize: a.IntermediateSize, AttentionHeads: a.AttentionHeads, KVHeads: a.KVHeads,
+				VocabSize: a.VocabSize, TiedEmbeddings: a.TiedEmbeddings, Source: a.Source}
+		}
+		pc.Spec.Models = append(pc.Spec.Models, cm)
 	}
 	for _, k := range slices.Sorted(maps.Keys(c.GPUs)) {
 		g := c.GPUs[k]
 		pc.Spec.GPUs = append(pc.Spec.GPUs, ftv1.CatalogGPU{Name: g.Name, MemoryGiB: g.MemoryGiB,
-			PeakBF16TFLOPs: dec(g.PeakBF16TFLOPs), Provenance: prov(g.Provenance)})
+			PeakBF16TFLOPs: dec(g.PeakBF16TFLOPs), Generation: ftv1.GPUGeneration(g.Generation), Provenance: prov(g.Provenance)})
 	}
 	for _, k := range slices.Sorted(maps.Keys(c.Providers)) {
 		p := c.Providers[k]

@@ -39,7 +39,9 @@ func Validate(pc *ftv1.PriceCatalog) field.ErrorList {
 	for i, m := range pc.Spec.Models {
 		p := spec.Child("models").Index(i)
 		unique(m.Name, models, p.Child("name"))
-		positive(m.ScaleFactor, p.Child("scaleFactor"))
+		if m.ScaleFactor != "" {
+			positive(m.ScaleFactor, p.Child("scaleFactor"))
+		}
 	}
 	gpus := sets.New[string]()
 	for i, g := range pc.Spec.GPUs {

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -49,7 +50,7 @@ func TestValidateCatalog(t *testing.T) {
 		},
 		"duplicate model": {
 			mutate: func(pc *ftv1.PriceCatalog) { pc.Spec.Models = append(pc.Spec.Models, pc.Spec.Models[0]) },
-			want:   []string{`spec.models[4].name: Duplicate value: "llama-13b"`},
+			want:   []string{fmt.Sprintf(`spec.models[%d].name: Duplicate value: "llama-13b"`, len(engine.BuiltinCatalog().Models))},
 		},
 		"zero scale factor would price training at nothing": {
 			mutate: func(pc *ftv1.PriceCatalog) { pc.Spec.Models[0].ScaleFactor = "0" },

@@ -1,5 +1,5 @@
-// Package estimate turns FineTuneEstimate specs and PriceCatalogs into engine inputs, and engine
-// results into the status the operator writes. The reconciler and the ftcost CLI share it, so the CLI
+// Package estimate turns FineTuneEstimate specs into engine inputs, resolves the PriceCatalog they
+// price with, and turns engine results into the status the operator writes. The reconciler and the ftcost CLI share it, so the CLI
 // prints exactly what the operator would write.
 package estimate
 
@@ -59,6 +59,24 @@ func Input(spec *ftv1.FineTuneEstimateSpec) (*engine.Input, error) {
 	if spec.HorizonMonths != nil {
 		in.HorizonMonths = *spec.HorizonMonths
 	}
+	if spec.Dataset.SequenceLength != nil {
+		in.SequenceLength = *spec.Dataset.SequenceLength
+	}
+	t := &spec.Training
+	if t.GPUCount != nil {
+		in.GPUCount = *t.GPUCount
+	}
+	if t.MicroBatchSize != nil {
+		in.MicroBatchSize = *t.MicroBatchSize
+	}
+	in.Sharding, in.Precision = engine.Sharding(t.Sharding), engine.Precision(t.Precision)
+	in.GradientCheckpointing = t.GradientCheckpointing
+	if l := spec.LoRA; l != nil {
+		if l.Rank != nil {
+			in.LoRARank = *l.Rank
+		}
+		in.LoRATargets = engine.LoRATargets(l.TargetModules)
+	}
 	var err error
 	fields := []struct {
 		src   *ftv1.Decimal
@@ -66,6 +84,7 @@ func Input(spec *ftv1.FineTuneEstimateSpec) (*engine.Input, error) {
 		field engine.Field
 	}{
 		{spec.Training.Hours, &in.Hours, engine.FieldHours},
+		{spec.Training.MFUPercent, &in.MFUPercent, engine.FieldMFUPercent},
 		{spec.API.CostPerRequest, &in.APICostPerRequest, engine.FieldAPICostPerRequest},
 		{spec.API.InputPricePerMillionTokens, &in.APIInputPerMillion, engine.FieldAPIInputPerMillion},
 		{spec.API.OutputPricePerMillionTokens, &in.APIOutputPerMillion, engine.FieldAPIOutputPerMillion},

@@ -61,6 +61,18 @@ func formatPrice(d decimal.Decimal) string {
 	return d.StringFixed(places)
 }
 
+// memoryBreakdown prints the engine's breakdown with one decimal, as memoryPerGPUGiB.
+func memoryBreakdown(m *engine.MemoryBreakdown) *ftv1.MemoryBreakdown {
+	if m == nil {
+		return nil
+	}
+	return &ftv1.MemoryBreakdown{
+		Weights: engine.FormatOneDecimal(m.Weights), Gradients: engine.FormatOneDecimal(m.Gradients),
+		Optimizer: engine.FormatOneDecimal(m.Optimizer), Activations: engine.FormatOneDecimal(m.Activations),
+		Overhead: engine.FormatOneDecimal(m.Overhead),
+	}
+}
+
 // Succeeded is the status of a computed estimate.
 func Succeeded(obj *ftv1.FineTuneEstimate, r *engine.Result, pricing *ftv1.Pricing) *ftv1.FineTuneEstimateStatus {
 	s := &ftv1.FineTuneEstimateStatus{
@@ -74,6 +86,10 @@ func Succeeded(obj *ftv1.FineTuneEstimate, r *engine.Result, pricing *ftv1.Prici
 		GPUHoursHigh:       ptrString(r.GPUHoursHigh, engine.FormatFigure),
 		WallClockHours:     ptrString(r.WallClockHours, engine.FormatFigure),
 		MemoryPerGPUGiB:    ptrString(r.MemoryPerGPUGiB, engine.FormatOneDecimal),
+		MemoryBreakdown:    memoryBreakdown(r.MemoryBreakdown),
+		Sharding:           ftv1.Sharding(r.Sharding),
+		SequenceLength:     r.SequenceLength,
+		MFUPercent:         ptrString(r.MFUPercent, engine.FormatFigure),
 		PricePerGPUHour:    ptrString(r.PricePerGPUHour, formatPrice),
 		TrainingTokens:     ptrString(r.TrainingTokens, engine.FormatFigure),
 		Currency:           Currency,
@@ -90,6 +106,9 @@ func Succeeded(obj *ftv1.FineTuneEstimate, r *engine.Result, pricing *ftv1.Prici
 		HorizonMonths:      r.HorizonMonths,
 		Pricing:            pricing,
 		Conditions:         slices.Clone(obj.Status.Conditions),
+	}
+	if r.MemoryBreakdown != nil {
+		s.GradientCheckpointing = &r.GradientCheckpointing
 	}
 	set := conditions.Setter(&s.Conditions, obj.Generation)
 	set(ftv1.ConditionReady, metav1.ConditionTrue, ftv1.ReasonEstimated, readyMessage(r, pricing))

@@ -33,7 +33,7 @@ func printedEstimate(t *testing.T, ns, name string) {
 	}
 	fte.Status = ftv1.FineTuneEstimateStatus{
 		ObservedGeneration: 1, Recommendation: ftv1.RecommendationFineTune, Estimator: ftv1.EstimatorEmpirical,
-		GPUType: "H100", GPUCount: 1, GPUHours: "0.5", Currency: "USD", TrainingCost: "1.25",
+		GPUType: "H100", GPUCount: 1, GPUHours: "0.5", MemoryPerGPUGiB: "39.8", Currency: "USD", TrainingCost: "1.25",
 		UpfrontCost: "1001.25", APIMonthlyCost: "50.00", MonthlySavings: "50.00", BreakEvenMonths: "20.0",
 		NetSavings: "798.75", ROIPercent: "79.8", NetPresentValue: "798.75", HorizonMonths: 36,
 		Conditions: []metav1.Condition{
@@ -80,7 +80,7 @@ func TestPrinterColumns(t *testing.T) {
 	want := []column{
 		{"Name", 0}, {"Model", 0}, {"Method", 0}, {"Provider", 0}, {"GPU-Hours", 0}, {"Upfront", 0},
 		{"Break-Even", 0}, {"Recommendation", 0}, {"Approved", 0}, {"Age", 0},
-		{"GPUs", 1}, {"API/Month", 1}, {"Net-Savings", 1}, {"ROI", 1}, {"Ready", 1},
+		{"GPUs", 1}, {"Mem/GPU", 1}, {"API/Month", 1}, {"Net-Savings", 1}, {"ROI", 1}, {"Ready", 1},
 	}
 	if diff := cmp.Diff(want, cols); diff != "" {
 		t.Fatalf("columns (-want +got):\n%s", diff)
@@ -94,7 +94,7 @@ func TestPrinterColumns(t *testing.T) {
 		cells = append(cells, fmt.Sprint(c))
 	}
 	wantCells := []string{"support-bot", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "20.0", "FineTune", "True",
-		"AGE", "1", "50.00", "798.75", "79.8", "True"}
+		"AGE", "1", "39.8", "50.00", "798.75", "79.8", "True"}
 	if len(cells) == len(wantCells) {
 		if cells[9] == "" || !strings.HasSuffix(cells[9], "s") && !strings.HasSuffix(cells[9], "m") {
 			t.Errorf("Age cell %q is not a duration", cells[9])
@@ -174,11 +174,11 @@ func testKubectl(t *testing.T, ns string) {
 		lines := fields(run("get", "finetuneestimates", "-n", ns, "-o", "wide"))
 		want := [][]string{
 			{"NAME", "MODEL", "METHOD", "PROVIDER", "GPU-HOURS", "UPFRONT", "BREAK-EVEN", "RECOMMENDATION", "APPROVED", "AGE",
-				"GPUS", "API/MONTH", "NET-SAVINGS", "ROI", "READY"},
+				"GPUS", "MEM/GPU", "API/MONTH", "NET-SAVINGS", "ROI", "READY"},
 			{"support-bot", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "20.0", "FineTune", "True", "AGE",
-				"1", "50.00", "798.75", "79.8", "True"},
+				"1", "39.8", "50.00", "798.75", "79.8", "True"},
 		}
-		if len(lines) == 2 && len(lines[1]) == 15 {
+		if len(lines) == 2 && len(lines[1]) == 16 {
 			lines[1][9] = "AGE"
 		}
 		if diff := cmp.Diff(want, lines); diff != "" {
