@@ -7,6 +7,11 @@ CONTROLLER_TOOLS_VERSION ?= v0.23.0
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 ENVTEST_ASSETS ?= $(LOCALBIN)/controlplane
 GO_TEST_FLAGS ?=
+# The version stamped into both binaries; without a tag, git describe gives the abbreviated commit.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+LDFLAGS ?= -X github.com/ftcost/ftcost/internal/version.Version=$(VERSION)
+# The manager image. Empty: config/manager's images: entry (the release tag the chart's appVersion names).
+IMG ?=
 
 .PHONY: all
 all: build
@@ -87,8 +92,16 @@ uninstall: ## Remove the CRDs (and with them every FineTuneEstimate and PriceCat
 ##@ Build
 .PHONY: build
 build: generate ## Build the manager and the ftcost CLI into bin/.
-	go build -o $(LOCALBIN)/manager ./cmd/manager
-	go build -o $(LOCALBIN)/ftcost ./cmd/ftcost
+	go build -ldflags "$(LDFLAGS)" -o $(LOCALBIN)/manager ./cmd/manager
+	go build -ldflags "$(LDFLAGS)" -o $(LOCALBIN)/ftcost ./cmd/ftcost
+
+.PHONY: docker-build
+docker-build: ## Build the manager image IMG (default ftcost-manager:VERSION) with VERSION stamped in; needs Docker.
+	docker build --build-arg VERSION=$(VERSION) -t $(or $(IMG),ftcost-manager:$(VERSION)) .
+
+.PHONY: print-ldflags
+print-ldflags: ## Print the -ldflags the build stamps the version with.
+	@echo '$(LDFLAGS)'
 
 ##@ Tools
 $(LOCALBIN):
