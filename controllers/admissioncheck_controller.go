@@ -105,7 +105,7 @@ func (r *WorkloadGateReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	d := gate.Decide(in)
+	d := decided(gateKueue, gate.Decide(in))
 	now := time.Now
 	if r.Now != nil {
 		now = r.Now

@@ -22,6 +22,7 @@ import (
 
 	"github.com/ftcost/ftcost/controllers"
 	"github.com/ftcost/ftcost/internal/gate"
+	ftmetrics "github.com/ftcost/ftcost/internal/metrics"
 	"github.com/ftcost/ftcost/internal/scheme"
 )
 
@@ -122,6 +123,9 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	}
 	if err := r.SetupWithManager(ctx, mgr, o.Concurrency); err != nil {
 		return nil, fmt.Errorf("setting up the FineTuneEstimate controller: %w", err)
+	}
+	if err := ftmetrics.RegisterCatalogCollector(reg, &ftmetrics.CatalogCollector{Reader: mgr.GetCache()}); err != nil {
+		return nil, fmt.Errorf("registering the catalog metrics: %w", err)
 	}
 	if err := (&controllers.PriceCatalogReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the PriceCatalog controller: %w", err)
