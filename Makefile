@@ -39,14 +39,22 @@ fmt: ## Run gofmt on the tree.
 vet: ## Run go vet.
 	go vet ./...
 
+.PHONY: chart
+chart: manifests ## Generate the Helm chart dist/chart from config/.
+	go run ./hack/gendist -chart dist/chart
+
+.PHONY: build-installer
+build-installer: manifests ## Write dist/install.yaml (config/default as one file; IMG overrides the image).
+	go run ./hack/gendist -installer dist/install.yaml -image "$(IMG)"
+
 .PHONY: verify
-verify: generate manifests ## Fail on generated-file drift, gofmt or go vet findings.
+verify: generate manifests chart build-installer ## Fail on generated-file drift (CRDs, RBAC, deepcopy, chart, install.yaml), gofmt or go vet findings.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	go vet ./...
 	go mod tidy -diff
-	@if [ -n "$$(git status --porcelain -- api config go.mod go.sum)" ]; then \
-		echo "generated files are out of date; run 'make generate manifests' and commit:"; \
-		git status --porcelain -- api config go.mod go.sum; git diff --stat -- api config; exit 1; fi
+	@if [ -n "$$(git status --porcelain -- api config dist go.mod go.sum)" ]; then \
+		echo "generated files are out of date; run 'make generate manifests chart build-installer' and commit:"; \
+		git status --porcelain -- api config dist go.mod go.sum; git diff --stat -- api config dist; exit 1; fi
 	@echo "verify: clean"
 
 .PHONY: test
