@@ -1,9 +1,11 @@
 # syntax=docker/dockerfile:1
 # Builds the ftcost manager (and the ftcost CLI) into a distroless, non-root image:
-#   docker build -t ftcost-manager:latest .
+#   docker build --build-arg VERSION=$(git describe --tags --always --dirty) -t ftcost-manager:v0.1.0 .
+# (make docker-build does this). The build context has no .git, so without VERSION the binaries say "dev".
 FROM golang:1.26 AS builder
 ARG TARGETOS
 ARG TARGETARCH
+ARG VERSION=
 WORKDIR /workspace
 
 # Download modules in their own layer, so source edits do not refetch them.
@@ -15,8 +17,9 @@ COPY . .
 
 # Static binaries: distroless/static has no libc.
 ENV CGO_ENABLED=0
-RUN GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} go build -trimpath -ldflags="-s -w" -o /out/manager ./cmd/manager && \
-    GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} go build -trimpath -ldflags="-s -w" -o /out/ftcost ./cmd/ftcost
+RUN LDFLAGS="-s -w -X github.com/ftcost/ftcost/internal/version.Version=${VERSION}" && \
+    GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} go build -trimpath -ldflags="${LDFLAGS}" -o /out/manager ./cmd/manager && \
+    GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} go build -trimpath -ldflags="${LDFLAGS}" -o /out/ftcost ./cmd/ftcost
 
 FROM gcr.io/distroless/static:nonroot
 WORKDIR /

@@ -7,6 +7,11 @@ CONTROLLER_TOOLS_VERSION ?= v0.23.0
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 ENVTEST_ASSETS ?= $(LOCALBIN)/controlplane
 GO_TEST_FLAGS ?=
+# The version stamped into both binaries; without a tag, git describe gives the abbreviated commit.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+LDFLAGS ?= -X github.com/ftcost/ftcost/internal/version.Version=$(VERSION)
+# The manager image. Empty: config/manager's images: entry (the release tag the chart's appVersion names).
+IMG ?=
 
 .PHONY: all
 all: build
@@ -34,14 +39,22 @@ fmt: ## Run gofmt on the tree.
 vet: ## Run go vet.
 	go vet ./...
 
+.PHONY: chart
+chart: manifests ## Generate the Helm chart dist/chart from config/.
+	go run ./hack/gendist -chart dist/chart
+
+.PHONY: build-installer
+build-installer: manifests ## Write dist/install.yaml (config/default as one file; IMG overrides the image).
+	go run ./hack/gendist -installer dist/install.yaml -image "$(IMG)"
+
 .PHONY: verify
-verify: generate manifests ## Fail on generated-file drift, gofmt or go vet findings.
+verify: generate manifests chart build-installer ## Fail on generated-file drift (CRDs, RBAC, deepcopy, chart, install.yaml), gofmt or go vet findings.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	go vet ./...
 	go mod tidy -diff
-	@if [ -n "$$(git status --porcelain -- api config go.mod go.sum)" ]; then \
-		echo "generated files are out of date; run 'make generate manifests' and commit:"; \
-		git status --porcelain -- api config go.mod go.sum; git diff --stat -- api config; exit 1; fi
+	@if [ -n "$$(git status --porcelain -- api config dist go.mod go.sum)" ]; then \
+		echo "generated files are out of date; run 'make generate manifests chart build-installer' and commit:"; \
+		git status --porcelain -- api config dist go.mod go.sum; git diff --stat -- api config dist; exit 1; fi
 	@echo "verify: clean"
 
 .PHONY: test
@@ -88,8 +101,16 @@ uninstall: ## Remove the CRDs (and with them every FineTuneEstimate and PriceCat
 ##@ Build
 .PHONY: build
 build: generate ## Build the manager and the ftcost CLI into bin/.
-	go build -o $(LOCALBIN)/manager ./cmd/manager
-	go build -o $(LOCALBIN)/ftcost ./cmd/ftcost
+	go build -ldflags "$(LDFLAGS)" -o $(LOCALBIN)/manager ./cmd/manager
+	go build -ldflags "$(LDFLAGS)" -o $(LOCALBIN)/ftcost ./cmd/ftcost
+
+.PHONY: docker-build
+docker-build: ## Build the manager image IMG (default ftcost-manager:VERSION) with VERSION stamped in; needs Docker.
+	docker build --build-arg VERSION=$(VERSION) -t $(or $(IMG),ftcost-manager:$(VERSION)) .
+
+.PHONY: print-ldflags
+print-ldflags: ## Print the -ldflags the build stamps the version with.
+	@echo '$(LDFLAGS)'
 
 ##@ Tools
 $(LOCALBIN):

@@ -5,11 +5,13 @@ package main
 import (
 	"flag"
 	"os"
+	"runtime"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/ftcost/ftcost/internal/manager"
+	"github.com/ftcost/ftcost/internal/version"
 )
 
 func main() {
@@ -20,6 +22,7 @@ func main() {
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
+	log.Info("ftcost manager", "version", version.Get(), "revision", version.Revision(), "go", runtime.Version())
 
 	ctx := ctrl.SetupSignalHandler()
 	mgr, err := manager.New(ctx, ctrl.GetConfigOrDie(), opts)

@@ -71,6 +71,5 @@ the same validation as the API server (schema and CEL rules of the CRDs) and the
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
 	root.AddCommand(newEstimateCommand(s), newCatalogCommand(s), newRentVsBuyCommand(s), newVersionCommand(s))
-	root.CompletionOptions.DisableDefaultCmd = true
 	return root
 }

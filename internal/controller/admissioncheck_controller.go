@@ -105,7 +105,7 @@ func (r *WorkloadGateReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	d := gate.Decide(in)
+	d := decided(gateKueue, gate.Decide(in))
 	admitted := meta.IsStatusConditionTrue(wl.Status.Conditions, kueue.WorkloadAdmitted)
 	patch := client.MergeFromWithOptions(wl.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	changed := false

@@ -53,7 +53,7 @@ func (r *JobGateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	a := gate.ForJob(facts, gate.Decide(in))
+	a := gate.ForJob(facts, decided(gateJob, gate.Decide(in)))
 	if a.Patch {
 		patch := client.MergeFromWithOptions(job.DeepCopy(), client.MergeFromWithOptimisticLock{})
 		if job.Annotations == nil {

@@ -9,13 +9,20 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/internal/gate"
+	ftmetrics "github.com/ftcost/ftcost/internal/metrics"
 )
 
 // Metrics are the per-estimate gauges the manager exports; each series is deleted with its estimate.
 type Metrics struct {
-	upfront   *prometheus.GaugeVec
-	breakEven *prometheus.GaugeVec
-	approved  *prometheus.GaugeVec
+	upfront        *prometheus.GaugeVec
+	breakEven      *prometheus.GaugeVec
+	approved       *prometheus.GaugeVec
+	netSavings     *prometheus.GaugeVec
+	npv            *prometheus.GaugeVec
+	apiMonthly     *prometheus.GaugeVec
+	servingMonthly *prometheus.GaugeVec
+	recommendation *prometheus.GaugeVec
 }
 
 // NewMetrics creates the gauges and registers them with reg.
@@ -28,8 +35,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Months until a FineTuneEstimate's cumulative savings cover its upfront cost; absent when it never pays back."}, labels),
 		approved: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ftcost_estimate_approved",
 			Help: "1 when a FineTuneEstimate's Approved condition is True, else 0."}, labels),
+		netSavings: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ftcost_estimate_net_savings_usd",
+			Help: "Cumulative savings of a FineTuneEstimate over its horizon minus the upfront cost, undiscounted, in USD."}, labels),
+		npv: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ftcost_estimate_net_present_value_usd",
+			Help: "Net present value of fine-tuning over the horizon of a FineTuneEstimate, in USD."}, labels),
+		apiMonthly: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ftcost_estimate_api_monthly_cost_usd",
+			Help: "First-month API cost of a FineTuneEstimate, in USD."}, labels),
+		servingMonthly: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ftcost_estimate_serving_monthly_cost_usd",
+			Help: "First-month cost of serving the fine-tuned model of a FineTuneEstimate, in USD."}, labels),
+		recommendation: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ftcost_estimate_recommendation",
+			Help: "1 for a FineTuneEstimate's current recommendation (FineTune, API or Undetermined)."}, append(labels, "recommendation")),
 	}
-	reg.MustRegister(m.upfront, m.breakEven, m.approved)
+	reg.MustRegister(m.upfront, m.breakEven, m.approved, m.netSavings, m.npv, m.apiMonthly, m.servingMonthly, m.recommendation)
 	return m
 }
 
@@ -43,6 +60,14 @@ func (m *Metrics) Observe(key types.NamespacedName, s *ftv1.FineTuneEstimateStat
 		approved = 1
 	}
 	m.approved.With(labels).Set(approved)
+	setOrDelete(m.netSavings, labels, s.NetSavings)
+	setOrDelete(m.npv, labels, s.NetPresentValue)
+	setOrDelete(m.apiMonthly, labels, s.APIMonthlyCost)
+	setOrDelete(m.servingMonthly, labels, s.ServingMonthlyCost)
+	m.recommendation.DeletePartialMatch(labels)
+	if s.Recommendation != "" {
+		m.recommendation.With(prometheus.Labels{"namespace": key.Namespace, "name": key.Name, "recommendation": string(s.Recommendation)}).Set(1)
+	}
 }
 
 // Forget deletes the series of a deleted estimate.
@@ -51,6 +76,11 @@ func (m *Metrics) Forget(key types.NamespacedName) {
 	m.upfront.Delete(labels)
 	m.breakEven.Delete(labels)
 	m.approved.Delete(labels)
+	m.netSavings.Delete(labels)
+	m.npv.Delete(labels)
+	m.apiMonthly.Delete(labels)
+	m.servingMonthly.Delete(labels)
+	m.recommendation.DeletePartialMatch(labels)
 }
 
 // setOrDelete exports a decimal status figure; metrics are floats by nature, the API never is.
@@ -61,4 +91,16 @@ func setOrDelete(g *prometheus.GaugeVec, labels prometheus.Labels, figure string
 		return
 	}
 	g.With(labels).Set(v)
+}
+
+// The gate label values of the two gates.
+const (
+	gateJob   = ftmetrics.GateJob
+	gateKueue = ftmetrics.GateKueue
+)
+
+// decided counts a gate's decision (ftcost_gate_decisions_total) and returns it unchanged.
+func decided(gateName string, d gate.Decision) gate.Decision {
+	ftmetrics.RecordGateDecision(gateName, string(d.Outcome))
+	return d
 }

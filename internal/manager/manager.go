@@ -23,6 +23,7 @@ import (
 
 	"github.com/ftcost/ftcost/internal/controller"
 	"github.com/ftcost/ftcost/internal/gate"
+	ftmetrics "github.com/ftcost/ftcost/internal/metrics"
 	"github.com/ftcost/ftcost/internal/scheme"
 )
 
@@ -123,6 +124,9 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	}
 	if err := r.SetupWithManager(ctx, mgr, o.Concurrency); err != nil {
 		return nil, fmt.Errorf("setting up the FineTuneEstimate controller: %w", err)
+	}
+	if err := ftmetrics.RegisterCatalogCollector(reg, &ftmetrics.CatalogCollector{Reader: mgr.GetCache()}); err != nil {
+		return nil, fmt.Errorf("registering the catalog metrics: %w", err)
 	}
 	if err := (&controller.PriceCatalogReconciler{Client: mgr.GetClient(), Clock: clock.RealClock{}}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the PriceCatalog controller: %w", err)

@@ -135,8 +135,8 @@ func TestManagerDeployment(t *testing.T) {
 		t.Fatalf("want one container, got %d", len(pod.Containers))
 	}
 	c := pod.Containers[0]
-	if c.Image != "ftcost-manager:latest" {
-		t.Errorf("image = %q, want ftcost-manager:latest (overridable by the images: entry)", c.Image)
+	if c.Image != "ftcost-manager:v0.1.0" {
+		t.Errorf("image = %q, want ftcost-manager:v0.1.0, the release tag (overridable by the images: entry)", c.Image)
 	}
 	if diff := cmp.Diff([]string{"/manager"}, c.Command); diff != "" {
 		t.Errorf("command (-want +got):\n%s", diff)
