@@ -70,7 +70,8 @@ the same validation as the API server (schema and CEL rules of the CRDs) and the
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
-	root.AddCommand(newEstimateCommand(s), newCatalogCommand(s), newRentVsBuyCommand(s), newVersionCommand(s))
+	root.AddCommand(newEstimateCommand(s), newGetCommand(s), newChartCommand(s), newExplainCommand(s), newCatalogCommand(s),
+		newRentVsBuyCommand(s), newVersionCommand(s))
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root
 }

@@ -151,7 +151,7 @@ func runEstimate(s Streams, o *estimateOptions) error {
 	case printer == nil:
 		var table *metav1.Table
 		if table, err = tableFor(estimateGVK, objs); err == nil {
-			err = o.print.printTable(out, table, true)
+			err = o.print.tablePrinter(true).PrintObj(table, out)
 		}
 	default:
 		err = printer.printObjects(out, objs, false)

@@ -115,11 +115,12 @@ func (op *objectPrinter) printObjects(w io.Writer, objs []*unstructured.Unstruct
 	return op.other.PrintObj(obj, w)
 }
 
-// printTable prints a Table, from the server or from tableFor, as kubectl get does.
-func (p *printFlags) printTable(w io.Writer, table *metav1.Table, withNamespace bool) error {
+// tablePrinter prints Tables, from the server or from tableFor, as kubectl get does: one header for
+// several tables with the same columns.
+func (p *printFlags) tablePrinter(withNamespace bool) printers.ResourcePrinter {
 	return printers.NewTablePrinter(printers.PrintOptions{
 		NoHeaders: p.noHeaders, WithNamespace: withNamespace, Wide: p.format() == outputWide,
-	}).PrintObj(table, w)
+	})
 }
 
 // crdColumns are the additionalPrinterColumns of the embedded CRDs, by kind.
