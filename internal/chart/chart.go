@@ -24,11 +24,11 @@ import (
 
 // Colours of the chart's elements; tests find the lines by them.
 var (
-	APIColor       = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff} // red
-	FineTuneColor  = color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff} // blue
+	APIColor       = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}  // red
+	FineTuneColor  = color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}  // blue
 	BandColor      = color.NRGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0x50} // the fine-tune blue, faint
-	BreakEvenColor = color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff} // green
-	HorizonColor   = color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff} // grey
+	BreakEvenColor = color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}  // green
+	HorizonColor   = color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff}  // grey
 )
 
 // Size of the image.

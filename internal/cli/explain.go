@@ -289,4 +289,6 @@ func breakEvenMonth(r *engine.Result) (*engine.Month, engine.Money) {
 	return nil, cum
 }
 
-func newTabWriter(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 8, 2, ' ', tabwriter.AlignRight) }
+func newTabWriter(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 8, 2, ' ', tabwriter.AlignRight)
+}
