@@ -90,6 +90,19 @@ build: generate ## Build the manager and the ftcost CLI into bin/.
 	go build -o $(LOCALBIN)/manager ./cmd/manager
 	go build -o $(LOCALBIN)/ftcost ./cmd/ftcost
 
+.PHONY: plugin
+plugin: ## Build the kubectl plugin bin/kubectl-ftcost (the ftcost binary under the plugin's name); put bin/ on PATH.
+	go build -o $(LOCALBIN)/kubectl-ftcost ./cmd/ftcost
+
+DIST_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
+.PHONY: dist
+dist: ## Build the release archives dist/kubectl-ftcost_OS_ARCH.tar.gz that dist/ftcost.yaml (krew) points at.
+	@for p in $(DIST_PLATFORMS); do os=$${p%/*}; arch=$${p#*/}; d=$$(mktemp -d); \
+		echo "building kubectl-ftcost for $$os/$$arch"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch go build -trimpath -o $$d/kubectl-ftcost ./cmd/ftcost; \
+		tar -C $$d -czf dist/kubectl-ftcost_$${os}_$${arch}.tar.gz kubectl-ftcost; rm -rf $$d; \
+		sha256sum dist/kubectl-ftcost_$${os}_$${arch}.tar.gz; done
+
 ##@ Tools
 $(LOCALBIN):
 	mkdir -p $(LOCALBIN)
