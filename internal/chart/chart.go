@@ -151,9 +151,9 @@ func Plot(in *Input) (*plot.Plot, error) {
 				return nil, err
 			}
 			labels.Offset = vg.Point{X: vg.Points(8), Y: -vg.Points(14)}
-			if be > 0.7*last { // keep the label inside the chart: to the left of the marker
+			if be > 0.7*last { // keep the label inside the chart: left of the marker
 				labels.TextStyle[0].XAlign = text.XRight
-				labels.Offset = vg.Point{X: vg.Points(4), Y: -vg.Points(30)}
+				labels.Offset = vg.Point{X: -vg.Points(8), Y: vg.Points(6)} // above the fine-tune line, where nothing is drawn
 			}
 			p.Add(labels)
 			p.Legend.Add("break-even", mark)
