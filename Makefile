@@ -112,6 +112,19 @@ docker-build: ## Build the manager image IMG (default ftcost-manager:VERSION) wi
 print-ldflags: ## Print the -ldflags the build stamps the version with.
 	@echo '$(LDFLAGS)'
 
+.PHONY: plugin
+plugin: ## Build the kubectl plugin bin/kubectl-ftcost (the ftcost binary under the plugin's name); put bin/ on PATH.
+	go build -o $(LOCALBIN)/kubectl-ftcost ./cmd/ftcost
+
+DIST_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
+.PHONY: dist
+dist: ## Build the release archives dist/kubectl-ftcost_OS_ARCH.tar.gz that dist/ftcost.yaml (krew) points at.
+	@for p in $(DIST_PLATFORMS); do os=$${p%/*}; arch=$${p#*/}; d=$$(mktemp -d); \
+		echo "building kubectl-ftcost for $$os/$$arch"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch go build -trimpath -o $$d/kubectl-ftcost ./cmd/ftcost; \
+		tar -C $$d -czf dist/kubectl-ftcost_$${os}_$${arch}.tar.gz kubectl-ftcost; rm -rf $$d; \
+		sha256sum dist/kubectl-ftcost_$${os}_$${arch}.tar.gz; done
+
 ##@ Tools
 $(LOCALBIN):
 	mkdir -p $(LOCALBIN)

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -35,14 +37,23 @@ type exitError struct{ code int }
 
 func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
-// Execute runs ftcost with the process's arguments and streams and returns the exit code.
+// Execute runs ftcost with the process's arguments and streams and returns the exit code. Installed
+// as kubectl-ftcost on PATH, the binary is the kubectl plugin "kubectl ftcost", and says so in help.
 func Execute() int {
-	return Run(os.Args[1:], Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
+	return runAs(filepath.Base(os.Args[0]), os.Args[1:], Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
 }
 
 // Run runs ftcost with args and returns the exit code.
-func Run(args []string, s Streams) int {
+func Run(args []string, s Streams) int { return runAs("ftcost", args, s) }
+
+// PluginName is the binary's name as a kubectl plugin.
+const PluginName = "kubectl-ftcost"
+
+func runAs(binary string, args []string, s Streams) int {
 	root := NewRootCommand(s)
+	if strings.TrimSuffix(binary, ".exe") == PluginName {
+		root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl ftcost"}
+	}
 	root.SetArgs(args)
 	err := root.Execute()
 	var exit *exitError
@@ -63,13 +74,16 @@ func NewRootCommand(s Streams) *cobra.Command {
 		Use:   "ftcost",
 		Short: "Estimate whether fine-tuning an open model pays off against an LLM API",
 		Long: `ftcost estimates FineTuneEstimate manifests offline, exactly as the ftcost operator would:
-the same validation as the API server (schema and CEL rules of the CRDs) and the same status.`,
+the same validation as the API server (schema and CEL rules of the CRDs) and the same status.
+It also reads estimates from the cluster (get, chart, explain) with kubectl's flags; installed on
+PATH as kubectl-ftcost it is the kubectl plugin "kubectl ftcost".`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
-	root.AddCommand(newEstimateCommand(s), newCatalogCommand(s), newRentVsBuyCommand(s), newVersionCommand(s))
+	root.AddCommand(newEstimateCommand(s), newGetCommand(s), newChartCommand(s), newExplainCommand(s), newCatalogCommand(s),
+		newRentVsBuyCommand(s), newVersionCommand(s))
 	return root
 }

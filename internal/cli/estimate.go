@@ -10,6 +10,8 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/internal/estimate"
@@ -29,18 +31,19 @@ const gcPercent = 500
 type estimateOptions struct {
 	files    []string
 	catalogs []string
-	output   string
+	print    *printFlags
 	failOn   []string
 }
 
 func newEstimateCommand(s Streams) *cobra.Command {
-	o := &estimateOptions{}
+	o := &estimateOptions{print: newPrintFlags()}
 	cmd := &cobra.Command{
-		Use:   "estimate -f FILE|- [-f FILE...] [-o table|json|yaml] [--catalog FILE] [--fail-on api|budget|not-approved]",
+		Use:   "estimate -f FILE|- [-f FILE...] [-o wide|json|yaml|name|jsonpath=...|custom-columns=...] [--no-headers] [--catalog FILE] [--fail-on api|budget|not-approved]",
 		Short: "Estimate FineTuneEstimates from files and print the status the operator would write",
 		Long: `estimate reads FineTuneEstimates, and optionally PriceCatalogs, from multi-document YAML or JSON
 files, validates them as the API server would (CRD schema and CEL rules), and prints each estimate
-with the status the ftcost operator would write.
+with the status the ftcost operator would write, in the output formats of kubectl get: the default
+table has the CRD's printer columns (less AGE: nothing was created), with NAMESPACE first.
 
 An estimate is priced with the PriceCatalog its spec.priceCatalogRef names, "default" when it names
 none. Catalogs come from the -f files and the --catalog files (a --catalog file wins over an -f file
@@ -51,6 +54,7 @@ Exit status: 0 when every estimate is Ready and no gate tripped; 1 when a --fail
 that is not Ready (ModelNotFound, CatalogNotFound, ...).`,
 		Example: `  ftcost estimate -f support-bot.yaml
   ftcost estimate -f estimates/ --catalog prices.yaml -o yaml
+  ftcost estimate -f support-bot.yaml -o jsonpath='{.items[0].status.breakEvenMonths}'
   kustomize build . | ftcost estimate -f - --fail-on not-approved`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -60,17 +64,16 @@ that is not Ready (ModelNotFound, CatalogNotFound, ...).`,
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.files, "filename", "f", nil, "file, directory or - (stdin) holding FineTuneEstimates and PriceCatalogs; repeatable")
 	f.StringArrayVar(&o.catalogs, "catalog", nil, "file or directory holding PriceCatalogs; repeatable")
-	f.StringVarP(&o.output, "output", "o", "table", "output format: table (wide columns), json or yaml (a v1 List)")
+	o.print.addFlags(cmd)
 	f.StringSliceVar(&o.failOn, "fail-on", nil, "exit 1 when an estimate trips a gate: api (not recommended), budget (over budget), not-approved; repeatable or comma-separated")
 	_ = cmd.MarkFlagRequired("filename")
 	return cmd
 }
 
-func (o *estimateOptions) check() error {
-	switch o.output {
-	case "table", "wide", "json", "yaml":
-	default:
-		return fmt.Errorf("unknown output format %q: use table, json or yaml", o.output)
+func (o *estimateOptions) check() (*objectPrinter, error) {
+	printer, err := o.print.check()
+	if err != nil {
+		return nil, err
 	}
 	for i, g := range o.failOn {
 		g = strings.TrimSpace(g)
@@ -78,14 +81,15 @@ func (o *estimateOptions) check() error {
 		switch g {
 		case gateAPI, gateBudget, gateNotApproved:
 		default:
-			return fmt.Errorf("unknown --fail-on gate %q: use api, budget or not-approved", g)
+			return nil, fmt.Errorf("unknown --fail-on gate %q: use api, budget or not-approved", g)
 		}
 	}
-	return nil
+	return printer, nil
 }
 
 func runEstimate(s Streams, o *estimateOptions) error {
-	if err := o.check(); err != nil {
+	printer, err := o.check()
+	if err != nil {
 		return err
 	}
 	v, err := validate.Default()
@@ -99,8 +103,8 @@ func runEstimate(s Streams, o *estimateOptions) error {
 	}
 	estimates, get, errs := load(&reader{validator: v, stdin: s.In}, o)
 
-	// Estimate, and render each item for -o json|yaml, in parallel.
-	render := itemRenderer(o.output)
+	// Estimate, convert each object for the printers and render it for -o json|yaml, in parallel.
+	render := itemRenderer(o.print.format())
 	results := make([]result, len(estimates))
 	parallel(len(estimates), func(i int) {
 		e := estimates[i]
@@ -112,8 +116,9 @@ func runEstimate(s Streams, o *estimateOptions) error {
 		}
 		e.estimate.Status = *status
 		res.obj = e.estimate
-		if render != nil {
-			res.rendered, res.renderErr = render(e.estimate)
+		res.u, res.renderErr = toUnstructured(e.estimate)
+		if render != nil && res.renderErr == nil {
+			res.rendered, res.renderErr = render(res.u)
 		}
 	})
 	done := results[:0]
@@ -133,12 +138,23 @@ func runEstimate(s Streams, o *estimateOptions) error {
 		fmt.Fprintf(s.Err, "error: %s\n", msg)
 	}
 	out := bufio.NewWriterSize(s.Out, 64<<10)
-	if len(results) == 0 && render == nil {
+	objs := make([]*unstructured.Unstructured, len(results))
+	rendered := make([][]byte, len(results))
+	for i := range results {
+		objs[i], rendered[i] = results[i].u, results[i].rendered
+	}
+	switch {
+	case render != nil:
+		err = printRendered(out, o.print.format(), rendered)
+	case printer == nil && len(results) == 0:
 		fmt.Fprintln(s.Err, "No FineTuneEstimates found.") // as kubectl get says "No resources found", on stderr
-	} else if render != nil {
-		err = printList(out, o.output, results)
-	} else {
-		err = printTable(out, results)
+	case printer == nil:
+		var table *metav1.Table
+		if table, err = tableFor(estimateGVK, objs); err == nil {
+			err = o.print.tablePrinter(true).PrintObj(table, out)
+		}
+	default:
+		err = printer.printObjects(out, objs, false)
 	}
 	if err == nil {
 		err = out.Flush()
@@ -206,12 +222,24 @@ func load(r *reader, o *estimateOptions) ([]decoded, estimate.CatalogGetter, []s
 	return estimates, get, errs
 }
 
-// result is one computed estimate, rendered for -o json|yaml.
+// result is one computed estimate, and the same as an unstructured object for the printers.
 type result struct {
 	obj       *ftv1.FineTuneEstimate
-	rendered  []byte
+	u         *unstructured.Unstructured
+	rendered  []byte // for -o json|yaml
 	renderErr error
 	err       string
+}
+
+// toUnstructured is fte as the printers take it, apiVersion and kind set.
+func toUnstructured(fte *ftv1.FineTuneEstimate) (*unstructured.Unstructured, error) {
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(fte)
+	if err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{Object: m}
+	u.SetGroupVersionKind(estimateGVK)
+	return u, nil
 }
 
 // gates reports on s.Err each estimate that trips a --fail-on gate; it returns whether any did.
