@@ -21,6 +21,7 @@ import (
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
+	"github.com/ftcost/ftcost/internal/catalog"
 	"github.com/ftcost/ftcost/internal/estimate"
 	"github.com/ftcost/ftcost/internal/testenv"
 )
@@ -49,7 +50,7 @@ func TestMain(m *testing.M) {
 		if kubeconfig, err = writeKubeconfig(dir); err != nil {
 			return 0, err
 		}
-		if err := seed(ctx, env.Client); err != nil {
+		if err := populate(ctx, env.Client); err != nil {
 			return 0, err
 		}
 		return m.Run(), nil
@@ -83,16 +84,16 @@ func writeKubeconfig(dir string) (string, error) {
 func dec(s string) *ftv1.Decimal { v := ftv1.Decimal(s); return &v }
 
 // The cluster's estimates:
-//   - team-a/support-bot: the seed's example 1, break-even 20.0, built-in prices.
+//   - team-a/support-bot: the article's example 1, break-even 20.0, built-in prices.
 //   - team-a/low-traffic: 100 requests a month, API cheaper, never breaks even.
 //   - team-b/premium-bot: example 1 priced with PriceCatalog "premium" (H100 at 4.98), break-even 20.0.
-func seed(ctx context.Context, c client.Client) error {
+func populate(ctx context.Context, c client.Client) error {
 	for _, ns := range []string{"team-a", "team-b"} {
 		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 			return err
 		}
 	}
-	premium := estimate.PriceCatalog(engine.BuiltinCatalog(), "premium")
+	premium := catalog.FromEngine(engine.BuiltinCatalog(), "premium")
 	for i := range premium.Spec.Providers {
 		if premium.Spec.Providers[i].Name == "runpod" {
 			for j := range premium.Spec.Providers[i].GPUPrices {
@@ -131,7 +132,7 @@ func writeStatus(ctx context.Context, c client.Client, fte *ftv1.FineTuneEstimat
 		}
 		return pc, err == nil, nil
 	}
-	st, _, err := estimate.Compute(fte, get)
+	st, err := estimate.Compute(fte, get)
 	if err != nil {
 		return err
 	}
