@@ -42,7 +42,7 @@ func BuiltinCatalog() *Catalog {
 		m.Provenance = Provenance{Source: m.Architecture.Source, EffectiveDate: llama3Date}
 		c.Models[m.Name] = m
 	}
-	c.GPUs["H100"] = GPU{Name: "H100", MemoryGiB: 80, PeakBF16TFLOPs: d("989"), Generation: Hopper,
+	c.GPUs["H100"] = GPU{Name: "H100", MemoryGiB: 80, PeakBF16TFLOPs: d("989"), Generation: Hopper, MemoryBandwidthGBps: d("3350"),
 		Provenance: Provenance{Source: h100Source, EffectiveDate: "2023-03-21"}}
 	for _, p := range []struct {
 		name  string

@@ -61,6 +61,8 @@ type GPU struct {
 	MemoryGiB      int32
 	PeakBF16TFLOPs decimal.Decimal // dense, no sparsity
 	Generation     Generation      // "": unknown
+	// MemoryBandwidthGBps bounds decoding when serving: every weight is read once per token step.
+	MemoryBandwidthGBps decimal.Decimal
 	Provenance
 }
 

@@ -17,6 +17,7 @@ type monthly struct {
 	apiCPR      decimal.Decimal // API cost per request, unrounded
 	servingCPR  decimal.Decimal // serving cost per request, unrounded
 	servingBase Money           // serving cost per month, whatever the volume
+	hosting     *hosting        // self-hosted serving, or nil
 	m           int
 }
 
@@ -39,10 +40,17 @@ func (w *monthly) next() Month {
 	if !w.servingCPR.IsZero() {
 		serving = Cents(req.Mul(w.servingCPR)).Add(w.servingBase)
 	}
-	return Month{Month: w.m, Requests: req.Round(6), APICost: api, ServingCost: serving, Savings: api.Sub(serving)}
+	var replicas int32
+	if w.hosting != nil {
+		var hosted Money
+		hosted, replicas = w.hosting.cost(req)
+		serving = serving.Add(hosted)
+	}
+	return Month{Month: w.m, Requests: req.Round(6), APICost: api, ServingCost: serving, Savings: api.Sub(serving),
+		ServingReplicas: replicas}
 }
 
-func projectMonths(in *Input, r *Result) error {
+func projectMonths(in *Input, r *Result, hosted *hosting) error {
 	horizon := in.HorizonMonths
 	if horizon == 0 {
 		horizon = DefaultHorizonMonths
@@ -62,6 +70,7 @@ func projectMonths(in *Input, r *Result) error {
 	r.HorizonMonths = horizon
 	w := newMonthly(in.RequestsPerMonth, one.Add(in.MonthlyGrowthPercent.Div(hundred)),
 		r.APICostPerRequest, r.ServingCostPerRequest, Cents(in.ServingMonthlyCost))
+	w.hosting = hosted
 	// With no requests, growth changes nothing: every month is month 1.
 	steady := in.MonthlyGrowthPercent.IsZero() || in.RequestsPerMonth == 0
 
@@ -83,6 +92,9 @@ func projectMonths(in *Input, r *Result) error {
 	}
 	first := r.Months[0]
 	r.APIMonthlyCost, r.ServingMonthlyCost, r.MonthlySavings = first.APICost, first.ServingCost, first.Savings
+	if hosted != nil {
+		r.Serving = servingFigures(hosted, r.Months)
+	}
 	r.NetSavings = savings.Sub(r.UpfrontCost)
 	if !r.UpfrontCost.IsZero() {
 		// One exact rounding: DivRound rounds the true quotient half away from zero.
@@ -136,6 +148,14 @@ func breakEven(r *Result, w *monthly, steady bool) *decimal.Decimal {
 	shrinking := w.growth.LessThan(one)
 	perRequest := r.APICostPerRequest.Sub(r.ServingCostPerRequest)
 	slack := decimal.New(1, -2)
+	floor := w.servingBase
+	if h := w.hosting; h != nil {
+		// Self-hosted serving adds a cost that never falls below its always-on replicas (scale-to-zero:
+		// below nothing), so the margin alone proves nothing; the shrinking bound counts the floor.
+		margin = true
+		always, _ := h.cost(decimal.Zero)
+		floor = floor.Add(always)
+	}
 	for m := 1; m <= BreakEvenSearchMonths; m++ {
 		var mo Month
 		if m <= len(r.Months) {
@@ -157,7 +177,7 @@ func breakEven(r *Result, w *monthly, steady bool) *decimal.Decimal {
 		// w's current month is m once the horizon's months are used up.
 		if shrinking && m >= len(r.Months) {
 			bound := w.requests().Mul(perRequest).Add(slack)
-			if bound.LessThanOrEqual(w.servingBase.Decimal()) {
+			if bound.LessThanOrEqual(floor.Decimal()) {
 				return nil
 			}
 		}
@@ -184,4 +204,26 @@ func netPresentValue(r *Result, annualPercent decimal.Decimal) (Money, error) {
 		sum = sum.Add(mo.Savings.Decimal().Mul(discount))
 	}
 	return Cents(sum).Sub(r.UpfrontCost), nil
+}
+
+// servingFigures is the self-hosted serving of month 1, and the first month a fixed replica count
+// cannot carry.
+func servingFigures(h *hosting, months []Month) *Serving {
+	s := h.s
+	first := months[0]
+	s.Replicas = first.ServingReplicas
+	if h.scaleToZero {
+		s.GPUHoursPerMonth = first.Requests.Div(h.requestsPerHrs).Mul(decimal.NewFromInt32(s.GPUsPerReplica)).Round(2)
+	} else {
+		s.GPUHoursPerMonth = decimal.NewFromInt32(s.Replicas * s.GPUsPerReplica).Mul(s.HoursPerMonth)
+	}
+	if h.fixed > 0 {
+		for _, mo := range months {
+			if mo.ServingReplicas > h.fixed {
+				s.Overloaded, s.OverloadedMonth, s.NeededReplicas = true, mo.Month, mo.ServingReplicas
+				break
+			}
+		}
+	}
+	return &s
 }

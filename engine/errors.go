@@ -50,6 +50,11 @@ const (
 	FieldServingCostPerRequest     Field = "ServingCostPerRequest"
 	FieldServingMonthlyCost        Field = "ServingMonthlyCost"
 	FieldServingAPIModel           Field = "ServingAPIModel"
+	FieldServingProvider           Field = "SelfHosted.Provider"
+	FieldServingGPUType            Field = "SelfHosted.GPUType"
+	FieldServingReplicas           Field = "SelfHosted.Replicas"
+	FieldServingHoursPerMonth      Field = "SelfHosted.HoursPerMonth"
+	FieldServingPrecision          Field = "SelfHosted.Precision"
 	FieldAPI                       Field = "API" // the API side as a whole: it needs prices from somewhere
 	FieldAPIModel                  Field = "APIModel"
 	FieldAPIInputPerMillion        Field = "APIInputPerMillion"
@@ -81,7 +86,8 @@ var InputFields = []Field{
 	FieldEstimator, FieldHours, FieldSequenceLength, FieldGPUCount, FieldSharding, FieldMicroBatchSize,
 	FieldPrecision, FieldMFUPercent, FieldLoRARank, FieldLoRATargets, FieldDataCollection, FieldDataLabeling, FieldDataCleaning,
 	FieldExperimentation, FieldDeployment, FieldHardware, FieldServingCostPerRequest,
-	FieldServingMonthlyCost, FieldServingAPIModel, FieldAPI, FieldAPIModel, FieldAPIInputPerMillion,
+	FieldServingMonthlyCost, FieldServingAPIModel, FieldServingProvider, FieldServingGPUType,
+	FieldServingReplicas, FieldServingHoursPerMonth, FieldServingPrecision, FieldAPI, FieldAPIModel, FieldAPIInputPerMillion,
 	FieldAPIOutputPerMillion, FieldAPICostPerRequest, FieldRequestsPerMonth, FieldInputTokensPerRequest,
 	FieldOutputTokensPerRequest, FieldMonthlyGrowthPercent, FieldHorizonMonths,
 	FieldAnnualDiscountRatePercent, FieldMaxUpfrontCost,

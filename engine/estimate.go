@@ -51,7 +51,11 @@ type Result struct {
 	ServingCostPerRequest decimal.Decimal
 	APIMonthlyCost        Money // first month
 	ServingMonthlyCost    Money // first month
-	MonthlySavings        Money // first month
+	// Serving is self-hosted serving's figures, nil when the model is not self-hosted.
+	Serving *Serving
+	// ServingUnpriced: nothing says what serving the fine-tuned model costs; it is counted as free.
+	ServingUnpriced bool
+	MonthlySavings  Money // first month
 
 	HorizonMonths   int32
 	Months          []Month // 1..HorizonMonths
@@ -80,6 +84,7 @@ type Month struct {
 	Savings            Money
 	CumulativeAPI      Money // what the API path has cost by the end of this month
 	CumulativeFineTune Money // upfront plus serving to the end of this month
+	ServingReplicas    int32 // self-hosted replicas priced this month (always-on)
 }
 
 // Estimate computes one estimate against a catalog. A returned *Error says what is wrong and where.
@@ -131,7 +136,18 @@ func Estimate(in *Input, cat *Catalog) (*Result, error) {
 	if r.ServingCostPerRequest, err = servingCostPerRequest(in, cat, servingModel); err != nil {
 		return nil, err
 	}
-	if err := projectMonths(in, r); err != nil {
+	var hosted *hosting
+	if in.SelfHosted != nil {
+		model, ok := cat.Models[in.Model]
+		if !ok {
+			return nil, errorf(ReasonModelNotFound, FieldModel, "model %q is not in price catalog %q, so it cannot be self-hosted", in.Model, cat.Name)
+		}
+		if hosted, err = newHosting(in, cat, model); err != nil {
+			return nil, err
+		}
+	}
+	r.ServingUnpriced = in.SelfHosted == nil && in.ServingCostPerRequest == nil && servingModel == "" && in.ServingMonthlyCost.IsZero()
+	if err := projectMonths(in, r, hosted); err != nil {
 		return nil, err
 	}
 

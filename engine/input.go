@@ -87,6 +87,7 @@ type Input struct {
 	ServingCostPerRequest *decimal.Decimal
 	ServingMonthlyCost    decimal.Decimal
 	ServingAPIModel       string
+	SelfHosted            *SelfHosted
 
 	APIModel            string
 	APIInputPerMillion  *decimal.Decimal

@@ -42,15 +42,15 @@ const (
 // marketGPUs are the GPU types beyond the article's H100: memory in GiB as marketed, peak dense BF16 tensor
 // throughput (no sparsity).
 var marketGPUs = []GPU{
-	{Name: "H200", MemoryGiB: 141, PeakBF16TFLOPs: d("989"), Generation: Hopper,
+	{Name: "H200", MemoryGiB: 141, PeakBF16TFLOPs: d("989"), Generation: Hopper, MemoryBandwidthGBps: d("4800"),
 		Provenance: Provenance{Source: srcH200, EffectiveDate: "2023-11-13"}},
-	{Name: "A100-80GB", MemoryGiB: 80, PeakBF16TFLOPs: d("312"), Generation: Ampere,
+	{Name: "A100-80GB", MemoryGiB: 80, PeakBF16TFLOPs: d("312"), Generation: Ampere, MemoryBandwidthGBps: d("2039"),
 		Provenance: Provenance{Source: srcA100, EffectiveDate: "2020-11-16"}},
-	{Name: "A100-40GB", MemoryGiB: 40, PeakBF16TFLOPs: d("312"), Generation: Ampere,
+	{Name: "A100-40GB", MemoryGiB: 40, PeakBF16TFLOPs: d("312"), Generation: Ampere, MemoryBandwidthGBps: d("1555"),
 		Provenance: Provenance{Source: srcA100, EffectiveDate: "2020-05-14"}},
-	{Name: "L40S", MemoryGiB: 48, PeakBF16TFLOPs: d("362.05"), Generation: Ada,
+	{Name: "L40S", MemoryGiB: 48, PeakBF16TFLOPs: d("362.05"), Generation: Ada, MemoryBandwidthGBps: d("864"),
 		Provenance: Provenance{Source: srcL40S, EffectiveDate: "2023-08-08"}},
-	{Name: "RTX4090", MemoryGiB: 24, PeakBF16TFLOPs: d("165.2"), Generation: Ada,
+	{Name: "RTX4090", MemoryGiB: 24, PeakBF16TFLOPs: d("165.2"), Generation: Ada, MemoryBandwidthGBps: d("1008"),
 		Provenance: Provenance{Source: srcRTX4090, EffectiveDate: "2022-10-12"}},
 }
 
