@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"fmt"
-
 	"github.com/shopspring/decimal"
 )
 
@@ -195,11 +193,4 @@ func newHosting(in *Input, cat *Catalog, model Model) (*hosting, error) {
 		h.floor = max(sh.MinReplicas, 1)
 	}
 	return h, nil
-}
-
-// overloadMessage says that a fixed replica count cannot carry the volume.
-func (s *Serving) overloadMessage() string {
-	return fmt.Sprintf("%d replica(s) of %s serve %s requests a month at most; month %d needs %d, which are priced",
-		s.ReplicasRequested, s.GPUType, s.CapacityAt(s.HoursPerMonth).Mul(decimal.NewFromInt32(s.ReplicasRequested)).Floor(),
-		s.OverloadedMonth, s.NeededReplicas)
 }

@@ -332,7 +332,53 @@ type Serving struct {
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
 	APIModel string `json:"apiModel,omitempty"`
+	// selfHosted serves the fine-tuned model on GPUs rented from a catalog provider, priced like
+	// training: always on (hoursPerMonth, default 730) or scaling to zero.
+	// +optional
+	SelfHosted *SelfHostedServing `json:"selfHosted,omitempty"`
 }
+
+// SelfHostedServing is the fine-tuned model served on rented GPUs.
+// +kubebuilder:validation:XValidation:rule="!(has(self.replicas) && has(self.minReplicas))",message="spec.serving.selfHosted: set replicas (a fixed count) or minReplicas (a floor), not both"
+// +kubebuilder:validation:XValidation:rule="!(has(self.scaleToZero) && self.scaleToZero && (has(self.replicas) || has(self.minReplicas) || has(self.hoursPerMonth)))",message="spec.serving.selfHosted: scaleToZero bills busy hours; it takes no replicas, minReplicas or hoursPerMonth"
+type SelfHostedServing struct {
+	// provider is a GPUHourly provider of the price catalog (for example runpod).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	Provider string `json:"provider"`
+	// gpuType is the GPU to serve on. Defaults to the provider's default GPU.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$`
+	GPUType string `json:"gpuType,omitempty"`
+	// replicas is a fixed count of replicas. A volume they cannot carry is called out, and the
+	// replicas it needs are priced.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000000
+	Replicas *int32 `json:"replicas,omitempty"`
+	// minReplicas is the fewest replicas kept on; more are priced as the volume needs. Defaults to 1.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000000
+	MinReplicas *int32 `json:"minReplicas,omitempty"`
+	// hoursPerMonth each replica runs. Defaults to 730 (always on).
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^[0-9]+(\\\\.[0-9]{1,6})?$') || (double(self) > 0.0 && double(self) <= 744.0)",message="spec.serving.selfHosted.hoursPerMonth must be greater than 0 and at most 744"
+	HoursPerMonth *Decimal `json:"hoursPerMonth,omitempty"`
+	// scaleToZero bills only the GPU-hours the requests keep busy, at a replica's throughput.
+	// +optional
+	ScaleToZero *bool `json:"scaleToZero,omitempty"`
+	// precision of the served weights: bf16 (default), int8 or int4.
+	// +optional
+	Precision ServingPrecision `json:"precision,omitempty"`
+}
+
+// ServingPrecision is how the served model's weights are stored.
+// +kubebuilder:validation:Enum=bf16;int8;int4
+type ServingPrecision string
 
 // APIPricing is what the API alternative costs.
 // +kubebuilder:validation:XValidation:rule="has(self.model) || has(self.costPerRequest) || (has(self.inputPricePerMillionTokens) && has(self.outputPricePerMillionTokens))",message="spec.api needs a model, a costPerRequest, or both inputPricePerMillionTokens and outputPricePerMillionTokens"
@@ -395,6 +441,35 @@ type Pricing struct {
 	// source is Catalog for a PriceCatalog, Builtin for the catalog compiled into ftcost.
 	// +optional
 	Source PricingSource `json:"source,omitempty"`
+}
+
+// ServingBreakdown is self-hosted serving in the first month.
+type ServingBreakdown struct {
+	// gpuType is the GPU served on.
+	// +optional
+	GPUType string `json:"gpuType,omitempty"`
+	// gpusPerReplica is how many GPUs hold one replica at the serving precision.
+	// +optional
+	GPUsPerReplica int32 `json:"gpusPerReplica,omitempty"`
+	// replicas priced in the first month (0 under scaleToZero).
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+	// gpuHoursPerMonth priced in the first month.
+	// +optional
+	GPUHoursPerMonth string `json:"gpuHoursPerMonth,omitempty"`
+	// pricePerGPUHour is the provider's price.
+	// +optional
+	PricePerGPUHour string `json:"pricePerGPUHour,omitempty"`
+	// memoryPerGPUGiB is the weights and cache a serving GPU holds.
+	// +optional
+	MemoryPerGPUGiB string `json:"memoryPerGPUGiB,omitempty"`
+	// overloadedInMonth is the first month the fixed spec replicas cannot carry the volume; from then
+	// on the replicas needed are priced. Omitted when they always can.
+	// +optional
+	OverloadedInMonth int32 `json:"overloadedInMonth,omitempty"`
+	// replicasNeeded in that month.
+	// +optional
+	ReplicasNeeded int32 `json:"replicasNeeded,omitempty"`
 }
 
 // MemoryBreakdown is the peak memory of one GPU by what holds it, each a decimal string of GiB.
@@ -464,6 +539,13 @@ type FineTuneEstimateStatus struct {
 	// mfuPercent is the share of the GPU's peak the FLOPs estimator assumed, in percent.
 	// +optional
 	MFUPercent string `json:"mfuPercent,omitempty"`
+	// servingBreakdown is what self-hosted serving costs in the first month, and on what.
+	// +optional
+	ServingBreakdown *ServingBreakdown `json:"servingBreakdown,omitempty"`
+	// servingCapacity is the requests a month one self-hosted replica serves at the spec's tokens
+	// per request, always on.
+	// +optional
+	ServingCapacity string `json:"servingCapacity,omitempty"`
 	// pricePerGPUHour is the price of one GPU-hour used.
 	// +optional
 	PricePerGPUHour string `json:"pricePerGPUHour,omitempty"`

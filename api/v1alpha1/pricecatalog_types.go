@@ -129,7 +129,10 @@ type CatalogGPU struct {
 	// estimator's utilisation depends on it. Omitted, a conservative 40% is assumed.
 	// +optional
 	Generation GPUGeneration `json:"generation,omitempty"`
-	Provenance `json:",inline"`
+	// memoryBandwidthGBps is the GPU's memory bandwidth in GB/s; serving decodes at it.
+	// +optional
+	MemoryBandwidthGBps Decimal `json:"memoryBandwidthGBps,omitempty"`
+	Provenance          `json:",inline"`
 }
 
 // GPUPrice is a provider's price for one GPU type.

@@ -50,8 +50,14 @@ func ToEngine(pc *ftv1.PriceCatalog) (*engine.Catalog, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.GPUs[g.Name] = engine.GPU{Name: g.Name, MemoryGiB: g.MemoryGiB, PeakBF16TFLOPs: peak,
+		eg := engine.GPU{Name: g.Name, MemoryGiB: g.MemoryGiB, PeakBF16TFLOPs: peak,
 			Generation: engine.Generation(g.Generation), Provenance: prov(g.Provenance)}
+		if g.MemoryBandwidthGBps != "" {
+			if eg.MemoryBandwidthGBps, err = parse(g.MemoryBandwidthGBps, fmt.Sprintf("spec.gpus[%d].memoryBandwidthGBps", i)); err != nil {
+				return nil, err
+			}
+		}
+		c.GPUs[g.Name] = eg
 	}
 	for i, p := range pc.Spec.Providers {
 		ep := engine.Provider{Name: p.Name, Kind: engine.ProviderKind(p.Kind), Spot: p.Market == ftv1.MarketSpot,
@@ -113,7 +119,8 @@ func FromEngine(c *engine.Catalog, name string) *ftv1.PriceCatalog {
 	for _, k := range slices.Sorted(maps.Keys(c.GPUs)) {
 		g := c.GPUs[k]
 		pc.Spec.GPUs = append(pc.Spec.GPUs, ftv1.CatalogGPU{Name: g.Name, MemoryGiB: g.MemoryGiB,
-			PeakBF16TFLOPs: dec(g.PeakBF16TFLOPs), Generation: ftv1.GPUGeneration(g.Generation), Provenance: prov(g.Provenance)})
+			PeakBF16TFLOPs: dec(g.PeakBF16TFLOPs), Generation: ftv1.GPUGeneration(g.Generation),
+			MemoryBandwidthGBps: optionalDec(g.MemoryBandwidthGBps), Provenance: prov(g.Provenance)})
 	}
 	for _, k := range slices.Sorted(maps.Keys(c.Providers)) {
 		p := c.Providers[k]
@@ -140,4 +147,12 @@ func FromEngine(c *engine.Catalog, name string) *ftv1.PriceCatalog {
 			Provenance: prov(a.Provenance)})
 	}
 	return pc
+}
+
+// optionalDec prints a figure the catalog may leave out: "" for zero.
+func optionalDec(d decimal.Decimal) ftv1.Decimal {
+	if d.Sign() == 0 {
+		return ""
+	}
+	return ftv1.Decimal(d.String())
 }

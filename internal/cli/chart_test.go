@@ -128,7 +128,7 @@ func TestChartCrossesAtBreakEven(t *testing.T) {
 		wantBreakEven string // "" for never
 		wantMonths    int    // months on the chart
 	}{
-		"article example 1":                {"support-bot.yaml", "20.0", 36},
+		"article example 1":               {"support-bot.yaml", "20.0", 36},
 		"code assistant":                  {"code-assistant.yaml", "10.0", 36},
 		"weekly retraining":               {"contract-classifier-weekly.yaml", "12.5", 36},
 		"full fine-tune, band is visible": {"support-bot-full-cost.yaml", "26.3", 36},

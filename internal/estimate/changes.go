@@ -17,6 +17,7 @@ const (
 	ReasonUpfrontCostChanged    = "UpfrontCostChanged"
 	ReasonEstimateFailed        = "EstimateFailed"
 	ReasonPricingSourceChanged  = "PricingSourceChanged"
+	ReasonServingOverloaded     = "ServingOverloaded"
 )
 
 // Change is something a person should notice between two statuses, to be recorded as an Event.
@@ -44,6 +45,11 @@ func Changes(prev, next *ftv1.FineTuneEstimateStatus) []Change {
 			msg = fmt.Sprintf("Prices now come from the built-in catalog: PriceCatalog %q no longer exists", prev.Pricing.Catalog)
 		}
 		out = append(out, Change{corev1.EventTypeNormal, ReasonPricingSourceChanged, msg})
+	}
+	if b := next.ServingBreakdown; b != nil && b.OverloadedInMonth > 0 &&
+		(prev.ServingBreakdown == nil || prev.ServingBreakdown.OverloadedInMonth != b.OverloadedInMonth || prev.ServingBreakdown.ReplicasNeeded != b.ReplicasNeeded) {
+		out = append(out, Change{corev1.EventTypeWarning, ReasonServingOverloaded,
+			servingOverloadMessage(int(b.OverloadedInMonth), b.ReplicasNeeded)})
 	}
 	if c := meta.FindStatusCondition(next.Conditions, ftv1.ConditionReady); c != nil && c.Status == metav1.ConditionFalse {
 		p := meta.FindStatusCondition(prev.Conditions, ftv1.ConditionReady)

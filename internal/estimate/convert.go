@@ -8,6 +8,8 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"k8s.io/utils/ptr"
+
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
 )
@@ -108,6 +110,15 @@ func Input(spec *ftv1.FineTuneEstimateSpec) (*engine.Input, error) {
 	}
 	if s := spec.Serving; s != nil {
 		in.ServingAPIModel = s.APIModel
+		if h := s.SelfHosted; h != nil {
+			sh := &engine.SelfHosted{Provider: h.Provider, GPUType: h.GPUType, ScaleToZero: ptr.Deref(h.ScaleToZero, false),
+				Replicas: ptr.Deref(h.Replicas, 0), MinReplicas: ptr.Deref(h.MinReplicas, 0),
+				Precision: engine.ServingPrecision(h.Precision)}
+			if sh.HoursPerMonth, err = decimalField(h.HoursPerMonth, engine.FieldServingHoursPerMonth); err != nil {
+				return nil, err
+			}
+			in.SelfHosted = sh
+		}
 		if in.ServingCostPerRequest, err = decimalField(s.CostPerRequest, engine.FieldServingCostPerRequest); err != nil {
 			return nil, err
 		}

@@ -110,6 +110,15 @@ func Succeeded(obj *ftv1.FineTuneEstimate, r *engine.Result, pricing *ftv1.Prici
 	if r.MemoryBreakdown != nil {
 		s.GradientCheckpointing = &r.GradientCheckpointing
 	}
+	if sv := r.Serving; sv != nil {
+		s.ServingBreakdown = &ftv1.ServingBreakdown{GPUType: sv.GPUType, GPUsPerReplica: sv.GPUsPerReplica,
+			Replicas: sv.Replicas, GPUHoursPerMonth: engine.FormatFigure(sv.GPUHoursPerMonth),
+			PricePerGPUHour: formatPrice(sv.PricePerGPUHour), MemoryPerGPUGiB: engine.FormatOneDecimal(sv.MemoryPerGPUGiB)}
+		if sv.Overloaded {
+			s.ServingBreakdown.OverloadedInMonth, s.ServingBreakdown.ReplicasNeeded = int32(sv.OverloadedMonth), sv.NeededReplicas
+		}
+		s.ServingCapacity = engine.FormatFigure(sv.CapacityPerReplica)
+	}
 	set := conditions.Setter(&s.Conditions, obj.Generation)
 	set(ftv1.ConditionReady, metav1.ConditionTrue, ftv1.ReasonEstimated, readyMessage(r, pricing))
 	meta.RemoveStatusCondition(&s.Conditions, ftv1.ConditionReconciling)
@@ -119,9 +128,9 @@ func Succeeded(obj *ftv1.FineTuneEstimate, r *engine.Result, pricing *ftv1.Prici
 	if recommended {
 		set(ftv1.ConditionFineTuneRecommended, metav1.ConditionTrue, ftv1.ReasonFineTunePaysOff,
 			fmt.Sprintf("Fine-tuning breaks even in month %s of %d; net present value %s %s over the horizon",
-				s.BreakEvenMonths, r.HorizonMonths, s.NetPresentValue, Currency))
+				s.BreakEvenMonths, r.HorizonMonths, s.NetPresentValue, Currency)+servingNote(r))
 	} else {
-		set(ftv1.ConditionFineTuneRecommended, metav1.ConditionFalse, ftv1.ReasonAPICheaper, apiCheaperMessage(r, s))
+		set(ftv1.ConditionFineTuneRecommended, metav1.ConditionFalse, ftv1.ReasonAPICheaper, apiCheaperMessage(r, s)+servingNote(r))
 	}
 
 	within := r.Budget != engine.BudgetExceeded
@@ -155,6 +164,27 @@ func readyMessage(r *engine.Result, p *ftv1.Pricing) string {
 		where = fmt.Sprintf("catalog %q generation %d", p.Catalog, p.CatalogGeneration)
 	}
 	return fmt.Sprintf("Estimated with the %s estimator using prices from %s", r.Estimator, where)
+}
+
+// ServingUnpricedNote is what an estimate says when nothing prices serving the fine-tuned model.
+const ServingUnpricedNote = "serving the fine-tuned model is unpriced (counted as free): set spec.serving.selfHosted, costPerRequest, monthlyCost or apiModel"
+
+// servingNote adds to the verdict what a reader must know about the serving side: that it is
+// unpriced, or that a fixed replica count cannot carry the volume.
+func servingNote(r *engine.Result) string {
+	switch {
+	case r.ServingUnpriced:
+		return "; " + ServingUnpricedNote
+	case r.Serving != nil && r.Serving.Overloaded:
+		return "; " + servingOverloadMessage(r.Serving.OverloadedMonth, r.Serving.NeededReplicas)
+	}
+	return ""
+}
+
+// servingOverloadMessage says that a fixed replica count cannot carry the volume, and what is priced.
+func servingOverloadMessage(month int, needed int32) string {
+	return fmt.Sprintf("spec.serving.selfHosted.replicas cannot carry the volume from month %d, which needs %d replicas; those are priced",
+		month, needed)
 }
 
 func apiCheaperMessage(r *engine.Result, s *ftv1.FineTuneEstimateStatus) string {

@@ -162,7 +162,7 @@ func TestDashboardQueriesExportedMetrics(t *testing.T) {
 		g.Expect(series(fams, "ftcost_estimate_net_present_value_usd", est)).NotTo(BeNil())
 		g.Expect(series(fams, "ftcost_estimate_serving_monthly_cost_usd", est)).NotTo(BeNil())
 		g.Expect(series(fams, "ftcost_estimate_recommendation", map[string]string{"namespace": ns, "name": "support-bot", "recommendation": "FineTune"})).To(Equal(ptr.To(1.0)))
-		g.Expect(series(fams, "ftcost_gate_decisions_total", map[string]string{"gate": "job", "outcome": "Pass"})).To(HaveValue(BeNumerically(">=", 1)))
+		g.Expect(series(fams, "ftcost_gate_decisions_total", map[string]string{"gate": "job", "outcome": string(gate.Approved)})).To(HaveValue(BeNumerically(">=", 1)))
 		g.Expect(series(fams, "ftcost_catalog_stale", map[string]string{"catalog": "default"})).To(Equal(ptr.To(0.0)))
 		g.Expect(series(fams, "ftcost_catalog_oldest_price_age_seconds", map[string]string{"catalog": "default"})).To(HaveValue(BeNumerically(">", 0)))
 		g.Expect(series(fams, "ftcost_build_info", nil)).To(Equal(ptr.To(1.0)))
