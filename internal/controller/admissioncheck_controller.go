@@ -8,6 +8,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -23,16 +24,16 @@ import (
 	"github.com/ftcost/ftcost/internal/gate"
 )
 
-// WorkloadOwnerJobIndex indexes Kueue Workloads by the name of the batch/v1 Job that controls them, so
-// a Job or an estimate reaches exactly its Workloads.
-const WorkloadOwnerJobIndex = "ftcost.io/owner-job"
+// WorkloadOwnerIndex indexes Kueue Workloads by the kind and name of the gated workload (a row of
+// gate.Kinds) that controls them, e.g. "JobSet.jobset.x-k8s.io/train", so a Job or an estimate
+// reaches exactly its Workloads.
+const WorkloadOwnerIndex = "ftcost.io/owner"
 
 // ReasonActive is the reason of the Active condition ftcost keeps on its AdmissionChecks.
 const ReasonActive = "Active"
 
 // +kubebuilder:rbac:groups=kueue.x-k8s.io,resources=admissionchecks;workloads,verbs=get;list;watch
 // +kubebuilder:rbac:groups=kueue.x-k8s.io,resources=admissionchecks/status;workloads/status,verbs=get;patch;update
-// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch
 
 // AdmissionCheckReconciler keeps Active=True on the Kueue AdmissionChecks whose controllerName is
 // gate.ControllerName, so Kueue uses them.
@@ -73,13 +74,15 @@ func (r *AdmissionCheckReconciler) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 // WorkloadGateReconciler sets the state of ftcost's AdmissionChecks on Kueue Workloads from the
-// FineTuneEstimate named by the owning Job's ftcost.io/estimate label (or the Workload's own label
-// when it has no Job owner): Ready, Retry with a delay, or Rejected, as gate.Decide says.
+// FineTuneEstimate named by the ftcost.io/estimate label of the workload that owns them (any kind of
+// gate.Kinds), or the Workload's own label: Ready, Retry with a delay, or Rejected, as gate.Decide says.
 type WorkloadGateReconciler struct {
 	client.Client
-	// APIReader reads from the API server, bypassing the cache: the Job cache holds only labelled
-	// Jobs, and one the informer has not seen yet must not pass as unlabelled.
+	// APIReader reads from the API server, bypassing the cache: the caches hold only labelled
+	// workloads, and one the informer has not seen yet must not pass as unlabelled.
 	APIReader client.Reader
+	// Gates holds the caches of labelled workloads per kind (nil: read owners from the API server).
+	Gates *SuspendGates
 	// Clock stamps check state transitions: clock.RealClock{} in the manager.
 	Clock clock.PassiveClock
 }
@@ -146,39 +149,57 @@ func (r *WorkloadGateReconciler) ourChecks(ctx context.Context, wl *kueue.Worklo
 	return ours, nil
 }
 
-// estimateName is the owning Job's ftcost.io/estimate label; a Workload without a Job owner (JobSet,
-// a plain Workload) may carry the label itself.
+// estimateName is the ftcost.io/estimate label of the workload that controls the Workload, when it
+// is of a kind the suspend gate covers (a Job, JobSet, TrainJob, PyTorchJob or RayJob), and
+// otherwise the Workload's own label (a plain Workload, another integration, or Kueue's
+// labelKeysToCopy having copied it).
 func (r *WorkloadGateReconciler) estimateName(ctx context.Context, wl *kueue.Workload) (string, error) {
-	if job := ownerJob(wl); job != "" {
-		j := &batchv1.Job{}
-		key := types.NamespacedName{Namespace: wl.Namespace, Name: job}
-		err := r.Get(ctx, key, j)
-		if apierrors.IsNotFound(err) && r.APIReader != nil {
-			// Not in the cache: unlabelled, gone, or not seen yet. Only the API server can tell.
-			err = r.APIReader.Get(ctx, key, j)
-		}
-		if err != nil {
-			return "", client.IgnoreNotFound(err)
-		}
-		return j.Labels[gate.EstimateLabel], nil
+	k, owner, ok := gatedOwner(wl)
+	if !ok {
+		return wl.Labels[gate.EstimateLabel], nil
+	}
+	key := types.NamespacedName{Namespace: wl.Namespace, Name: owner}
+	obj := newObject(k)
+	var err error = apierrors.NewNotFound(schema.GroupResource{Group: k.GVK.Group, Resource: k.Resource}, owner)
+	if c, running := r.Gates.Reader(k.GVK.GroupKind()); running {
+		err = c.Get(ctx, key, obj)
+	}
+	if apierrors.IsNotFound(err) && r.APIReader != nil {
+		// Not in the cache: unlabelled, gone, or not seen yet. Only the API server can tell.
+		err = r.APIReader.Get(ctx, key, obj)
+	}
+	if err != nil {
+		return "", client.IgnoreNotFound(err)
+	}
+	if name := obj.GetLabels()[gate.EstimateLabel]; name != "" {
+		return name, nil
 	}
 	return wl.Labels[gate.EstimateLabel], nil
 }
 
-// ownerJob is the name of the batch/v1 Job controlling the Workload, or "".
-func ownerJob(o client.Object) string {
-	if ref := metav1.GetControllerOf(o); ref != nil && ref.Kind == "Job" && ref.APIVersion == "batch/v1" {
-		return ref.Name
+// gatedOwner is the kind and name of the workload controlling o, when gate.Kinds covers its kind.
+func gatedOwner(o client.Object) (gate.Kind, string, bool) {
+	ref := metav1.GetControllerOf(o)
+	if ref == nil {
+		return gate.Kind{}, "", false
 	}
-	return ""
+	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	if err != nil {
+		return gate.Kind{}, "", false
+	}
+	k, ok := gate.KindOf(schema.GroupKind{Group: gv.Group, Kind: ref.Kind})
+	return k, ref.Name, ok
 }
 
-// SetupWithManager registers the reconciler, the owner-Job index, and the Job, estimate and catalog
+// ownerKey is the WorkloadOwnerIndex value of a workload of kind gk named name.
+func ownerKey(gk schema.GroupKind, name string) string { return gk.String() + "/" + name }
+
+// SetupWithManager registers the reconciler, the owner index, and the Job, estimate and catalog
 // watches (the catalog one needs SetupGateIndexes).
 func (r *WorkloadGateReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &kueue.Workload{}, WorkloadOwnerJobIndex, func(o client.Object) []string {
-		if job := ownerJob(o); job != "" {
-			return []string{job}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &kueue.Workload{}, WorkloadOwnerIndex, func(o client.Object) []string {
+		if k, owner, ok := gatedOwner(o); ok {
+			return []string{ownerKey(k.GVK.GroupKind(), owner)}
 		}
 		return nil
 	}); err != nil {
@@ -195,26 +216,27 @@ func (r *WorkloadGateReconciler) SetupWithManager(ctx context.Context, mgr ctrl.
 }
 
 func (r *WorkloadGateReconciler) workloadsOfJob(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.workloadsOf(ctx, schema.GroupKind{Group: "batch", Kind: "Job"}, o)
+}
+
+// workloadsOf lists the Workloads controlled by the gated workload o of kind gk.
+func (r *WorkloadGateReconciler) workloadsOf(ctx context.Context, gk schema.GroupKind, o client.Object) []reconcile.Request {
 	list := &kueue.WorkloadList{}
-	if err := r.List(ctx, list, client.InNamespace(o.GetNamespace()), client.MatchingFields{WorkloadOwnerJobIndex: o.GetName()}); err != nil {
-		log.FromContext(ctx).Error(err, "Listing the Workloads of a Job failed", "job", o.GetName())
+	if err := r.List(ctx, list, client.InNamespace(o.GetNamespace()), client.MatchingFields{WorkloadOwnerIndex: ownerKey(gk, o.GetName())}); err != nil {
+		log.FromContext(ctx).Error(err, "Listing the Workloads of a workload failed", "kind", gk.String(), "name", o.GetName())
 		return nil
 	}
 	return requestsFor(list.Items)
 }
 
-// workloadsOfEstimate maps an estimate to the Workloads of the Jobs labelled with its name, and to
-// Workloads labelled with it directly: label selectors and the owner index, never a full list.
+// workloadsOfEstimate maps an estimate to the Workloads of the gated workloads (of every kind the
+// suspend gates cache) labelled with its name, and to Workloads labelled with it directly: label
+// selectors and the owner index, never a full list.
 func (r *WorkloadGateReconciler) workloadsOfEstimate(ctx context.Context, o client.Object) []reconcile.Request {
 	sel := client.MatchingLabels{gate.EstimateLabel: o.GetName()}
-	jobs := &batchv1.JobList{}
-	if err := r.List(ctx, jobs, client.InNamespace(o.GetNamespace()), sel); err != nil {
-		log.FromContext(ctx).Error(err, "Listing the Jobs of an estimate failed", "estimate", o.GetName())
-		return nil
-	}
 	var reqs []reconcile.Request
-	for i := range jobs.Items {
-		reqs = append(reqs, r.workloadsOfJob(ctx, &jobs.Items[i])...)
+	for _, u := range r.Gates.labelledOf(ctx, o) {
+		reqs = append(reqs, r.workloadsOf(ctx, u.GroupVersionKind().GroupKind(), u)...)
 	}
 	direct := &kueue.WorkloadList{}
 	if err := r.List(ctx, direct, client.InNamespace(o.GetNamespace()), sel); err != nil {

@@ -36,6 +36,8 @@ func run(suiteCtx context.Context, m *testing.M) (int, error) {
 	}
 	mgr, err := manager.New(ctx, operatorConfig, manager.Options{
 		MetricsAddr: "0", ProbeAddr: "0", QPS: 50, Burst: 100, Concurrency: 4, Registry: registry,
+		// Without Kueue's CRDs: the gate holds work with a queue name itself (TestQueueNameWithoutKueue).
+		EnableJobGate: true,
 	})
 	if err != nil {
 		return 0, err

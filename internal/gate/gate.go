@@ -14,12 +14,14 @@ import (
 )
 
 const (
-	// EstimateLabel on a Job (or a Workload) names the FineTuneEstimate, in the same namespace, that gates it.
+	// EstimateLabel on a workload (a row of Kinds, or a Kueue Workload) names the FineTuneEstimate, in the
+	// same namespace, that gates it.
 	EstimateLabel = "ftcost.io/estimate"
 	// ControllerName is the spec.controllerName of the Kueue AdmissionChecks ftcost serves.
 	ControllerName = "ftcost.io/cost-gate"
-	// OperatorServiceAccount is the user the manager runs as with config/default; the
-	// ValidatingAdmissionPolicy in config/vap lets only this user clear spec.suspend on a gated Job.
+	// OperatorServiceAccount is the user the manager runs as with config/default, which fills the same
+	// name into the admission policies of config/vap: only this user (or Kueue) clears the suspend
+	// switch of a gated workload, and this user may change nothing else.
 	OperatorServiceAccount = "system:serviceaccount:ftcost-system:ftcost-controller-manager"
 )
 

@@ -170,11 +170,11 @@ func TestForJob(t *testing.T) {
 			Event: &Event{corev1.EventTypeWarning, EventRejected, "over budget; policy Enforce"}}},
 		"held then approved unsuspends": {Job{Suspended: true, Gate: GateHeld, GateMessage: "over budget; policy Enforce"}, approved, JobAction{Patch: true, Unsuspend: true, Gate: GateReleased, Message: "approved",
 			Event: &Event{corev1.EventTypeNormal, EventReleased, "approved"}}},
-		"not gated is left alone":            {suspended, notGated, JobAction{}},
-		"running job is never touched":       {Job{}, rejected, JobAction{}},
-		"finished job is never touched":      {Job{Suspended: true, Finished: true}, approved, JobAction{}},
-		"kueue owns suspend":                 {Job{Suspended: true, KueueManaged: true}, approved, JobAction{}},
-		"re-suspended after release is left": {Job{Suspended: true, Gate: GateReleased}, approved, JobAction{}},
+		"not gated is left alone":             {suspended, notGated, JobAction{}},
+		"running job is never touched":        {Job{}, rejected, JobAction{}},
+		"a job that has run is never touched": {Job{Suspended: true, Started: true}, approved, JobAction{}},
+		"kueue owns suspend":                  {Job{Suspended: true, KueueManaged: true}, approved, JobAction{}},
+		"re-suspended after release is left":  {Job{Suspended: true, Gate: GateReleased}, approved, JobAction{}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -26,10 +26,12 @@ const (
 	EventRejected    = "Rejected"
 )
 
-// Job is what the Job gate reads from a Job.
+// Job is what the suspend gate reads from a workload of any of the Kinds (a batch/v1 Job, a JobSet,
+// a TrainJob, ...).
 type Job struct {
 	Suspended bool
-	Finished  bool
+	// Started: the workload has run, or finished, by its kind's rule (Kind.Started).
+	Started bool
 	// KueueManaged: Kueue owns spec.suspend of this Job (it has a queue name); the AdmissionCheck gates it.
 	KueueManaged bool
 	// Gate and GateMessage are the current values of the gate's annotations.
@@ -53,10 +55,10 @@ type JobAction struct {
 	RequeueAfter time.Duration
 }
 
-// Gated says whether the gate acts on the Job at all: it is suspended, not finished, not Kueue's, and
+// Gated says whether the gate acts on the Job at all: it is suspended, has not run, is not Kueue's, and
 // not released by the gate before (a Job suspended again after its release was suspended on purpose).
 func (j Job) Gated() bool {
-	return j.Suspended && !j.Finished && !j.KueueManaged && j.Gate != GateReleased
+	return j.Suspended && !j.Started && !j.KueueManaged && j.Gate != GateReleased
 }
 
 // advisoryHeld ends the message of an AdvisoryNotApproved decision on a plain Job.

@@ -36,8 +36,8 @@ type Options struct {
 	QPS                     float64
 	Burst                   int
 	Concurrency             int
-	// EnableJobGate runs the Job gate: suspended Jobs labelled ftcost.io/estimate are released once
-	// their estimate is Approved.
+	// EnableJobGate runs the suspend gate: suspended workloads (Jobs, JobSets, TrainJobs, PyTorchJobs,
+	// RayJobs) labelled ftcost.io/estimate are released once their estimate is Approved.
 	EnableJobGate bool
 	// EnableKueueAdmissionCheck runs the Kueue AdmissionCheck controller (ftcost.io/cost-gate); Kueue's
 	// CRDs must be installed.
@@ -60,7 +60,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&o.QPS, "kube-api-qps", 20, "Queries per second the manager may send to the API server.")
 	fs.IntVar(&o.Burst, "kube-api-burst", 30, "Burst of queries the manager may send to the API server.")
 	fs.IntVar(&o.Concurrency, "max-concurrent-reconciles", 4, "How many FineTuneEstimates are reconciled at once.")
-	fs.BoolVar(&o.EnableJobGate, "enable-job-gate", true, "Release suspended Jobs labelled "+gate.EstimateLabel+" once their FineTuneEstimate lets them through.")
+	fs.BoolVar(&o.EnableJobGate, "enable-job-gate", true, "Release suspended workloads (Job, JobSet, TrainJob, PyTorchJob, RayJob) labelled "+gate.EstimateLabel+" once their FineTuneEstimate lets them through.")
 	fs.BoolVar(&o.EnableKueueAdmissionCheck, "enable-kueue-admission-check", false, "Serve Kueue AdmissionChecks with controllerName "+gate.ControllerName+" (needs Kueue's CRDs).")
 }
 
@@ -136,17 +136,20 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 			return nil, fmt.Errorf("indexing estimates for the gates: %w", err)
 		}
 	}
-	if o.EnableJobGate {
-		jg := &controller.JobGateReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("ftcost-job-gate")}
-		if err := jg.SetupWithManager(mgr); err != nil {
-			return nil, fmt.Errorf("setting up the Job gate: %w", err)
+	var gates *controller.SuspendGates
+	if o.EnableJobGate || o.EnableKueueAdmissionCheck {
+		// The Kueue check reads the owners of Workloads through the gates' caches.
+		gates = &controller.SuspendGates{Release: o.EnableJobGate, Recorder: mgr.GetEventRecorder("ftcost-job-gate")}
+		if err := gates.SetupWithManager(mgr); err != nil {
+			return nil, fmt.Errorf("setting up the suspend gates: %w", err)
 		}
 	}
 	if o.EnableKueueAdmissionCheck {
 		if err := (&controller.AdmissionCheckReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 			return nil, fmt.Errorf("setting up the AdmissionCheck controller: %w", err)
 		}
-		if err := (&controller.WorkloadGateReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clock.RealClock{}}).SetupWithManager(ctx, mgr); err != nil {
+		wg := &controller.WorkloadGateReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Gates: gates, Clock: clock.RealClock{}}
+		if err := wg.SetupWithManager(ctx, mgr); err != nil {
 			return nil, fmt.Errorf("setting up the Workload cost gate: %w", err)
 		}
 	}

@@ -40,7 +40,8 @@ const (
 // clusterScoped are the kinds config/default renders that have no namespace.
 var clusterScoped = map[string]bool{
 	"Namespace": true, "CustomResourceDefinition": true, "ClusterRole": true, "ClusterRoleBinding": true,
-	"PriceCatalog": true,
+	"PriceCatalog": true, "ValidatingAdmissionPolicy": true, "ValidatingAdmissionPolicyBinding": true,
+	"MutatingAdmissionPolicy": true, "MutatingAdmissionPolicyBinding": true,
 }
 
 // render runs kustomize on config/<dir> and returns the resources.

@@ -9,12 +9,18 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/internal/gate"
 )
+
+// patchJob sends a JSON merge patch to the Job as the client's user.
+func patchJob(c client.Client, j *batchv1.Job, patch string) error {
+	return c.Patch(ctx, &batchv1.Job{ObjectMeta: j.ObjectMeta}, client.RawPatch(types.MergePatchType, []byte(patch)))
+}
 
 // job creates a Job in ns with the given labels and spec.suspend.
 func job(t *testing.T, ns string, labels map[string]string, suspend bool) *batchv1.Job {
@@ -108,7 +114,9 @@ func TestJobGateLeavesOtherJobsAlone(t *testing.T) {
 	g := NewWithT(t)
 	ns := namespace(t)
 	estimated(t, overBudget(ns, "no", ftv1.PolicyEnforce))
-	running := job(t, ns, gated("no"), false)
+	// A labelled Job is stored suspended at creation, so a running one was labelled afterwards.
+	running := job(t, ns, nil, false)
+	g.Expect(patchJob(k, running, `{"metadata":{"labels":{"ftcost.io/estimate":"no"}}}`)).To(Succeed())
 	unlabelled := job(t, ns, nil, true)
 	kueued := job(t, ns, map[string]string{gate.EstimateLabel: "no", "kueue.x-k8s.io/queue-name": "q"}, true)
 	g.Consistently(func(g Gomega) {

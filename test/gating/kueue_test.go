@@ -3,6 +3,7 @@ package gating
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	kueue "sigs.k8s.io/kueue/apis/kueue/v1beta2"
@@ -269,4 +271,47 @@ func freshen(g Gomega, pc *ftv1.PriceCatalog) {
 		g.Expect(k.Get(ctx, key(pc), pc)).To(Succeed())
 		g.Expect(meta.IsStatusConditionTrue(pc.Status.Conditions, ftv1.ConditionStale)).To(BeFalse())
 	}).WithTimeout(timeout).Should(Succeed())
+}
+
+// TestKueueTracesEveryKind: a Workload owned by any kind of gate.Kinds is decided by its owner's
+// label; one owned by a kind ftcost does not know is decided by the Workload's own label (as Kueue's
+// labelKeysToCopy copies it, docs/gitops.md); and the label only ever names an estimate in the
+// Workload's own namespace.
+func TestKueueTracesEveryKind(t *testing.T) {
+	ns, elsewhere := namespace(t), namespace(t)
+	apply(t, "kueue", ns)
+	estimated(t, supportBot(ns, "approved", ""))
+	estimated(t, overBudget(ns, "enforced", ftv1.PolicyEnforce))
+	estimated(t, supportBot(elsewhere, "only-elsewhere", ftv1.PolicyEnforce))
+
+	// owned creates a Workload controlled by owner, as Kueue's integration for its kind does.
+	owned := func(t *testing.T, apiVersion, kind, name string, uid types.UID, labels map[string]string) *kueue.Workload {
+		wl := workload(ns, "wl-"+strings.ToLower(kind)+"-"+name, nil)
+		wl.Labels = labels
+		wl.OwnerReferences = []metav1.OwnerReference{{APIVersion: apiVersion, Kind: kind, Name: name, UID: uid, Controller: ptr.To(true)}}
+		createWorkload(t, wl)
+		return wl
+	}
+	for _, file := range recipes {
+		for label, want := range map[string]kueue.CheckState{
+			"approved": kueue.CheckStateReady, "enforced": kueue.CheckStateRejected, "only-elsewhere": kueue.CheckStateRetry,
+		} {
+			t.Run(file+" labelled "+label, func(t *testing.T) {
+				g := NewWithT(t)
+				base, _ := recipe(t, file, ns)
+				u := withEstimate(base, label)
+				u.SetLabels(map[string]string{gate.EstimateLabel: label, "kueue.x-k8s.io/queue-name": "ml-training"})
+				g.Expect(k.Create(ctx, u)).To(Succeed())
+				wl := owned(t, u.GetAPIVersion(), u.GetKind(), u.GetName(), u.GetUID(), nil)
+				st := checkState(g, wl, costCheck, func(s kueue.AdmissionCheckState) bool { return s.State != kueue.CheckStatePending })
+				g.Expect(st.State).To(Equal(want), st.Message)
+			})
+		}
+	}
+	t.Run("labelKeysToCopy: an unknown owner kind, the label copied to the Workload", func(t *testing.T) {
+		g := NewWithT(t)
+		wl := owned(t, "kubeflow.org/v2beta1", "MPIJob", "train", "mpi-uid", map[string]string{gate.EstimateLabel: "enforced"})
+		st := checkState(g, wl, costCheck, func(s kueue.AdmissionCheckState) bool { return s.State != kueue.CheckStatePending })
+		g.Expect(st.State).To(Equal(kueue.CheckStateRejected), st.Message)
+	})
 }

@@ -1,0 +1,294 @@
+package controller
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/internal/gate"
+)
+
+// One marker per row of gate.Kinds: the gate reads labelled workloads and patches spec.suspend (the
+// ValidatingAdmissionPolicy ftcost-operator-writes in config/vap limits the patch to that).
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=jobset.x-k8s.io,resources=jobsets,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=trainer.kubeflow.org,resources=trainjobs,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=kubeflow.org,resources=pytorchjobs,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=ray.io,resources=rayjobs,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch
+
+// kueueWorkloadsCRD is Kueue's Workload CRD: while it exists, Kueue owns the suspend switch of work
+// with a queue name.
+const kueueWorkloadsCRD = "workloads.kueue.x-k8s.io"
+
+// gatedSelector selects the workloads that carry the estimate label.
+var gatedSelector = func() labels.Selector {
+	req, err := labels.NewRequirement(gate.EstimateLabel, selection.Exists, nil)
+	if err != nil {
+		panic(err)
+	}
+	return labels.NewSelector().Add(*req)
+}()
+
+// SuspendGates runs the suspend gate for every kind of gate.Kinds whose API the cluster serves: one
+// label-selected cache and one controller per kind, all of them the same code (suspendGate). A kind
+// whose CRD is missing is skipped with one log line and started when its CRD appears (a metadata-only
+// watch on CustomResourceDefinitions). The Kueue check reads workloads through the same caches.
+type SuspendGates struct {
+	// Release runs the controllers that release held workloads (--enable-job-gate); without it only
+	// the caches run, for the Kueue check.
+	Release  bool
+	Recorder recorder.EventRecorder
+
+	mgr     ctrl.Manager
+	mu      sync.Mutex
+	running map[schema.GroupKind]cache.Cache
+}
+
+// crdMeta is the metadata-only form of a CustomResourceDefinition.
+func crdMeta() *metav1.PartialObjectMetadata {
+	return &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "apiextensions.k8s.io/v1", Kind: "CustomResourceDefinition"}}
+}
+
+// SetupWithManager starts the gates of the kinds that are installed once the manager runs, and
+// watches CRDs for the others.
+func (g *SuspendGates) SetupWithManager(mgr ctrl.Manager) error {
+	g.mgr, g.running = mgr, map[schema.GroupKind]cache.Cache{}
+	crdKinds := map[string]gate.Kind{}
+	for _, k := range gate.Kinds {
+		if n := k.CRDName(); n != "" {
+			crdKinds[n] = k
+		}
+	}
+	err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		for _, k := range gate.Kinds {
+			if err := g.ensure(ctx, k); meta.IsNoMatchError(err) {
+				log.FromContext(ctx).Info("Workload kind not installed: its suspend gate starts when its CRD appears",
+					"kind", k.GVK.GroupKind().String(), "crd", k.CRDName())
+			} else if err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	if err != nil {
+		return err
+	}
+	ours := predicate.NewPredicateFuncs(func(o client.Object) bool {
+		_, ok := crdKinds[o.GetName()]
+		return ok || o.GetName() == kueueWorkloadsCRD
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		For(crdMeta(), builder.WithPredicates(ours)).
+		Named("workload-kinds").
+		Complete(reconcile.Func(func(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+			k, ok := crdKinds[req.Name]
+			if !ok {
+				return reconcile.Result{}, nil
+			}
+			// A new CRD is served shortly after it is created; until then, retry with backoff.
+			return reconcile.Result{}, g.ensure(ctx, k)
+		}))
+}
+
+// ensure starts the cache (and, with Release, the controller) of a kind once; it fails with a
+// no-match error while the kind is not served.
+func (g *SuspendGates) ensure(ctx context.Context, k gate.Kind) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.running[k.GVK.GroupKind()] != nil {
+		return nil
+	}
+	if _, err := g.mgr.GetRESTMapper().RESTMapping(k.GVK.GroupKind(), k.GVK.Version); err != nil {
+		return err
+	}
+	c, err := cache.New(g.mgr.GetConfig(), cache.Options{
+		HTTPClient: g.mgr.GetHTTPClient(), Scheme: g.mgr.GetScheme(), Mapper: g.mgr.GetRESTMapper(),
+		// Only workloads that name an estimate: caching every Job in the cluster would cost memory for nothing.
+		ByObject: map[client.Object]cache.ByObject{newObject(k): {Label: gatedSelector}},
+	})
+	if err != nil {
+		return err
+	}
+	if err := g.mgr.Add(c); err != nil {
+		return err
+	}
+	if g.Release {
+		sg := &suspendGate{Client: g.mgr.GetClient(), Reader: c, Kind: k, Recorder: g.Recorder}
+		labelled := predicate.NewTypedPredicateFuncs(func(o *unstructured.Unstructured) bool { return o.GetLabels()[gate.EstimateLabel] != "" })
+		err := ctrl.NewControllerManagedBy(g.mgr).
+			Named("suspend-gate-"+strings.ToLower(k.GVK.Kind)).
+			WatchesRawSource(source.Kind(c, newObject(k), &handler.TypedEnqueueRequestForObject[*unstructured.Unstructured]{}, labelled)).
+			Watches(&ftv1.FineTuneEstimate{}, handler.EnqueueRequestsFromMapFunc(sg.ofEstimate)).
+			Watches(&ftv1.PriceCatalog{}, handler.EnqueueRequestsFromMapFunc(viaEstimatesOfCatalog(g.mgr.GetClient(), sg.ofEstimate)),
+				builder.WithPredicates(staleChanged)).
+			Complete(sg)
+		if err != nil {
+			return err
+		}
+	}
+	g.running[k.GVK.GroupKind()] = c
+	log.FromContext(ctx).Info("Started the suspend gate", "kind", k.GVK.GroupKind().String(), "release", g.Release)
+	return nil
+}
+
+// Reader is the cache of labelled workloads of a kind, and false while the kind is not served.
+func (g *SuspendGates) Reader(gk schema.GroupKind) (client.Reader, bool) {
+	if g == nil {
+		return nil, false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	c, ok := g.running[gk]
+	return c, ok
+}
+
+// labelledOf lists the workloads of every running kind labelled with the estimate's name.
+func (g *SuspendGates) labelledOf(ctx context.Context, estimate client.Object) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, k := range gate.Kinds {
+		r, ok := g.Reader(k.GVK.GroupKind())
+		if !ok {
+			continue
+		}
+		items, err := listLabelled(ctx, r, k, estimate)
+		if err != nil {
+			log.FromContext(ctx).Error(err, "Listing the workloads of an estimate failed", "kind", k.GVK.Kind, "estimate", estimate.GetName())
+		}
+		out = append(out, items...)
+	}
+	return out
+}
+
+func newObject(k gate.Kind) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(k.GVK)
+	return u
+}
+
+func listLabelled(ctx context.Context, r client.Reader, k gate.Kind, estimate client.Object) ([]*unstructured.Unstructured, error) {
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(k.GVK.GroupVersion().WithKind(k.GVK.Kind + "List"))
+	if err := r.List(ctx, list, client.InNamespace(estimate.GetNamespace()), client.MatchingLabels{gate.EstimateLabel: estimate.GetName()}); err != nil {
+		return nil, err
+	}
+	out := make([]*unstructured.Unstructured, len(list.Items))
+	for i := range list.Items {
+		out[i] = &list.Items[i]
+	}
+	return out, nil
+}
+
+// suspendGate releases workloads of one kind that were created suspended (config/vap's
+// MutatingAdmissionPolicy suspends every labelled one) once their estimate lets them through
+// (gate.Decide), and otherwise says why they are held, with an annotation and an Event. It only
+// ever clears the suspend switch.
+type suspendGate struct {
+	client.Client
+	// Reader is the kind's label-selected cache.
+	Reader   client.Reader
+	Kind     gate.Kind
+	Recorder recorder.EventRecorder
+}
+
+// Reconcile applies gate.ForJob to one workload.
+func (r *suspendGate) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	obj := newObject(r.Kind)
+	if err := r.Reader.Get(ctx, req.NamespacedName, obj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	name := obj.GetLabels()[gate.EstimateLabel]
+	if name == "" {
+		return ctrl.Result{}, nil
+	}
+	kueueManaged, err := r.kueueManaged(ctx, obj)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	facts := r.Kind.FactsOf(obj, kueueManaged)
+	if !facts.Gated() {
+		return ctrl.Result{}, nil
+	}
+	in, err := gateInput(ctx, r.Client, obj.GetNamespace(), name)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	a := gate.ForJob(facts, decided(gateJob, gate.Decide(in)))
+	if a.Patch {
+		obj = obj.DeepCopy() // the cache's copy is shared
+		patch := client.MergeFromWithOptions(obj.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		ann := obj.GetAnnotations()
+		if ann == nil {
+			ann = map[string]string{}
+		}
+		ann[gate.GateAnnotation], ann[gate.GateMessageAnnotation] = a.Gate, a.Message
+		obj.SetAnnotations(ann)
+		if a.Unsuspend {
+			if err := r.Kind.SetSuspend(obj, false); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
+		if err := r.Patch(ctx, obj, patch); err != nil {
+			return ctrl.Result{}, err
+		}
+		log.FromContext(ctx).Info("Gated workload", "gate", a.Gate, "estimate", name, "message", a.Message)
+	}
+	if a.Event != nil {
+		var related client.Object
+		if in.Estimate != nil {
+			related = in.Estimate
+		}
+		r.Recorder.Eventf(obj, related, a.Event.Type, a.Event.Reason, "Gate", "%s", a.Event.Note)
+	}
+	return ctrl.Result{RequeueAfter: a.RequeueAfter}, nil
+}
+
+// kueueManaged says whether Kueue owns the workload's suspend switch: it has a queue name and Kueue
+// is installed. Without Kueue a queue name is just a label, and the gate holds the work itself.
+func (r *suspendGate) kueueManaged(ctx context.Context, obj client.Object) (bool, error) {
+	if obj.GetLabels()[kueueQueueLabel] == "" {
+		return false, nil
+	}
+	crd := crdMeta()
+	switch err := r.Get(ctx, types.NamespacedName{Name: kueueWorkloadsCRD}, crd); {
+	case apierrors.IsNotFound(err):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
+}
+
+func (r *suspendGate) ofEstimate(ctx context.Context, o client.Object) []reconcile.Request {
+	items, err := listLabelled(ctx, r.Reader, r.Kind, o)
+	if err != nil {
+		log.FromContext(ctx).Error(err, "Listing the workloads of an estimate failed", "kind", r.Kind.GVK.Kind, "estimate", o.GetName())
+		return nil
+	}
+	reqs := make([]reconcile.Request, len(items))
+	for i, u := range items {
+		reqs[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(u)}
+	}
+	return reqs
+}

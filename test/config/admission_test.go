@@ -1,0 +1,86 @@
+package config
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/ftcost/ftcost/internal/gate"
+)
+
+// TestAdmissionPoliciesInDefault: config/default installs the three policies of config/vap with
+// their bindings, names the operator's rendered ServiceAccount in them (filled in by kustomize),
+// and every policy and the operator's ClusterRole cover exactly the kinds of gate.Kinds.
+func TestAdmissionPoliciesInDefault(t *testing.T) {
+	rs := render(t, "default")
+	operator := "'system:serviceaccount:' + variables.operatorNamespace + ':' + variables.operatorName"
+	var rules [][]admissionv1.NamedRuleWithOperations
+	for _, name := range []string{prefix + "suspend-guard", prefix + "operator-writes"} {
+		var p admissionv1.ValidatingAdmissionPolicy
+		decode(t, find(t, rs, "ValidatingAdmissionPolicy", name), &p)
+		var b admissionv1.ValidatingAdmissionPolicyBinding
+		decode(t, find(t, rs, "ValidatingAdmissionPolicyBinding", name), &b)
+		if b.Spec.PolicyName != name || !slices.Equal(b.Spec.ValidationActions, []admissionv1.ValidationAction{admissionv1.Deny}) {
+			t.Errorf("binding %s: policyName %q, actions %v", name, b.Spec.PolicyName, b.Spec.ValidationActions)
+		}
+		vars := map[string]string{}
+		for _, v := range p.Spec.Variables {
+			vars[v.Name] = v.Expression
+		}
+		if vars["operatorNamespace"] != "'"+namespace+"'" || vars["operatorName"] != "'"+saName+"'" {
+			t.Errorf("%s names the operator %s/%s, want '%s'/'%s'", name, vars["operatorNamespace"], vars["operatorName"], namespace, saName)
+		}
+		if !strings.Contains(vars["operator"]+vars["isOperator"], operator) {
+			t.Errorf("%s does not build the operator's user name from the two variables", name)
+		}
+		if got := gate.OperatorServiceAccount; got != "system:serviceaccount:"+namespace+":"+saName {
+			t.Errorf("gate.OperatorServiceAccount = %q, out of step with config/default", got)
+		}
+		rules = append(rules, p.Spec.MatchConstraints.ResourceRules)
+	}
+	var m admissionv1.MutatingAdmissionPolicy
+	decode(t, find(t, rs, "MutatingAdmissionPolicy", prefix+"hold-at-creation"), &m)
+	var mb admissionv1.MutatingAdmissionPolicyBinding
+	decode(t, find(t, rs, "MutatingAdmissionPolicyBinding", prefix+"hold-at-creation"), &mb)
+	if mb.Spec.PolicyName != m.Name {
+		t.Errorf("MutatingAdmissionPolicyBinding names policy %q, want %q", mb.Spec.PolicyName, m.Name)
+	}
+	rules = append(rules, m.Spec.MatchConstraints.ResourceRules)
+
+	var want []string
+	for _, k := range gate.Kinds {
+		want = append(want, k.GVK.Group+"/"+k.Resource)
+	}
+	slices.Sort(want)
+	for i, rs := range rules {
+		var got []string
+		for _, r := range rs {
+			for _, g := range r.APIGroups {
+				for _, res := range r.Resources {
+					got = append(got, g+"/"+res)
+				}
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("policy %d matches %v, want the kinds of gate.Kinds %v", i, got, want)
+		}
+	}
+
+	var role rbacv1.ClusterRole
+	decode(t, find(t, rs, "ClusterRole", prefix+"manager-role"), &role)
+	for _, k := range gate.Kinds {
+		ok := false
+		for _, r := range role.Rules {
+			if slices.Contains(r.APIGroups, k.GVK.Group) && slices.Contains(r.Resources, k.Resource) && slices.Contains(r.Verbs, "patch") {
+				ok = true
+			}
+		}
+		if !ok {
+			t.Errorf("the operator's ClusterRole cannot patch %s.%s", k.Resource, k.GVK.Group)
+		}
+	}
+}
