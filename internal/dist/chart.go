@@ -119,22 +119,8 @@ func Chart(root string) (map[string][]byte, error) {
 		return nil, fmt.Errorf("config/default renders no Deployment")
 	}
 
-	// What config/default leaves to separate kustomizations, behind values.
-	vap, err := Render(root, "vap")
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range vap.Resources() {
-		if seen[r.GetKind()+"/"+r.GetName()] {
-			continue // config/default has it already
-		}
-		obj, err := r.Map()
-		if err != nil {
-			return nil, err
-		}
-		// The Job gate's guard: without the gate nobody would release the Jobs it holds.
-		objs = append(objs, chartObject{obj: obj, cond: "and .Values.admissionPolicies.enabled .Values.jobGate.enabled"})
-	}
+	// What config/default leaves to separate kustomizations, behind values. (The admission policies
+	// of config/vap are part of config/default.)
 	check, err := readObject(root, "kueue/admissioncheck.yaml")
 	if err != nil {
 		return nil, err

@@ -95,17 +95,17 @@ func WriteChart(dir string, files map[string][]byte) error {
 	return nil
 }
 
-// toYAML marshals obj, failing on text Helm would take for a template action.
+// toYAML marshals obj, escaping text Helm would take for a template action: a CEL expression's
+// "{{" (an object literal in a MutatingAdmissionPolicy) is printed through a template string.
 func toYAML(obj map[string]any) (string, error) {
 	b, err := yaml.Marshal(obj)
 	if err != nil {
 		return "", err
 	}
-	if bytes.Contains(b, []byte("{{")) || bytes.Contains(b, []byte("}}")) {
-		return "", fmt.Errorf("%s %v contains {{ or }}, which Helm would read as a template action", obj["kind"], obj["metadata"])
-	}
-	return string(b), nil
+	return helmEscaper.Replace(string(b)), nil
 }
+
+var helmEscaper = strings.NewReplacer("{{", `{{ "{{" }}`, "}}", `{{ "}}" }}`)
 
 // substitute replaces each line that holds a sentinel with the sentinel's template, indented as
 // the line was; the template gets that indentation to nindent what it includes.
