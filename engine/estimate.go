@@ -146,7 +146,8 @@ func Estimate(in *Input, cat *Catalog) (*Result, error) {
 			return nil, err
 		}
 	}
-	r.ServingUnpriced = in.SelfHosted == nil && in.ServingCostPerRequest == nil && servingModel == "" && in.ServingMonthlyCost.IsZero()
+	r.ServingUnpriced = !in.ServingStated && in.SelfHosted == nil && in.ServingCostPerRequest == nil &&
+		servingModel == "" && in.ServingMonthlyCost.IsZero()
 	if err := projectMonths(in, r, hosted); err != nil {
 		return nil, err
 	}

@@ -88,6 +88,9 @@ type Input struct {
 	ServingMonthlyCost    decimal.Decimal
 	ServingAPIModel       string
 	SelfHosted            *SelfHosted
+	// ServingStated: the input says how serving is priced, even at nothing (a model run on hardware
+	// bought in OneTime). Without it, and with no price, serving is reported unpriced.
+	ServingStated bool
 
 	APIModel            string
 	APIInputPerMillion  *decimal.Decimal

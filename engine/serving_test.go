@@ -122,6 +122,10 @@ func TestServingUnpriced(t *testing.T) {
 	if r := mustEstimate(t, in); r.ServingUnpriced {
 		t.Error("a monthly serving cost reported as unpriced")
 	}
+	in.ServingMonthlyCost, in.ServingStated = decimal.Zero, true
+	if r := mustEstimate(t, in); r.ServingUnpriced {
+		t.Error("serving stated at nothing reported as unpriced")
+	}
 }
 
 func TestSelfHostedErrors(t *testing.T) {

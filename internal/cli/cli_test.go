@@ -19,12 +19,14 @@ import (
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
 	"github.com/ftcost/ftcost/internal/catalog"
+	"github.com/ftcost/ftcost/internal/estimate"
 	"github.com/ftcost/ftcost/internal/validate"
 )
 
 type run struct {
 	code     int
 	out, err string
+	warnings []string // stderr's unpriced-serving warnings, kept out of err
 }
 
 // ftcost runs the command in-process with stdin.
@@ -32,7 +34,32 @@ func ftcost(t testing.TB, stdin string, args ...string) run {
 	t.Helper()
 	var out, errOut strings.Builder
 	code := Run(args, Streams{In: strings.NewReader(stdin), Out: &out, Err: &errOut})
-	return run{code: code, out: out.String(), err: errOut.String()}
+	r := run{code: code, out: out.String()}
+	var rest strings.Builder
+	for _, line := range strings.SplitAfter(errOut.String(), "\n") {
+		if strings.HasPrefix(line, "warning: ") && strings.Contains(line, estimate.ServingUnpricedNote) {
+			r.warnings = append(r.warnings, strings.TrimSuffix(line, "\n"))
+		} else {
+			rest.WriteString(line)
+		}
+	}
+	r.err = rest.String()
+	return r
+}
+
+// TestServingUnpricedWarning: an estimate that says nothing of serving is warned about; one that
+// prices serving, even at nothing, is not.
+func TestServingUnpricedWarning(t *testing.T) {
+	r := ftcost(t, "", "estimate", "-f", td("article-example-1.yaml"))
+	want := "warning: ml/support-bot: " + estimate.ServingUnpricedNote
+	if r.code != ExitOK || len(r.warnings) != 1 || r.warnings[0] != want {
+		t.Errorf("exit %d, warnings %q; want %q", r.code, r.warnings, want)
+	}
+	r = ftcost(t, "", "estimate", "-f", filepath.Join("..", "..", "config", "samples", "contract-classifier-monthly.yaml"),
+		"-f", filepath.Join("..", "..", "config", "samples", "code-assistant.yaml"))
+	if r.code != ExitOK || len(r.warnings) != 0 || r.err != "" {
+		t.Errorf("exit %d, warnings %q, stderr %q; want none for samples that price serving", r.code, r.warnings, r.err)
+	}
 }
 
 func td(name string) string { return filepath.Join("testdata", name) }

@@ -170,6 +170,10 @@ func runEstimate(s Streams, o *estimateOptions) error {
 			fmt.Fprintf(s.Err, "error: %s/%s is not Ready: %s\n", fte.Namespace, fte.Name, conditionText(ready))
 			code = ExitInput
 		}
+		if c := meta.FindStatusCondition(fte.Status.Conditions, ftv1.ConditionFineTuneRecommended); c != nil &&
+			strings.Contains(c.Message, estimate.ServingUnpricedNote) {
+			fmt.Fprintf(s.Err, "warning: %s/%s: %s\n", fte.Namespace, fte.Name, estimate.ServingUnpricedNote)
+		}
 	}
 	if len(errs) > 0 {
 		code = ExitInput

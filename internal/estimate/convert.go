@@ -109,6 +109,7 @@ func Input(spec *ftv1.FineTuneEstimateSpec) (*engine.Input, error) {
 		in.MonthlyGrowthPercent = *g
 	}
 	if s := spec.Serving; s != nil {
+		in.ServingStated = s.CostPerRequest != nil || s.MonthlyCost != nil || s.APIModel != "" || s.SelfHosted != nil
 		in.ServingAPIModel = s.APIModel
 		if h := s.SelfHosted; h != nil {
 			sh := &engine.SelfHosted{Provider: h.Provider, GPUType: h.GPUType, ScaleToZero: ptr.Deref(h.ScaleToZero, false),
