@@ -455,7 +455,7 @@ func (in *PriceCatalogSpec) DeepCopyInto(out *PriceCatalogSpec) {
 	}
 	if in.MaxAge != nil {
 		in, out := &in.MaxAge, &out.MaxAge
-		*out = new(v1.Duration)
+		*out = new(Duration)
 		**out = **in
 	}
 }
