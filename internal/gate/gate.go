@@ -132,8 +132,13 @@ func Decide(in Input) Decision {
 	return Decision{Outcome: AdvisoryNotApproved, Reason: ReasonAdvisoryNotApproved, Message: why}
 }
 
-// enforced ends a gate's message for a Rejected decision.
-const enforced = "; policy Enforce"
+// enforced ends a gate's message for a Rejected decision: what enforced the "no".
+func enforced(d Decision) string {
+	if d.Reason == ftv1.ReasonPolicyViolated {
+		return "; a CostPolicy is enforced whatever spec.policy"
+	}
+	return "; policy Enforce"
+}
 
 // CatalogToCheck is the PriceCatalog whose Stale condition matters for an estimate; empty when the
 // estimate was priced with the built-in catalog or not priced at all.

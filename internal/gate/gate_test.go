@@ -119,11 +119,13 @@ func TestCheckState(t *testing.T) {
 		want     kueue.AdmissionCheckState
 		changed  bool
 	}{
-		"approved: pending to ready":              {st(kueue.CheckStatePending, "", nil, earlier), false, approved, st(kueue.CheckStateReady, "ok", nil, metav1.NewTime(now)), true},
-		"not gated is ready":                      {st(kueue.CheckStatePending, "", nil, earlier), false, notGated, st(kueue.CheckStateReady, "no label", nil, metav1.NewTime(now)), true},
-		"advisory no is ready and says so":        {st(kueue.CheckStatePending, "", nil, earlier), false, advisory, st(kueue.CheckStateReady, "not approved; policy Advisory lets it run", nil, metav1.NewTime(now)), true},
-		"pending to retry with delay":             {st(kueue.CheckStatePending, "", nil, earlier), false, pending, st(kueue.CheckStateRetry, "pending", ptr.To[int32](15), metav1.NewTime(now)), true},
-		"pending to rejected under Enforce":       {st(kueue.CheckStatePending, "", nil, earlier), false, rejected, st(kueue.CheckStateRejected, "no; policy Enforce", nil, metav1.NewTime(now)), true},
+		"approved: pending to ready":        {st(kueue.CheckStatePending, "", nil, earlier), false, approved, st(kueue.CheckStateReady, "ok", nil, metav1.NewTime(now)), true},
+		"not gated is ready":                {st(kueue.CheckStatePending, "", nil, earlier), false, notGated, st(kueue.CheckStateReady, "no label", nil, metav1.NewTime(now)), true},
+		"advisory no is ready and says so":  {st(kueue.CheckStatePending, "", nil, earlier), false, advisory, st(kueue.CheckStateReady, "not approved; policy Advisory lets it run", nil, metav1.NewTime(now)), true},
+		"pending to retry with delay":       {st(kueue.CheckStatePending, "", nil, earlier), false, pending, st(kueue.CheckStateRetry, "pending", ptr.To[int32](15), metav1.NewTime(now)), true},
+		"pending to rejected under Enforce": {st(kueue.CheckStatePending, "", nil, earlier), false, rejected, st(kueue.CheckStateRejected, "no; policy Enforce", nil, metav1.NewTime(now)), true},
+		"rejected by a cost policy says so": {st(kueue.CheckStatePending, "", nil, earlier), false, Decision{Outcome: Rejected, Reason: ftv1.ReasonPolicyViolated, Message: "no"},
+			st(kueue.CheckStateRejected, "no; a CostPolicy is enforced whatever spec.policy", nil, metav1.NewTime(now)), true},
 		"retry to ready":                          {st(kueue.CheckStateRetry, "pending", ptr.To[int32](15), earlier), false, approved, st(kueue.CheckStateReady, "ok", nil, metav1.NewTime(now)), true},
 		"unchanged retry":                         {st(kueue.CheckStateRetry, "pending", ptr.To[int32](15), earlier), false, pending, st(kueue.CheckStateRetry, "pending", ptr.To[int32](15), earlier), false},
 		"unchanged advisory":                      {st(kueue.CheckStateReady, "not approved; policy Advisory lets it run", nil, earlier), false, advisory, st(kueue.CheckStateReady, "not approved; policy Advisory lets it run", nil, earlier), false},
