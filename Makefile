@@ -91,7 +91,7 @@ run: manifests ## Run the manager against the cluster of the current kubeconfig.
 .PHONY: install
 install: manifests ## Install the CRDs and the default PriceCatalog into the current cluster.
 	kubectl apply -k config/crd
-	kubectl wait --for=condition=Established --timeout=60s crd/finetuneestimates.ftcost.io crd/pricecatalogs.ftcost.io
+	kubectl wait --for=condition=Established --timeout=60s crd/finetuneestimates.ftcost.io crd/pricecatalogs.ftcost.io crd/costpolicies.ftcost.io
 	kubectl apply -k config/catalog
 
 .PHONY: uninstall

@@ -60,6 +60,14 @@ const (
 	ReasonNotRecommended = "NotRecommended"
 	// ReasonOverBudget: Approved is False because WithinBudget is False.
 	ReasonOverBudget = "OverBudget"
+	// ReasonPricesStale: Approved is False because the estimate's policy is Enforce and the
+	// PriceCatalog it priced with is Stale: no verdict rests on outdated prices. It turns back once
+	// the catalog is fresh.
+	ReasonPricesStale = "PricesStale"
+	// ReasonPolicyViolated: Approved is False because a CostPolicy that selects the estimate's namespace
+	// forbids it; the message names the policy and the rule. Gates hold the work whatever spec.policy
+	// says: the platform team's limit is not advisory.
+	ReasonPolicyViolated = "PolicyViolated"
 )
 
 // Condition types and reasons of a PriceCatalog.

@@ -592,6 +592,12 @@ type FineTuneEstimateStatus struct {
 	// pricing records which prices were used.
 	// +optional
 	Pricing *Pricing `json:"pricing,omitempty"`
+	// costPolicies names the CostPolicies that select the estimate's namespace and were checked.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=253
+	CostPolicies []string `json:"costPolicies,omitempty"`
 	// conditions: Ready, FineTuneRecommended, WithinBudget, Approved, and Reconciling or Stalled while True.
 	// +optional
 	// +listType=map

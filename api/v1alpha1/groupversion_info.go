@@ -1,4 +1,4 @@
-// Package v1alpha1 holds the ftcost.io/v1alpha1 API: FineTuneEstimate and PriceCatalog.
+// Package v1alpha1 holds the ftcost.io/v1alpha1 API: FineTuneEstimate, PriceCatalog and CostPolicy.
 // +kubebuilder:object:generate=true
 // +groupName=ftcost.io
 package v1alpha1

@@ -34,9 +34,10 @@ type Provenance struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=512
 	Source string `json:"source,omitempty"`
-	// effectiveDate is the date (YYYY-MM-DD) since which the figure holds.
+	// effectiveDate is the date (YYYY-MM-DD) since which the figure holds; a real calendar date.
 	// +optional
 	// +kubebuilder:validation:Pattern=`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`
+	// +kubebuilder:validation:Format=date
 	// +kubebuilder:validation:MaxLength=10
 	EffectiveDate string `json:"effectiveDate,omitempty"`
 }
@@ -232,11 +233,20 @@ type PriceCatalogSpec struct {
 	// +kubebuilder:validation:MaxItems=1024
 	APIModels []CatalogAPIModel `json:"apiModels,omitempty"`
 	// maxAge is how old a price's effectiveDate (of a provider or an API model) may be before the
-	// catalog is Stale, e.g. "720h". Models and GPUs are specifications and do not age.
-	// Omitted, prices never go stale.
+	// catalog is Stale: a Go duration of hours, minutes and seconds, e.g. "720h" (30 days), at most
+	// "876000h" (100 years). Models and GPUs are specifications and do not age. Omitted, prices never
+	// go stale.
 	// +optional
-	MaxAge *metav1.Duration `json:"maxAge,omitempty"`
+	MaxAge *Duration `json:"maxAge,omitempty"`
 }
+
+// Duration is a Go duration string such as "720h" or "1h30m": no days or years, since their length
+// varies. It is a string in Go as on the wire, so an object stored before the schema checked it still
+// decodes, and the controller reports it instead of failing to read every catalog.
+// +kubebuilder:validation:MaxLength=32
+// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$') || duration(self) <= duration('876000h')",message="must be a duration of at most 876000h (100 years), such as 720h"
+type Duration string
 
 // PriceCatalogStatus is what the controller observed of a catalog.
 type PriceCatalogStatus struct {

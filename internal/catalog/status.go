@@ -35,6 +35,32 @@ func Validate(pc *ftv1.PriceCatalog) field.ErrorList {
 		seen.Insert(name)
 	}
 
+	if pc.Spec.MaxAge != nil {
+		if _, err := MaxAge(pc); err != nil {
+			errs = append(errs, field.Invalid(spec.Child("maxAge"), *pc.Spec.MaxAge, err.Error()))
+		}
+	}
+	date := func(p ftv1.Provenance, path *field.Path) {
+		if p.EffectiveDate == "" {
+			return
+		}
+		if _, err := time.Parse(time.DateOnly, p.EffectiveDate); err != nil {
+			errs = append(errs, field.Invalid(path.Child("effectiveDate"), p.EffectiveDate, "must be a real date (YYYY-MM-DD)"))
+		}
+	}
+	for i, m := range pc.Spec.Models {
+		date(m.Provenance, spec.Child("models").Index(i))
+	}
+	for i, g := range pc.Spec.GPUs {
+		date(g.Provenance, spec.Child("gpus").Index(i))
+	}
+	for i, p := range pc.Spec.Providers {
+		date(p.Provenance, spec.Child("providers").Index(i))
+	}
+	for i, a := range pc.Spec.APIModels {
+		date(a.Provenance, spec.Child("apiModels").Index(i))
+	}
+
 	models := sets.New[string]()
 	for i, m := range pc.Spec.Models {
 		p := spec.Child("models").Index(i)
@@ -89,6 +115,22 @@ func Validate(pc *ftv1.PriceCatalog) field.ErrorList {
 	return errs
 }
 
+// MaxAge parses spec.maxAge; 0 and no error when it is omitted. The schema refuses what does not
+// parse, but a catalog stored before it did (or written around it) must not stop the controller.
+func MaxAge(pc *ftv1.PriceCatalog) (time.Duration, error) {
+	if pc.Spec.MaxAge == nil {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(string(*pc.Spec.MaxAge))
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("must be a duration such as 720h (hours, minutes, seconds; no days or years)")
+	case d < 0:
+		return 0, fmt.Errorf("must not be negative")
+	}
+	return d, nil
+}
+
 // Status computes a PriceCatalog's status at now: counts, Ready (Valid or InvalidEntries), and
 // Stale while the oldest effectiveDate is older than spec.maxAge. recheck is when the catalog turns
 // stale if nothing changes (0: never, or already stale).
@@ -114,13 +156,14 @@ func Status(pc *ftv1.PriceCatalog, now time.Time) (status *ftv1.PriceCatalogStat
 		s.OldestEffectiveDate = oldest.Format(time.DateOnly)
 	}
 	meta.RemoveStatusCondition(&s.Conditions, ftv1.ConditionStale)
-	if pc.Spec.MaxAge == nil || oldest.IsZero() {
-		return s, 0
+	maxAge, err := MaxAge(pc)
+	if pc.Spec.MaxAge == nil || err != nil || oldest.IsZero() {
+		return s, 0 // an unreadable maxAge already makes the catalog Ready=False
 	}
-	staleAt := oldest.Add(pc.Spec.MaxAge.Duration)
+	staleAt := oldest.Add(maxAge)
 	if !now.Before(staleAt) {
 		set(ftv1.ConditionStale, metav1.ConditionTrue, ftv1.ReasonPricesOutdated,
-			fmt.Sprintf("effectiveDate %s of %s is older than maxAge %s", s.OldestEffectiveDate, strings.Join(names, ", "), pc.Spec.MaxAge.Duration))
+			fmt.Sprintf("effectiveDate %s of %s is older than maxAge %s", s.OldestEffectiveDate, strings.Join(names, ", "), maxAge))
 		return s, 0
 	}
 	return s, staleAt.Sub(now)

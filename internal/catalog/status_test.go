@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
@@ -63,6 +64,24 @@ func TestValidateCatalog(t *testing.T) {
 			},
 			want: []string{`spec.providers[4].models: Required value`, `spec.providers[4].servingAPIModel: Not found: "gpt-9-finetuned"`},
 		},
+		// Stored before the schema refused them (or written around it): the controller reads the
+		// catalog and says what is wrong instead of failing to decode it.
+		"maxAge in days": {
+			mutate: func(pc *ftv1.PriceCatalog) { pc.Spec.MaxAge = ptr.To[ftv1.Duration]("30d") },
+			want:   []string{`spec.maxAge: Invalid value: "30d": must be a duration such as 720h`},
+		},
+		"maxAge forever": {
+			mutate: func(pc *ftv1.PriceCatalog) { pc.Spec.MaxAge = ptr.To[ftv1.Duration]("forever") },
+			want:   []string{`spec.maxAge: Invalid value: "forever"`},
+		},
+		"maxAge that overflows": {
+			mutate: func(pc *ftv1.PriceCatalog) { pc.Spec.MaxAge = ptr.To[ftv1.Duration]("99999999999h") },
+			want:   []string{`spec.maxAge: Invalid value: "99999999999h"`},
+		},
+		"effectiveDate that is no date": {
+			mutate: func(pc *ftv1.PriceCatalog) { provider(pc, "runpod").EffectiveDate = "2025-02-30" },
+			want:   []string{`spec.providers[5].effectiveDate: Invalid value: "2025-02-30": must be a real date`},
+		},
 		"training-token price on a GPU provider": {
 			mutate: func(pc *ftv1.PriceCatalog) { provider(pc, "runpod").PricePerMillionTrainingTokens = dec("1") },
 			want:   []string{`spec.providers[5].pricePerMillionTrainingTokens: Forbidden`},
@@ -88,14 +107,14 @@ func TestValidateCatalog(t *testing.T) {
 func TestCatalogStatus(t *testing.T) {
 	day := func(s string) time.Time { t, _ := time.Parse(time.DateOnly, s); return t }
 	cases := map[string]struct {
-		maxAge      *metav1.Duration
+		maxAge      *ftv1.Duration
 		now         time.Time
 		wantStale   bool
 		wantRecheck time.Duration
 	}{
 		"no maxAge never stale":        {nil, day("2030-01-01"), false, 0},
-		"fresh: recheck when it ages":  {&metav1.Duration{Duration: 365 * 24 * time.Hour}, day("2025-06-02"), false, 365 * 24 * time.Hour},
-		"stale once older than maxAge": {&metav1.Duration{Duration: 24 * time.Hour}, day("2025-06-03"), true, 0},
+		"fresh: recheck when it ages":  {ptr.To[ftv1.Duration]("8760h"), day("2025-06-02"), false, 365 * 24 * time.Hour},
+		"stale once older than maxAge": {ptr.To[ftv1.Duration]("24h"), day("2025-06-03"), true, 0},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -125,10 +144,20 @@ func TestCatalogStatus(t *testing.T) {
 			}
 		})
 	}
-	// Invalid entries make Ready False with the field named.
+	// An unreadable maxAge makes Ready False and never Stale.
 	pc := builtinPC()
+	pc.Spec.MaxAge = ptr.To[ftv1.Duration]("1y")
+	s, recheck := Status(pc, day("2030-01-01"))
+	if c := meta.FindStatusCondition(s.Conditions, ftv1.ConditionReady); c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, "spec.maxAge") {
+		t.Errorf("Ready = %+v, want False naming spec.maxAge", c)
+	}
+	if meta.FindStatusCondition(s.Conditions, ftv1.ConditionStale) != nil || recheck != 0 {
+		t.Errorf("Stale = %+v, recheck %s; want neither", s.Conditions, recheck)
+	}
+	// Invalid entries make Ready False with the field named.
+	pc = builtinPC()
 	provider(pc, "runpod").DefaultGPU = "A100"
-	s, _ := Status(pc, day("2026-01-01"))
+	s, _ = Status(pc, day("2026-01-01"))
 	c := meta.FindStatusCondition(s.Conditions, ftv1.ConditionReady)
 	if c.Status != metav1.ConditionFalse || c.Reason != ftv1.ReasonInvalidEntries || !strings.Contains(c.Message, "spec.providers[5].defaultGPU") {
 		t.Errorf("Ready = %+v", c)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/internal/catalog"
 	"github.com/ftcost/ftcost/internal/estimate"
 	"github.com/ftcost/ftcost/internal/validate"
 )
@@ -33,10 +35,12 @@ type estimateOptions struct {
 	catalogs []string
 	print    *printFlags
 	failOn   []string
+	// now is when catalogs are checked for staleness; the operator's clock in the cluster.
+	now func() time.Time
 }
 
 func newEstimateCommand(s Streams) *cobra.Command {
-	o := &estimateOptions{print: newPrintFlags()}
+	o := &estimateOptions{print: newPrintFlags(), now: time.Now}
 	cmd := &cobra.Command{
 		Use:   "estimate -f FILE|- [-f FILE...] [-o wide|json|yaml|name|jsonpath=...|custom-columns=...] [--no-headers] [--catalog FILE] [--fail-on api|budget|not-approved]",
 		Short: "Estimate FineTuneEstimates from files and print the status the operator would write",
@@ -102,6 +106,7 @@ func runEstimate(s Streams, o *estimateOptions) error {
 		defer debug.SetGCPercent(debug.SetGCPercent(gcPercent))
 	}
 	estimates, get, errs := load(&reader{validator: v, stdin: s.In}, o)
+	now := o.now()
 
 	// Estimate, convert each object for the printers and render it for -o json|yaml, in parallel.
 	render := itemRenderer(o.print.format())
@@ -114,6 +119,9 @@ func runEstimate(s Streams, o *estimateOptions) error {
 			res.err = fmt.Sprintf("%s: %s/%s: %v", e.from, e.estimate.Namespace, e.estimate.Name, err)
 			return
 		}
+		// As the operator: no approval on a Stale catalog under Enforce. CostPolicies select by
+		// namespace labels, which files do not carry, so they are checked as manifests only.
+		estimate.ApplyChecks(e.estimate, status, estimate.Checks{CatalogStale: staleness(status, get, now)})
 		e.estimate.Status = *status
 		res.obj = e.estimate
 		res.u, res.renderErr = toUnstructured(e.estimate)
@@ -216,6 +224,12 @@ func load(r *reader, o *estimateOptions) ([]decoded, estimate.CatalogGetter, []s
 				}
 				seen[d.catalog.Name] = d.from
 				catalogs[d.catalog.Name] = d.catalog
+				// The operator would mark it Ready=False; offline that is bad input. Estimates
+				// priced with it still get the status the operator would write.
+				if bad := catalog.Validate(d.catalog); len(bad) > 0 {
+					d.err = fmt.Errorf("PriceCatalog %q is not Ready: %s: %v", d.catalog.Name, ftv1.ReasonInvalidEntries, bad.ToAggregate())
+					errs = append(errs, d.message())
+				}
 			}
 		}
 	}
@@ -224,6 +238,19 @@ func load(r *reader, o *estimateOptions) ([]decoded, estimate.CatalogGetter, []s
 		return pc, ok, nil
 	}
 	return estimates, get, errs
+}
+
+// staleness is the Stale condition the operator would give the catalog that priced status, now.
+func staleness(status *ftv1.FineTuneEstimateStatus, get estimate.CatalogGetter, now time.Time) *metav1.Condition {
+	if status.Pricing == nil || status.Pricing.Source != ftv1.PricingSourceCatalog {
+		return nil
+	}
+	pc, found, err := get(status.Pricing.Catalog)
+	if err != nil || !found {
+		return nil
+	}
+	s, _ := catalog.Status(pc, now)
+	return meta.FindStatusCondition(s.Conditions, ftv1.ConditionStale)
 }
 
 // result is one computed estimate, and the same as an unstructured object for the printers.

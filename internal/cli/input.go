@@ -28,6 +28,7 @@ import (
 var (
 	estimateGVK = ftv1.GroupVersion.WithKind("FineTuneEstimate")
 	catalogGVK  = ftv1.GroupVersion.WithKind("PriceCatalog")
+	policyGVK   = ftv1.GroupVersion.WithKind("CostPolicy")
 )
 
 // origin says where an object came from: "bad.yaml: document 2".
@@ -48,11 +49,13 @@ func (o origin) String() string {
 	}
 }
 
-// decoded is what one document (or one item of a v1 List) holds: an estimate, a catalog, or an error.
+// decoded is what one document (or one item of a v1 List) holds: an estimate, a catalog, a
+// CostPolicy (checked, not applied: offline there are no namespace labels to select by), or an error.
 type decoded struct {
 	from     origin
 	estimate *ftv1.FineTuneEstimate
 	catalog  *ftv1.PriceCatalog
+	policy   *ftv1.CostPolicy
 	err      error
 }
 
@@ -240,12 +243,13 @@ func (r *reader) decodeObject(from origin, obj map[string]any, out []decoded) []
 		return out
 	}
 	gvk := gv.WithKind(kind)
-	if gvk != estimateGVK && gvk != catalogGVK {
+	if gvk != estimateGVK && gvk != catalogGVK && gvk != policyGVK {
 		return append(out, decoded{from: from, err: &validate.UnknownKindError{APIVersion: apiVersion, Kind: kind}})
 	}
 	if r.validator.Namespaced(gvk) {
 		defaultNamespace(obj)
 	}
+	generateName(obj)
 	if err := r.validator.Validate(obj); err != nil {
 		return append(out, decoded{from: from, err: err})
 	}
@@ -260,9 +264,10 @@ func (r *reader) decodeObject(from origin, obj map[string]any, out []decoded) []
 		d.catalog = &ftv1.PriceCatalog{}
 		meta = &d.catalog.ObjectMeta
 		err = fromUnstructured(obj, d.catalog)
-	}
-	if err == nil {
-		err = requireName(meta.Name, meta.GenerateName)
+	case policyGVK:
+		d.policy = &ftv1.CostPolicy{}
+		meta = &d.policy.ObjectMeta
+		err = fromUnstructured(obj, d.policy)
 	}
 	if err != nil {
 		return append(out, decoded{from: from, err: err})
@@ -289,11 +294,22 @@ func defaultNamespace(obj map[string]any) {
 	}
 }
 
-func requireName(name, generateName string) error {
-	if name == "" && generateName != "" {
-		return errors.New("metadata.name: Required value: metadata.generateName is not supported offline; set metadata.name")
+// generatedSuffix stands for the five random characters the API server appends to generateName.
+const generatedSuffix = "xxxxx"
+
+// generateName names an object that has only metadata.generateName as the server does before it
+// validates, with a fixed suffix instead of a random one: the server creates such objects, so the CLI
+// estimates them too. A generateName the server would refuse is left for the validator to name.
+func generateName(obj map[string]any) {
+	meta, _ := obj["metadata"].(map[string]any)
+	if meta == nil {
+		return
 	}
-	return nil
+	name, _ := meta["name"].(string)
+	prefix, _ := meta["generateName"].(string)
+	if name == "" && prefix != "" {
+		meta["name"] = prefix + generatedSuffix
+	}
 }
 
 func fromUnstructured(obj map[string]any, into any) error {

@@ -5,8 +5,12 @@ import (
 	"context"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -19,6 +23,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/engine"
+	"github.com/ftcost/ftcost/internal/costpolicy"
 	"github.com/ftcost/ftcost/internal/estimate"
 )
 
@@ -36,6 +42,8 @@ type FineTuneEstimateReconciler struct {
 // +kubebuilder:rbac:groups=ftcost.io,resources=finetuneestimates,verbs=get;list;watch
 // +kubebuilder:rbac:groups=ftcost.io,resources=finetuneestimates/status,verbs=get;patch;update
 // +kubebuilder:rbac:groups=ftcost.io,resources=pricecatalogs,verbs=get;list;watch
+// +kubebuilder:rbac:groups=ftcost.io,resources=costpolicies,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile computes the estimate and writes its status with one patch, or none when nothing changed.
@@ -47,10 +55,17 @@ func (r *FineTuneEstimateReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	status, lookupErr := estimate.Compute(obj, r.catalogGetter(ctx))
+	get := r.catalogGetter(ctx)
+	status, lookupErr := estimate.Compute(obj, get)
 	if lookupErr != nil {
 		// The catalog could not be read; say so and retry with backoff.
 		status = estimate.Pending(obj, fmt.Sprintf("Reading the price catalog failed: %v", lookupErr))
+	} else if checks, err := r.checks(ctx, obj, status, get); err != nil {
+		// Never approve without the platform's limits: no verdict until they can be read.
+		lookupErr = err
+		status = estimate.Pending(obj, fmt.Sprintf("Reading the cost policies failed: %v", err))
+	} else {
+		estimate.ApplyChecks(obj, status, checks)
 	}
 	r.Metrics.Observe(req.NamespacedName, status)
 	if equality.Semantic.DeepEqual(obj.Status, *status) {
@@ -80,6 +95,45 @@ func (r *FineTuneEstimateReconciler) catalogGetter(ctx context.Context) estimate
 	}
 }
 
+// checks reads what the verdict weighs beside the figures: the Stale condition of the catalog that
+// priced the estimate, and the CostPolicies that select its namespace with the rules it breaks.
+func (r *FineTuneEstimateReconciler) checks(ctx context.Context, obj *ftv1.FineTuneEstimate, status *ftv1.FineTuneEstimateStatus, get estimate.CatalogGetter) (estimate.Checks, error) {
+	var c estimate.Checks
+	var priced *engine.Catalog
+	if status.Pricing != nil && status.Pricing.Source == ftv1.PricingSourceCatalog {
+		pc, found, err := get(status.Pricing.Catalog)
+		if err != nil {
+			return c, err
+		}
+		if found {
+			c.CatalogStale = meta.FindStatusCondition(pc.Status.Conditions, ftv1.ConditionStale)
+		}
+	}
+	if res, err := estimate.Resolve(&obj.Spec, get); err == nil {
+		priced = res.Catalog
+	}
+	policies := &ftv1.CostPolicyList{}
+	if err := r.List(ctx, policies); err != nil {
+		return c, err
+	}
+	if len(policies.Items) == 0 {
+		return c, nil
+	}
+	ns := &metav1.PartialObjectMetadata{}
+	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	if err := r.Get(ctx, types.NamespacedName{Name: obj.Namespace}, ns); client.IgnoreNotFound(err) != nil {
+		return c, err
+	}
+	applied, broken := costpolicy.Applicable(policies.Items, ns.Labels)
+	c.Violations = broken
+	for _, p := range applied {
+		c.Policies = append(c.Policies, p.Name)
+		c.Violations = append(c.Violations, costpolicy.Check(p, costpolicy.Estimate{
+			Spec: &obj.Spec, UpfrontCost: status.UpfrontCost, Catalog: priced})...)
+	}
+	return c, nil
+}
+
 // recordChanges emits Events for what a person should notice: a verdict that flips, an upfront cost
 // that moves, an estimate that cannot be computed.
 func (r *FineTuneEstimateReconciler) recordChanges(obj *ftv1.FineTuneEstimate, next *ftv1.FineTuneEstimateStatus) {
@@ -88,7 +142,8 @@ func (r *FineTuneEstimateReconciler) recordChanges(obj *ftv1.FineTuneEstimate, n
 	}
 }
 
-// SetupWithManager registers the reconciler, the catalog index and the PriceCatalog watch.
+// SetupWithManager registers the reconciler, the catalog index, and the watches on PriceCatalogs,
+// CostPolicies and the labels of Namespaces.
 func (r *FineTuneEstimateReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &ftv1.FineTuneEstimate{}, CatalogIndex, func(o client.Object) []string {
 		return []string{estimate.CatalogRef(&o.(*ftv1.FineTuneEstimate).Spec)}
@@ -97,8 +152,13 @@ func (r *FineTuneEstimateReconciler) SetupWithManager(ctx context.Context, mgr c
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&ftv1.FineTuneEstimate{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// A catalog that turns Stale, or fresh again, changes the verdict under Enforce.
 		Watches(&ftv1.PriceCatalog{}, handler.EnqueueRequestsFromMapFunc(r.estimatesOfCatalog),
+			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, staleChanged))).
+		Watches(&ftv1.CostPolicy{}, handler.EnqueueRequestsFromMapFunc(r.estimatesOfPolicy),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.estimatesInNamespace),
+			builder.OnlyMetadata, builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Named("finetuneestimate").
 		Complete(r)
@@ -109,6 +169,36 @@ func (r *FineTuneEstimateReconciler) estimatesOfCatalog(ctx context.Context, o c
 	list := &ftv1.FineTuneEstimateList{}
 	if err := r.List(ctx, list, client.MatchingFields{CatalogIndex: o.GetName()}); err != nil {
 		log.FromContext(ctx).Error(err, "Listing estimates of a catalog failed", "catalog", o.GetName())
+		return nil
+	}
+	return requestsFor(list.Items)
+}
+
+// estimatesOfPolicy maps a CostPolicy to the estimates of the namespaces it selects; an update maps
+// both the old and the new object, so the namespaces it stops selecting are re-checked too.
+func (r *FineTuneEstimateReconciler) estimatesOfPolicy(ctx context.Context, o client.Object) []reconcile.Request {
+	sel, err := costpolicy.Selector(o.(*ftv1.CostPolicy))
+	if err != nil {
+		sel = labels.Everything() // a broken selector fails closed: it applies everywhere
+	}
+	namespaces := &metav1.PartialObjectMetadataList{}
+	namespaces.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NamespaceList"))
+	if err := r.List(ctx, namespaces, client.MatchingLabelsSelector{Selector: sel}); err != nil {
+		log.FromContext(ctx).Error(err, "Listing the namespaces of a cost policy failed", "costPolicy", o.GetName())
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range namespaces.Items {
+		reqs = append(reqs, r.estimatesInNamespace(ctx, &namespaces.Items[i])...)
+	}
+	return reqs
+}
+
+// estimatesInNamespace maps a Namespace whose labels changed to its estimates.
+func (r *FineTuneEstimateReconciler) estimatesInNamespace(ctx context.Context, o client.Object) []reconcile.Request {
+	list := &ftv1.FineTuneEstimateList{}
+	if err := r.List(ctx, list, client.InNamespace(o.GetName())); err != nil {
+		log.FromContext(ctx).Error(err, "Listing the estimates of a namespace failed", "namespace", o.GetName())
 		return nil
 	}
 	return requestsFor(list.Items)

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -21,7 +22,7 @@ import (
 func TestPriceCatalogRequeuesWhenPricesTurnStale(t *testing.T) {
 	g := NewWithT(t)
 	pc := builtinCatalog("clocked")
-	pc.Spec.MaxAge = &metav1.Duration{Duration: 30 * 24 * time.Hour}
+	pc.Spec.MaxAge = ptr.To[ftv1.Duration]("720h")
 	for i := range pc.Spec.Providers {
 		pc.Spec.Providers[i].Provenance.EffectiveDate = "2026-01-01"
 	}

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -39,7 +40,7 @@ func setRunpodPrice(pc *ftv1.PriceCatalog, price ftv1.Decimal) {
 func TestPriceCatalogStatus(t *testing.T) {
 	g := NewWithT(t)
 	pc := builtinCatalog("status-check")
-	pc.Spec.MaxAge = &metav1.Duration{Duration: 24 * time.Hour} // the built-in prices are months old
+	pc.Spec.MaxAge = ptr.To[ftv1.Duration]("24h") // the built-in prices are months old
 	g.Expect(env.Client.Create(ctx, pc)).To(Succeed())
 	g.Eventually(func(g Gomega) {
 		g.Expect(env.Client.Get(ctx, key(pc), pc)).To(Succeed())

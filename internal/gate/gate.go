@@ -36,7 +36,7 @@ const (
 	// Pending: there is no usable verdict yet (no estimate, not yet estimated, stale prices); hold the
 	// work and look again after Decision.RetryAfter.
 	Pending Outcome = "Pending"
-	// Rejected: the estimate is not Approved and its policy is Enforce.
+	// Rejected: the estimate is not Approved and its policy is Enforce, or a CostPolicy forbids it.
 	Rejected Outcome = "Rejected"
 	// AdvisoryNotApproved: the estimate is not Approved, but its policy is Advisory.
 	AdvisoryNotApproved Outcome = "AdvisoryNotApproved"
@@ -52,7 +52,7 @@ const (
 	// ReasonEstimatePending: the estimate has not been computed for its current generation.
 	ReasonEstimatePending = ftv1.ReasonEstimatePending
 	// ReasonPricesStale: the estimate's PriceCatalog is Stale, so its verdict rests on outdated prices.
-	ReasonPricesStale = "PricesStale"
+	ReasonPricesStale = ftv1.ReasonPricesStale
 	// ReasonApproved: the estimate is Approved.
 	ReasonApproved = ftv1.ReasonApproved
 	// ReasonAdvisoryNotApproved: the estimate is not Approved, but its policy is Advisory.
@@ -120,15 +120,27 @@ func Decide(in Input) Decision {
 		return Decision{Outcome: Approved, Reason: ReasonApproved,
 			Message: fmt.Sprintf("FineTuneEstimate %s is Approved: %s", ref, approved.Message)}
 	}
+	if approved.Reason == ftv1.ReasonPricesStale {
+		// The estimate said no because its prices were stale; they may be fresh by now, and the
+		// estimate will say so. Never reject (Kueue's Rejected is final) on stale prices.
+		return Decision{Outcome: Pending, Reason: ReasonPricesStale, RetryAfter: StaleRetryAfter,
+			Message: fmt.Sprintf("FineTuneEstimate %s is not Approved on stale prices: %s", ref, approved.Message)}
+	}
 	why := fmt.Sprintf("FineTuneEstimate %s is not Approved (%s): %s", ref, approved.Reason, approved.Message)
-	if obj.Spec.Policy == ftv1.PolicyEnforce {
+	// A CostPolicy's "no" is the platform team's, not advisory whatever the estimate's own policy says.
+	if obj.Spec.Policy == ftv1.PolicyEnforce || approved.Reason == ftv1.ReasonPolicyViolated {
 		return Decision{Outcome: Rejected, Reason: approved.Reason, Message: why}
 	}
 	return Decision{Outcome: AdvisoryNotApproved, Reason: ReasonAdvisoryNotApproved, Message: why}
 }
 
-// enforced ends a gate's message for a Rejected decision.
-const enforced = "; policy Enforce"
+// enforced ends a gate's message for a Rejected decision: what enforced the "no".
+func enforced(d Decision) string {
+	if d.Reason == ftv1.ReasonPolicyViolated {
+		return "; a CostPolicy is enforced whatever spec.policy"
+	}
+	return "; policy Enforce"
+}
 
 // CatalogToCheck is the PriceCatalog whose Stale condition matters for an estimate; empty when the
 // estimate was priced with the built-in catalog or not priced at all.

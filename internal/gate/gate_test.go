@@ -48,20 +48,22 @@ func TestDecide(t *testing.T) {
 		retry       time.Duration
 		msgContains string
 	}{
-		"no label passes":                 {in: Input{}, want: NotGated, reason: ReasonNoEstimateLabel},
-		"missing estimate waits":          {in: Input{EstimateName: "bot"}, want: Pending, reason: ReasonEstimateNotFound, retry: PendingRetryAfter, msgContains: "ml/bot does not exist"},
-		"new generation not yet seen":     {in: Input{EstimateName: "bot", Estimate: fte(2, 1, metav1.ConditionTrue, ftv1.ReasonApproved, "")}, want: Pending, reason: ReasonEstimatePending, retry: PendingRetryAfter, msgContains: "generation 2"},
-		"no conditions yet":               {in: Input{EstimateName: "bot", Estimate: noConditions}, want: Pending, reason: ReasonEstimatePending, retry: PendingRetryAfter},
-		"Ready Unknown":                   {in: Input{EstimateName: "bot", Estimate: readyUnknown}, want: Pending, reason: ReasonEstimatePending, retry: PendingRetryAfter},
-		"Approved from an old generation": {in: Input{EstimateName: "bot", Estimate: oldApproved}, want: Pending, reason: ReasonEstimatePending, retry: PendingRetryAfter},
-		"approved passes":                 {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionTrue, ftv1.ReasonApproved, ftv1.PolicyEnforce)}, want: Approved, reason: ReasonApproved},
-		"approved but stale waits":        {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionTrue, ftv1.ReasonApproved, ""), CatalogStale: stale}, want: Pending, reason: ReasonPricesStale, retry: StaleRetryAfter, msgContains: "2024-01-01"},
-		"stale waits even when advisory":  {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonOverBudget, ftv1.PolicyAdvisory), CatalogStale: stale}, want: Pending, reason: ReasonPricesStale, retry: StaleRetryAfter},
-		"Stale False is fresh":            {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionTrue, ftv1.ReasonApproved, ""), CatalogStale: &metav1.Condition{Status: metav1.ConditionFalse}}, want: Approved, reason: ReasonApproved},
-		"enforce rejects with the reason": {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonNotRecommended, ftv1.PolicyEnforce)}, want: Rejected, reason: ftv1.ReasonNotRecommended, msgContains: "FineTuneEstimate ml/bot is not Approved (NotRecommended): why"},
-		"enforce rejects not ready":       {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonNotReady, ftv1.PolicyEnforce)}, want: Rejected, reason: ftv1.ReasonNotReady},
-		"advisory passes with a message":  {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonOverBudget, ftv1.PolicyAdvisory)}, want: AdvisoryNotApproved, reason: ReasonAdvisoryNotApproved, msgContains: "not Approved (OverBudget): why"},
-		"no policy is advisory":           {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonOverBudget, "")}, want: AdvisoryNotApproved, reason: ReasonAdvisoryNotApproved},
+		"no label passes":                                {in: Input{}, want: NotGated, reason: ReasonNoEstimateLabel},
+		"missing estimate waits":                         {in: Input{EstimateName: "bot"}, want: Pending, reason: ReasonEstimateNotFound, retry: PendingRetryAfter, msgContains: "ml/bot does not exist"},
+		"new generation not yet seen":                    {in: Input{EstimateName: "bot", Estimate: fte(2, 1, metav1.ConditionTrue, ftv1.ReasonApproved, "")}, want: Pending, reason: ReasonEstimatePending, retry: PendingRetryAfter, msgContains: "generation 2"},
+		"no conditions yet":                              {in: Input{EstimateName: "bot", Estimate: noConditions}, want: Pending, reason: ReasonEstimatePending, retry: PendingRetryAfter},
+		"Ready Unknown":                                  {in: Input{EstimateName: "bot", Estimate: readyUnknown}, want: Pending, reason: ReasonEstimatePending, retry: PendingRetryAfter},
+		"Approved from an old generation":                {in: Input{EstimateName: "bot", Estimate: oldApproved}, want: Pending, reason: ReasonEstimatePending, retry: PendingRetryAfter},
+		"approved passes":                                {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionTrue, ftv1.ReasonApproved, ftv1.PolicyEnforce)}, want: Approved, reason: ReasonApproved},
+		"approved but stale waits":                       {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionTrue, ftv1.ReasonApproved, ""), CatalogStale: stale}, want: Pending, reason: ReasonPricesStale, retry: StaleRetryAfter, msgContains: "2024-01-01"},
+		"stale waits even when advisory":                 {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonOverBudget, ftv1.PolicyAdvisory), CatalogStale: stale}, want: Pending, reason: ReasonPricesStale, retry: StaleRetryAfter},
+		"Stale False is fresh":                           {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionTrue, ftv1.ReasonApproved, ""), CatalogStale: &metav1.Condition{Status: metav1.ConditionFalse}}, want: Approved, reason: ReasonApproved},
+		"enforce rejects with the reason":                {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonNotRecommended, ftv1.PolicyEnforce)}, want: Rejected, reason: ftv1.ReasonNotRecommended, msgContains: "FineTuneEstimate ml/bot is not Approved (NotRecommended): why"},
+		"enforce rejects not ready":                      {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonNotReady, ftv1.PolicyEnforce)}, want: Rejected, reason: ftv1.ReasonNotReady},
+		"advisory passes with a message":                 {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonOverBudget, ftv1.PolicyAdvisory)}, want: AdvisoryNotApproved, reason: ReasonAdvisoryNotApproved, msgContains: "not Approved (OverBudget): why"},
+		"no policy is advisory":                          {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonOverBudget, "")}, want: AdvisoryNotApproved, reason: ReasonAdvisoryNotApproved},
+		"stale verdict waits after the catalog is fresh": {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonPricesStale, ftv1.PolicyEnforce)}, want: Pending, reason: ReasonPricesStale, retry: StaleRetryAfter},
+		"cost policy rejects even when advisory":         {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonPolicyViolated, ftv1.PolicyAdvisory)}, want: Rejected, reason: ftv1.ReasonPolicyViolated},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -117,11 +119,13 @@ func TestCheckState(t *testing.T) {
 		want     kueue.AdmissionCheckState
 		changed  bool
 	}{
-		"approved: pending to ready":              {st(kueue.CheckStatePending, "", nil, earlier), false, approved, st(kueue.CheckStateReady, "ok", nil, metav1.NewTime(now)), true},
-		"not gated is ready":                      {st(kueue.CheckStatePending, "", nil, earlier), false, notGated, st(kueue.CheckStateReady, "no label", nil, metav1.NewTime(now)), true},
-		"advisory no is ready and says so":        {st(kueue.CheckStatePending, "", nil, earlier), false, advisory, st(kueue.CheckStateReady, "not approved; policy Advisory lets it run", nil, metav1.NewTime(now)), true},
-		"pending to retry with delay":             {st(kueue.CheckStatePending, "", nil, earlier), false, pending, st(kueue.CheckStateRetry, "pending", ptr.To[int32](15), metav1.NewTime(now)), true},
-		"pending to rejected under Enforce":       {st(kueue.CheckStatePending, "", nil, earlier), false, rejected, st(kueue.CheckStateRejected, "no; policy Enforce", nil, metav1.NewTime(now)), true},
+		"approved: pending to ready":        {st(kueue.CheckStatePending, "", nil, earlier), false, approved, st(kueue.CheckStateReady, "ok", nil, metav1.NewTime(now)), true},
+		"not gated is ready":                {st(kueue.CheckStatePending, "", nil, earlier), false, notGated, st(kueue.CheckStateReady, "no label", nil, metav1.NewTime(now)), true},
+		"advisory no is ready and says so":  {st(kueue.CheckStatePending, "", nil, earlier), false, advisory, st(kueue.CheckStateReady, "not approved; policy Advisory lets it run", nil, metav1.NewTime(now)), true},
+		"pending to retry with delay":       {st(kueue.CheckStatePending, "", nil, earlier), false, pending, st(kueue.CheckStateRetry, "pending", ptr.To[int32](15), metav1.NewTime(now)), true},
+		"pending to rejected under Enforce": {st(kueue.CheckStatePending, "", nil, earlier), false, rejected, st(kueue.CheckStateRejected, "no; policy Enforce", nil, metav1.NewTime(now)), true},
+		"rejected by a cost policy says so": {st(kueue.CheckStatePending, "", nil, earlier), false, Decision{Outcome: Rejected, Reason: ftv1.ReasonPolicyViolated, Message: "no"},
+			st(kueue.CheckStateRejected, "no; a CostPolicy is enforced whatever spec.policy", nil, metav1.NewTime(now)), true},
 		"retry to ready":                          {st(kueue.CheckStateRetry, "pending", ptr.To[int32](15), earlier), false, approved, st(kueue.CheckStateReady, "ok", nil, metav1.NewTime(now)), true},
 		"unchanged retry":                         {st(kueue.CheckStateRetry, "pending", ptr.To[int32](15), earlier), false, pending, st(kueue.CheckStateRetry, "pending", ptr.To[int32](15), earlier), false},
 		"unchanged advisory":                      {st(kueue.CheckStateReady, "not approved; policy Advisory lets it run", nil, earlier), false, advisory, st(kueue.CheckStateReady, "not approved; policy Advisory lets it run", nil, earlier), false},

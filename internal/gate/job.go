@@ -80,7 +80,7 @@ func ForJob(j Job, d Decision) JobAction {
 		return JobAction{Patch: true, Unsuspend: true, Gate: GateReleased, Message: d.Message,
 			Event: &Event{Type: corev1.EventTypeNormal, Reason: EventReleased, Note: d.Message}}
 	case Rejected:
-		a = JobAction{Gate: GateHeld, Message: d.Message + enforced,
+		a = JobAction{Gate: GateHeld, Message: d.Message + enforced(d),
 			Event: &Event{Type: corev1.EventTypeWarning, Reason: EventRejected}}
 	case AdvisoryNotApproved:
 		a = JobAction{Gate: GateHeld, Message: d.Message + advisoryHeld,

@@ -31,7 +31,7 @@ func CheckState(cur kueue.AdmissionCheckState, admitted bool, d Decision, now ti
 	case AdvisoryNotApproved:
 		next.State, next.Message = kueue.CheckStateReady, d.Message+advisoryRuns
 	case Rejected:
-		next.State, next.Message = kueue.CheckStateRejected, d.Message+enforced
+		next.State, next.Message = kueue.CheckStateRejected, d.Message+enforced(d)
 	default:
 		next.State = kueue.CheckStateRetry
 		next.RequeueAfterSeconds = ptr.To(int32(d.RetryAfter / time.Second))

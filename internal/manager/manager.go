@@ -13,9 +13,11 @@ import (
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -45,6 +47,8 @@ type Options struct {
 	// Registry receives the per-estimate metrics; nil means controller-runtime's global registry,
 	// which the metrics endpoint serves.
 	Registry prometheus.Registerer
+	// SkipNameValidation lets a test start a second manager in the same process, as a restart would.
+	SkipNameValidation bool
 }
 
 // BindFlags registers the flags with their defaults:
@@ -105,6 +109,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 			&batchv1.Job{}: {Label: gatedJobs},
 		}},
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
+		Controller:              config.Controller{SkipNameValidation: ptr.To(o.SkipNameValidation)},
 		HealthProbeBindAddress:  o.ProbeAddr,
 		LeaderElection:          o.LeaderElect,
 		LeaderElectionID:        "manager.ftcost.io",

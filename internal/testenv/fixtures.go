@@ -28,3 +28,21 @@ func SupportBot(ns, name string) *ftv1.FineTuneEstimate {
 		},
 	}
 }
+
+// SmallCatalog is a PriceCatalog with the article's figures for support-bot only: llama-13b (scale
+// factor 2), the H100, runpod at 2.49 a GPU-hour and claude-sonnet at 3 / 15 per million tokens.
+// Tests that need a catalog object use it rather than the built-in catalog, whose content moves.
+func SmallCatalog(name string) *ftv1.PriceCatalog {
+	on := ftv1.Provenance{Source: "Fine-Tuning Economics article", EffectiveDate: "2026-01-01"}
+	return &ftv1.PriceCatalog{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: ftv1.PriceCatalogSpec{
+			Models: []ftv1.CatalogModel{{Name: "llama-13b", Parameters: 13_000_000_000, ScaleFactor: "2", Provenance: on}},
+			GPUs:   []ftv1.CatalogGPU{{Name: "H100", MemoryGiB: 80, PeakBF16TFLOPs: "989", Provenance: on}},
+			Providers: []ftv1.CatalogProvider{{Name: "runpod", Kind: ftv1.ProviderKindGPUHourly, Market: ftv1.MarketOnDemand,
+				GPUPrices: []ftv1.GPUPrice{{GPUType: "H100", PricePerGPUHour: "2.49"}}, Provenance: on}},
+			APIModels: []ftv1.CatalogAPIModel{{Name: "claude-sonnet", InputPricePerMillionTokens: "3",
+				OutputPricePerMillionTokens: "15", Provenance: on}},
+		},
+	}
+}

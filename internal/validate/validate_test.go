@@ -99,6 +99,17 @@ spec:
   priceCatalogRef: default
 `
 
+const validPolicy = `
+apiVersion: ftcost.io/v1alpha1
+kind: CostPolicy
+metadata:
+  name: ml-teams
+spec:
+  namespaceSelector:
+    matchLabels: {ftcost.io/team: ml}
+  maxUpfrontCost: "5000"
+`
+
 const validCatalog = `
 apiVersion: ftcost.io/v1alpha1
 kind: PriceCatalog
@@ -130,7 +141,7 @@ func TestValidSamplesPass(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, manifest := range map[string]string{"estimate": validEstimate, "catalog": validCatalog} {
+	for name, manifest := range map[string]string{"estimate": validEstimate, "catalog": validCatalog, "policy": validPolicy} {
 		t.Run(name, func(t *testing.T) {
 			if err := v.Validate(load(t, manifest)); err != nil {
 				t.Fatalf("valid %s rejected: %v", name, err)
@@ -272,6 +283,18 @@ var rejectCases = map[string]struct {
 		[]string{`spec.usage.monthlyGrowthPercent: Invalid value: "1000.01": spec.usage.monthlyGrowthPercent must be between -99 and 1000`}},
 
 	// CEL rules of PriceCatalog.
+	"cel maxAge at most 100 years": {validCatalog, []change{{"spec.maxAge", "876001h"}},
+		[]string{`spec.maxAge: Invalid value: "876001h": must be a duration of at most 876000h (100 years), such as 720h`}},
+	"pattern maxAge": {validCatalog, []change{{"spec.maxAge", "30d"}},
+		[]string{`spec.maxAge: Invalid value: "30d"`, "should match"}},
+	"format date": {validCatalog, []change{{"spec.models.0.effectiveDate", "2026-02-30"}},
+		[]string{`spec.models[0].effectiveDate: Invalid value: "2026-02-30"`, "must be of type date"}},
+	"cel CostPolicy needs a rule": {validPolicy, []change{{"spec.maxUpfrontCost", nil}},
+		[]string{`spec: Invalid value: a CostPolicy needs at least one of maxUpfrontCost, requiredPolicy, allowedProviders, maxAPIPriceDeviationPercent`}},
+	"cel CostPolicy selector operator": {validPolicy, []change{{"spec.namespaceSelector", map[string]any{"matchExpressions": []any{map[string]any{"key": "team", "operator": "Equals", "values": []any{"ml"}}}}}},
+		[]string{`spec.namespaceSelector: Invalid value: namespaceSelector.matchExpressions operators are In, NotIn, Exists and DoesNotExist`}},
+	"cel CostPolicy selector values": {validPolicy, []change{{"spec.namespaceSelector", map[string]any{"matchExpressions": []any{map[string]any{"key": "team", "operator": "In"}}}}},
+		[]string{`spec.namespaceSelector: Invalid value: namespaceSelector.matchExpressions need values with In and NotIn, and none with Exists and DoesNotExist`}},
 	"cel GPUHourly needs gpuPrices": {validCatalog, []change{{"spec.providers.0.gpuPrices", nil}},
 		[]string{`spec.providers[0]: Invalid value: a GPUHourly provider needs gpuPrices`}},
 	"cel GPUHourly needs some gpuPrices": {validCatalog, []change{{"spec.providers.0.gpuPrices", []any{}}},

@@ -284,6 +284,19 @@ func TestPriceCatalogValidation(t *testing.T) {
 			[]string{at("providers", openai, "pricePerMillionTrainingTokens"), "should match"}},
 		"managed model too long": {
 			setItem("spec.providers", openai, "models", []any{long64}), []string{at("providers", openai, "models[0]"), "Too long"}},
+		// Every field the manager parses must be refused here if Go cannot read it: a maxAge the
+		// typed client could not decode once stopped the manager's catalog informer.
+		"maxAge forever":   {set("spec.maxAge", "forever"), []string{"spec.maxAge", "should match"}},
+		"maxAge in days":   {set("spec.maxAge", "30d"), []string{"spec.maxAge", "should match"}},
+		"maxAge in years":  {set("spec.maxAge", "1y"), []string{"spec.maxAge", "should match"}},
+		"maxAge negative":  {set("spec.maxAge", "-1h"), []string{"spec.maxAge", "should match"}},
+		"maxAge empty":     {set("spec.maxAge", ""), []string{"spec.maxAge", "should match"}},
+		"maxAge too long":  {set("spec.maxAge", "876001h"), []string{"spec.maxAge", "must be a duration of at most 876000h"}},
+		"maxAge overflows": {set("spec.maxAge", "9999999999999h"), []string{"spec.maxAge"}},
+		"effectiveDate February 30": {
+			setItem("spec.models", llama, "effectiveDate", "2026-02-30"), []string{at("models", llama, "effectiveDate")}},
+		"effectiveDate month 13": {
+			setItem("spec.apiModels", 0, "effectiveDate", "2026-13-01"), []string{"spec.apiModels[0].effectiveDate"}},
 		"api model output price required": {
 			setItem("spec.apiModels", 0, "outputPricePerMillionTokens", nil), []string{"spec.apiModels[0].outputPricePerMillionTokens", "Required value"}},
 	}

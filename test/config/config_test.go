@@ -112,7 +112,7 @@ func TestDefaultNamesAndNamespaces(t *testing.T) {
 		}
 	}
 	for kind, n := range map[string]int{
-		"CustomResourceDefinition": 2, "Namespace": 1, "Deployment": 1, "ServiceAccount": 1, "PriceCatalog": 1,
+		"CustomResourceDefinition": 3, "Namespace": 1, "Deployment": 1, "ServiceAccount": 1, "PriceCatalog": 1,
 	} {
 		if kinds[kind] != n {
 			t.Errorf("config/default renders %d %s, want %d", kinds[kind], kind, n)
@@ -120,6 +120,7 @@ func TestDefaultNamesAndNamespaces(t *testing.T) {
 	}
 	find(t, rs, "CustomResourceDefinition", "finetuneestimates.ftcost.io")
 	find(t, rs, "CustomResourceDefinition", "pricecatalogs.ftcost.io")
+	find(t, rs, "CustomResourceDefinition", "costpolicies.ftcost.io")
 }
 
 func TestManagerDeployment(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/internal/costpolicy"
 	"github.com/ftcost/ftcost/internal/estimate"
 	"github.com/ftcost/ftcost/internal/gate"
 )
@@ -208,6 +209,14 @@ func computed(t *testing.T, obj *ftv1.FineTuneEstimate, catalogExists bool) *ftv
 	return obj
 }
 
+// checked is computed with the operator's checks applied: a stale catalog, CostPolicy violations.
+func checked(t *testing.T, obj *ftv1.FineTuneEstimate, c estimate.Checks) *ftv1.FineTuneEstimate {
+	obj = computed(t, obj, false)
+	obj.Status.Pricing = &ftv1.Pricing{Catalog: "default", CatalogGeneration: 1, Source: ftv1.PricingSourceCatalog}
+	estimate.ApplyChecks(obj, &obj.Status, c)
+	return obj
+}
+
 // TestHealthChecks runs the Argo CD Lua (config/gitops/argocd/health.lua), Flux's healthCheckExprs
 // (config/gitops/flux/kustomizations.yaml) and kstatus on the statuses an estimate goes through.
 func TestHealthChecks(t *testing.T) {
@@ -226,6 +235,9 @@ func TestHealthChecks(t *testing.T) {
 	retrying.Status = *estimate.Pending(retrying, "Reading the price catalog failed: timeout")
 	noCatalog := supportBot("ml", "x", ftv1.PolicyEnforce)
 	noCatalog.Spec.PriceCatalogRef = "premium"
+	stale := &metav1.Condition{Type: ftv1.ConditionStale, Status: metav1.ConditionTrue, Reason: ftv1.ReasonPricesOutdated, Message: "older than maxAge 720h0m0s"}
+	violated := estimate.Checks{Policies: []string{"platform"}, Violations: []costpolicy.Violation{
+		{Policy: "platform", Rule: costpolicy.RuleMaxUpfrontCost, Message: "upfront cost 1001.25 USD exceeds the limit of 500 USD"}}}
 	apiCheaper := func(p ftv1.Policy) *ftv1.FineTuneEstimate {
 		o := supportBot("ml", "x", p)
 		o.Spec.Usage.RequestsPerMonth = 10
@@ -251,6 +263,10 @@ func TestHealthChecks(t *testing.T) {
 		"over budget, Enforce":               {obj: computed(t, overBudget("ml", "x", ftv1.PolicyEnforce), false), argo: "Degraded", argoMsg: "OverBudget", flux: kstatus.FailedStatus},
 		"use the API, Advisory":              {obj: apiCheaper(ftv1.PolicyAdvisory), argo: "Healthy", argoMsg: "policy Advisory", flux: kstatus.CurrentStatus, kstatus: kstatus.CurrentStatus},
 		"use the API, no policy":             {obj: apiCheaper(""), argo: "Healthy", argoMsg: "policy Advisory", flux: kstatus.CurrentStatus},
+		"stale prices, Enforce":              {obj: checked(t, supportBot("ml", "x", ftv1.PolicyEnforce), estimate.Checks{CatalogStale: stale}), argo: "Degraded", argoMsg: "PricesStale", flux: kstatus.FailedStatus, kstatus: kstatus.CurrentStatus},
+		"stale prices, Advisory":             {obj: checked(t, supportBot("ml", "x", ftv1.PolicyAdvisory), estimate.Checks{CatalogStale: stale}), argo: "Healthy", argoMsg: "Approved", flux: kstatus.CurrentStatus},
+		"cost policy says no, Enforce":       {obj: checked(t, supportBot("ml", "x", ftv1.PolicyEnforce), violated), argo: "Degraded", argoMsg: "PolicyViolated: CostPolicy platform maxUpfrontCost", flux: kstatus.FailedStatus},
+		"cost policy says no, Advisory":      {obj: checked(t, supportBot("ml", "x", ftv1.PolicyAdvisory), violated), argo: "Degraded", argoMsg: "Not approved by a CostPolicy", flux: kstatus.FailedStatus, kstatus: kstatus.CurrentStatus},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -253,7 +253,7 @@ func configFile(t *testing.T, rel string) []byte {
 // prices are years old), and waits until it is Stale.
 func staleCatalog(g Gomega, name string) *ftv1.PriceCatalog {
 	pc := catalog.FromEngine(engine.BuiltinCatalog(), name)
-	pc.Spec.MaxAge = &metav1.Duration{Duration: time.Hour}
+	pc.Spec.MaxAge = ptr.To[ftv1.Duration]("1h")
 	g.Expect(k.Create(ctx, pc)).To(Succeed())
 	g.Eventually(func(g Gomega) {
 		g.Expect(k.Get(ctx, key(pc), pc)).To(Succeed())

@@ -1,7 +1,8 @@
 -- Argo CD health check for ftcost.io/FineTuneEstimate (install: argocd-cm.yaml).
 -- Progressing only while the operator has not estimated the current generation (or, briefly, retries
 -- reading a price catalog: Reconciling=True, as kstatus reads it); once it has, the answer is final: Healthy when Approved (or not Approved under policy Advisory), Degraded when the
--- estimate cannot be computed (Ready=False) or says no under policy Enforce.
+-- estimate cannot be computed (Ready=False) or says no under policy Enforce (PricesStale included:
+-- no approval on stale prices), or a CostPolicy says no (PolicyViolated, whatever the policy).
 local hs = {}
 
 local function condition(t)
@@ -65,6 +66,11 @@ if approved.status == "True" then
   hs.status = "Healthy"
   hs.message = "Approved: recommendation " .. tostring(obj.status.recommendation) ..
     ", upfront " .. tostring(obj.status.upfrontCost) .. " " .. tostring(obj.status.currency)
+  return hs
+end
+if approved.reason == "PolicyViolated" then
+  hs.status = "Degraded"
+  hs.message = "Not approved by a CostPolicy: " .. describe(approved)
   return hs
 end
 if obj.spec ~= nil and obj.spec.policy == "Enforce" then

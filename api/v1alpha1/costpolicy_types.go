@@ -1,0 +1,76 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// CostPolicySpec is what a platform team allows the FineTuneEstimates of the namespaces it selects.
+// Teams that can edit their estimates cannot edit a CostPolicy (it is cluster-scoped, and the built-in
+// edit and admin roles do not grant it), so an estimate cannot approve its own spend. Every verdict
+// checks every policy that selects the estimate's namespace, the way a Kueue ClusterQueue bounds the
+// LocalQueues that point at it.
+// +kubebuilder:validation:XValidation:rule="has(self.maxUpfrontCost) || has(self.requiredPolicy) || has(self.allowedProviders) || has(self.maxAPIPriceDeviationPercent)",message="a CostPolicy needs at least one of maxUpfrontCost, requiredPolicy, allowedProviders, maxAPIPriceDeviationPercent"
+type CostPolicySpec struct {
+	// namespaceSelector selects the namespaces whose FineTuneEstimates the policy bounds, by their
+	// labels; {} selects every namespace.
+	// +required
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, e.operator in ['In', 'NotIn', 'Exists', 'DoesNotExist'])",message="namespaceSelector.matchExpressions operators are In, NotIn, Exists and DoesNotExist"
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, (e.operator in ['In', 'NotIn']) == (has(e.values) && size(e.values) > 0))",message="namespaceSelector.matchExpressions need values with In and NotIn, and none with Exists and DoesNotExist"
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector"`
+
+	// maxUpfrontCost is the most an estimate's upfront cost (training and one-time costs) may be, in
+	// USD, whatever the estimate's own spec.budget says.
+	// +optional
+	MaxUpfrontCost *Decimal `json:"maxUpfrontCost,omitempty"`
+
+	// requiredPolicy Enforce requires spec.policy Enforce of every selected estimate, so that a "no"
+	// holds work back. Advisory (or omitted) requires nothing.
+	// +optional
+	RequiredPolicy Policy `json:"requiredPolicy,omitempty"`
+
+	// allowedProviders are the providers (spec.training.provider) estimates may train with; omitted,
+	// any provider of the catalog is allowed.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=63
+	AllowedProviders []string `json:"allowedProviders,omitempty"`
+
+	// maxAPIPriceDeviationPercent is how far, in percent either way, the API cost per request an
+	// estimate states (spec.api.costPerRequest or its token price overrides) may sit from what the
+	// price catalog charges for spec.api.model at the estimate's token counts. Set, every selected
+	// estimate must name spec.api.model and its token counts, so the API side cannot be made up.
+	// "0" allows no override that changes the price.
+	// +optional
+	MaxAPIPriceDeviationPercent *Decimal `json:"maxAPIPriceDeviationPercent,omitempty"`
+}
+
+// CostPolicy bounds the FineTuneEstimates of the namespaces it selects; owned by cluster admins.
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:scope=Cluster,shortName=fcp,categories=ftcost
+// +kubebuilder:printcolumn:name="Max-Upfront",type=string,JSONPath=`.spec.maxUpfrontCost`
+// +kubebuilder:printcolumn:name="Required-Policy",type=string,JSONPath=`.spec.requiredPolicy`
+// +kubebuilder:printcolumn:name="Max-API-Deviation",type=string,JSONPath=`.spec.maxAPIPriceDeviationPercent`
+// +kubebuilder:printcolumn:name="Providers",type=string,JSONPath=`.spec.allowedProviders`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type CostPolicy struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is what the policy allows.
+	// +required
+	Spec CostPolicySpec `json:"spec"`
+}
+
+// CostPolicyList is a list of CostPolicies.
+// +kubebuilder:object:root=true
+type CostPolicyList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []CostPolicy `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&CostPolicy{}, &CostPolicyList{})
+}
