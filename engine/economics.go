@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"fmt"
+
 	"github.com/shopspring/decimal"
 )
 
@@ -87,6 +89,13 @@ func projectMonths(in *Input, r *Result, hosted *hosting) error {
 		}
 		cumAPI, cumFT = cumAPI.Add(mo.APICost), cumFT.Add(mo.ServingCost)
 		mo.CumulativeAPI, mo.CumulativeFineTune = cumAPI, cumFT
+		// Cumulative costs only grow, so bounding them bounds every month's figure too.
+		if err := checkMoney(fmt.Sprintf("the API's cost to month %d", m), cumAPI, FieldRequestsPerMonth); err != nil {
+			return err
+		}
+		if err := checkMoney(fmt.Sprintf("serving's cost to month %d", m), cumFT.Sub(r.UpfrontCost), FieldRequestsPerMonth); err != nil {
+			return err
+		}
 		savings = savings.Add(mo.Savings)
 		r.Months = append(r.Months, mo)
 	}
@@ -162,6 +171,9 @@ func breakEven(r *Result, w *monthly, steady bool) *decimal.Decimal {
 			mo = r.Months[m-1]
 		} else {
 			mo = w.next()
+		}
+		if m > len(r.Months) && mo.APICost.Add(mo.ServingCost).Cmp(MaxMoney) > 0 {
+			return nil // past the horizon and past the ceilings: no break-even worth stating
 		}
 		if next := cum.Add(mo.Savings); next.Cmp(upfront) >= 0 {
 			// (m-1) + (upfront - cum) / savings, rounded once; savings > 0 here since cum < upfront.

@@ -96,6 +96,9 @@ func Estimate(in *Input, cat *Catalog) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkTraining(t); err != nil {
+		return nil, err
+	}
 	r := &Result{
 		Estimator:             t.estimator,
 		GPUType:               t.gpuType,
@@ -125,6 +128,9 @@ func Estimate(in *Input, cat *Catalog) (*Result, error) {
 		r.OneTimeCost = r.OneTimeCost.Add(l.Amount)
 	}
 	r.UpfrontCost = r.TrainingCost.Add(r.OneTimeCost)
+	if err := checkMoney("the upfront cost", r.UpfrontCost, FieldDataCollection); err != nil {
+		return nil, err
+	}
 
 	if r.APICostPerRequest, err = apiCostPerRequest(in, cat); err != nil {
 		return nil, err

@@ -489,12 +489,6 @@ func TestEconomics(t *testing.T) {
 			edit: func(in *engine.Input) { in.RequestsPerMonth = 0; in.MonthlyGrowthPercent = dec("50") },
 			want: want{apiMonthly: "0.00", breakEven: "-", netSavings: "-1001.25", rec: engine.RecommendAPI},
 		},
-		"zero upfront: no ROI, break-even 0.0": {
-			// 0.001 h x 2.49 = 0.00249 -> 0.00.
-			edit: func(in *engine.Input) { in.Hours = decp("0.001"); in.OneTime = engine.OneTimeCosts{} },
-			want: want{training: "0.00", upfront: "0.00", breakEven: "0.0", roi: "-", netSavings: "1800.00",
-				npv: "1800.00", rec: engine.RecommendFineTune},
-		},
 		"horizon defaults to 36": {
 			edit: func(in *engine.Input) { in.HorizonMonths = 0 },
 			want: want{netSavings: "798.75"},
@@ -532,21 +526,21 @@ func TestEconomics(t *testing.T) {
 		// Exact rounding of the one-decimal figures: the exact quotient is rounded once.
 		"break-even 4010.20 / 200.01 = 20.0499975 is 20.0": {
 			edit: func(in *engine.Input) {
-				in.Hours, in.OneTime.DataLabeling = decp("0.001"), dec("4010.20")
+				in.Hours, in.OneTime.DataLabeling = decp("0.004016"), dec("4010.19") // training 0.00999984 -> 0.01
 				in.APICostPerRequest, in.RequestsPerMonth = decp("200.01"), 1
 			},
 			want: want{upfront: "4010.20", savings: "200.01", breakEven: "20.0"},
 		},
 		"break-even with growth 10.00 / 200.01 = 0.0499975 is 0.0": {
 			edit: func(in *engine.Input) {
-				in.Hours, in.OneTime.DataLabeling = decp("0.001"), dec("10")
+				in.Hours, in.OneTime.DataLabeling = decp("0.004016"), dec("9.99")
 				in.APICostPerRequest, in.RequestsPerMonth, in.MonthlyGrowthPercent = decp("200.01"), 1, dec("1")
 			},
 			want: want{upfront: "10.00", savings: "200.01", breakEven: "0.0"},
 		},
 		"ROI 10.00 / 20001.00 = 0.0499975% is 0.0": {
 			edit: func(in *engine.Input) {
-				in.Hours, in.OneTime.DataLabeling = decp("0.001"), dec("20001")
+				in.Hours, in.OneTime.DataLabeling = decp("0.004016"), dec("20000.99")
 				in.APICostPerRequest, in.RequestsPerMonth, in.HorizonMonths = decp("20011"), 1, 1
 			},
 			want: want{upfront: "20001.00", netSavings: "10.00", roi: "0.0"},

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -100,11 +101,77 @@ func TestMonthsMatchOracle(t *testing.T) {
 					in.RequestsPerMonth, in.APICostPerRequest = c.requests, decp(c.api)
 					in.ServingCostPerRequest, in.ServingMonthlyCost = decp(c.serving), dec(c.base)
 					in.HorizonMonths = 120
-					r := mustEstimate(t, in)
+					r, err := engine.Estimate(&in, engine.BuiltinCatalog())
+					if err != nil {
+						checkOutOfRangeIsRight(t, &in, err)
+						return
+					}
 					checkAgainstOracle(t, &in, r)
 					checkSeries(t, r)
 				})
 			}
 		}
+	}
+}
+
+// checkOutOfRangeIsRight: an estimate refused as OutOfRange really does pass the one-trillion ceiling
+// within the horizon, by the oracle's own count of the API's cumulative cost (serving is smaller here).
+func checkOutOfRangeIsRight(t *testing.T, in *engine.Input, err error) {
+	t.Helper()
+	var e *engine.Error
+	if !errors.As(err, &e) || e.Reason != engine.ReasonOutOfRange {
+		t.Fatalf("Estimate: %v", err)
+	}
+	api, _ := in.APICostPerRequest.Float64()
+	growth, _ := in.MonthlyGrowthPercent.Float64()
+	cum, req := 0.0, float64(in.RequestsPerMonth)
+	for m := 1; m <= int(in.HorizonMonths); m++ {
+		cum += req * api
+		req *= 1 + growth/100
+	}
+	if cum <= 1e12*(1-1e-9) {
+		t.Fatalf("refused as OutOfRange (%v), but the API costs only %.2f over the horizon", err, cum)
+	}
+}
+
+func TestBounds(t *testing.T) {
+	tests := map[string]struct {
+		edit  func(*engine.Input)
+		field engine.Field
+	}{
+		"a trillion requests growing 1000% a month": {func(in *engine.Input) {
+			in.RequestsPerMonth, in.MonthlyGrowthPercent = 1_000_000_000_000, dec("1000")
+		}, engine.FieldRequestsPerMonth},
+		"one example: training worth less than a cent": {func(in *engine.Input) { in.Examples = 1 }, engine.FieldHours},
+		"measured hours worth less than a cent":          {func(in *engine.Input) { in.Hours = decp("0.001") }, engine.FieldHours},
+		"more than 10,000 GPU-years":                     {func(in *engine.Input) { in.Hours = decp("87600001") }, engine.FieldExamples},
+		"one-time costs above a trillion":                {func(in *engine.Input) { in.OneTime.Hardware = dec("1000000000001") }, engine.FieldDataCollection},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			in := example1()
+			tc.edit(&in)
+			r, err := engine.Estimate(&in, engine.BuiltinCatalog())
+			if err == nil {
+				t.Fatalf("estimated (upfront %s, recommendation %s), want OutOfRange", r.UpfrontCost, r.Recommendation)
+			}
+			if e := asEngineError(t, err); e.Reason != engine.ReasonOutOfRange || e.Field != tc.field {
+				t.Errorf("error %v, want OutOfRange on %s", err, tc.field)
+			}
+		})
+	}
+}
+
+// TestScaleFactorRoundingToNothing: a catalog scale factor of 0.000001 rounds training to 0 hours,
+// which is refused, not approved at $0.00.
+func TestScaleFactorRoundingToNothing(t *testing.T) {
+	c := engine.BuiltinCatalog()
+	m := c.Models["llama-13b"]
+	m.ScaleFactor = dec("0.000001")
+	c.Models["llama-13b"] = m
+	in := example1()
+	_, err := engine.Estimate(&in, c)
+	if e := asEngineError(t, err); e.Reason != engine.ReasonOutOfRange || e.Field != engine.FieldExamples {
+		t.Errorf("error %v, want OutOfRange on Examples", err)
 	}
 }

@@ -32,6 +32,9 @@ const (
 	// ReasonDoesNotFit: the training job needs more memory per GPU than the GPU has; the message names
 	// the shortfall and the gpuCount, checkpointing or micro-batch that fits.
 	ReasonDoesNotFit = "DoesNotFit"
+	// ReasonOutOfRange: a figure passes a ceiling no real plan reaches (one trillion USD, ten thousand
+	// GPU-years, a million GPUs), or training rounds to 0 hours or 0.00 USD; never approved.
+	ReasonOutOfRange = "OutOfRange"
 	// ReasonCatalogNotFound: spec.priceCatalogRef names a PriceCatalog that does not exist.
 	ReasonCatalogNotFound = "CatalogNotFound"
 	// ReasonReconciling: the controller has seen the object but not yet estimated this generation.
