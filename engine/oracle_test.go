@@ -143,9 +143,9 @@ func TestBounds(t *testing.T) {
 			in.RequestsPerMonth, in.MonthlyGrowthPercent = 1_000_000_000_000, dec("1000")
 		}, engine.FieldRequestsPerMonth},
 		"one example: training worth less than a cent": {func(in *engine.Input) { in.Examples = 1 }, engine.FieldHours},
-		"measured hours worth less than a cent":          {func(in *engine.Input) { in.Hours = decp("0.001") }, engine.FieldHours},
-		"more than 10,000 GPU-years":                     {func(in *engine.Input) { in.Hours = decp("87600001") }, engine.FieldExamples},
-		"one-time costs above a trillion":                {func(in *engine.Input) { in.OneTime.Hardware = dec("1000000000001") }, engine.FieldDataCollection},
+		"measured hours worth less than a cent":        {func(in *engine.Input) { in.Hours = decp("0.001") }, engine.FieldHours},
+		"more than 10,000 GPU-years":                   {func(in *engine.Input) { in.Hours = decp("87600001") }, engine.FieldExamples},
+		"one-time costs above a trillion":              {func(in *engine.Input) { in.OneTime.Hardware = dec("1000000000001") }, engine.FieldDataCollection},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
