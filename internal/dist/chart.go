@@ -110,7 +110,8 @@ func Chart(root string) (map[string][]byte, error) {
 			resources = res
 			objs = append(objs, co)
 		case strings.Contains(kind, "AdmissionPolicy"):
-			objs = append(objs, chartObject{obj: obj, cond: ".Values.admissionPolicies.enabled"})
+			// Without the suspend gate nobody would release the workloads these policies hold.
+			objs = append(objs, chartObject{obj: obj, cond: "and .Values.admissionPolicies.enabled .Values.jobGate.enabled"})
 		default:
 			objs = append(objs, chartObject{obj: obj})
 		}
@@ -241,6 +242,9 @@ func replaceNamespace(v any, namespace string) any {
 	case string:
 		if t == namespace {
 			return sNamespace
+		}
+		if t == "'"+namespace+"'" {
+			return "'" + sNamespace + "'" // a CEL string literal: the admission policies' operatorNamespace
 		}
 		return strings.ReplaceAll(t, "system:serviceaccount:"+namespace+":", "system:serviceaccount:"+sNamespace+":")
 	}

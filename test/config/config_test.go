@@ -370,6 +370,7 @@ var samples = map[string]struct {
 	"code-assistant":              {"1000.62", "100.00", "10.0", "2599.38", "259.8", ftv1.RecommendationFineTune, metav1.ConditionTrue},
 	"support-bot-full-cost":       {"1974.90", "75.00", "26.3", "725.10", "36.7", ftv1.RecommendationFineTune, metav1.ConditionTrue},
 	"openai-managed":              {"125.00", "75.00", "", "-14705.00", "-11764.0", ftv1.RecommendationAPI, metav1.ConditionFalse},
+	"support-bot-self-hosted":     {"1001.25", "50.00", "", "-64638.45", "-6455.8", ftv1.RecommendationAPI, metav1.ConditionFalse},
 }
 
 func TestSamples(t *testing.T) {
