@@ -2,6 +2,7 @@ package controller_test
 
 import (
 	"context"
+	"k8s.io/client-go/util/retry"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -223,11 +224,16 @@ func TestMissingCatalogEntriesRecover(t *testing.T) {
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(res.Status).To(Equal(kstatus.FailedStatus), name)
 	}
-	g.Expect(env.Client.Get(ctx, key(pc), pc)).To(Succeed())
-	for _, tc := range cases {
-		tc.fix(pc)
-	}
-	g.Expect(env.Client.Update(ctx, pc)).To(Succeed())
+	// The catalog's own reconciler writes its status meanwhile: retry on conflict.
+	g.Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := env.Client.Get(ctx, key(pc), pc); err != nil {
+			return err
+		}
+		for _, tc := range cases {
+			tc.fix(pc)
+		}
+		return env.Client.Update(ctx, pc)
+	})).To(Succeed())
 	for name := range cases {
 		k := types.NamespacedName{Namespace: ns, Name: name}
 		got := estimated(g, k, ready)
