@@ -134,3 +134,20 @@ func (p Provider) DefaultGPUOf() string {
 	}
 	return ""
 }
+
+// pricedGPU is the GPU a GPU-hourly provider rents for gpuType ("" for its default) and its price per
+// GPU-hour; an error names field when the provider does not price it or the catalog lacks the GPU.
+func (c *Catalog) pricedGPU(provider Provider, gpuType string, field Field) (GPU, decimal.Decimal, error) {
+	if gpuType == "" {
+		gpuType = provider.DefaultGPUOf()
+	}
+	price, ok := provider.GPUPrices[gpuType]
+	if !ok {
+		return GPU{}, decimal.Zero, errorf(ReasonProviderNotFound, field, "provider %q has no price for GPU type %q in price catalog %q", provider.Name, gpuType, c.Name)
+	}
+	gpu, ok := c.GPUs[gpuType]
+	if !ok {
+		return GPU{}, decimal.Zero, errorf(ReasonProviderNotFound, field, "GPU type %q priced by provider %q is not among the GPUs of price catalog %q", gpuType, provider.Name, c.Name)
+	}
+	return gpu, price, nil
+}

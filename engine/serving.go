@@ -109,18 +109,11 @@ func newHosting(in *Input, cat *Catalog, model Model) (*hosting, error) {
 	if !ok || provider.Kind != GPUHourly {
 		return nil, errorf(ReasonProviderNotFound, FieldServingProvider, "provider %q is not a GPU-hourly provider in price catalog %q", sh.Provider, cat.Name)
 	}
-	gpuType := sh.GPUType
-	if gpuType == "" {
-		gpuType = provider.DefaultGPUOf()
+	gpu, price, err := cat.pricedGPU(provider, sh.GPUType, FieldServingGPUType)
+	if err != nil {
+		return nil, err
 	}
-	price, ok := provider.GPUPrices[gpuType]
-	if !ok {
-		return nil, errorf(ReasonProviderNotFound, FieldServingGPUType, "provider %q has no price for GPU type %q in price catalog %q", provider.Name, gpuType, cat.Name)
-	}
-	gpu, ok := cat.GPUs[gpuType]
-	if !ok {
-		return nil, errorf(ReasonProviderNotFound, FieldServingGPUType, "GPU type %q is not among the GPUs of price catalog %q", gpuType, cat.Name)
-	}
+	gpuType := gpu.Name
 	if gpu.MemoryBandwidthGBps.Sign() <= 0 || gpu.PeakBF16TFLOPs.Sign() <= 0 || gpu.MemoryGiB <= 0 {
 		return nil, errorf(ReasonInvalidSpec, FieldServingGPUType, "GPU type %q has no memory bandwidth, peak throughput or memory in price catalog %q", gpuType, cat.Name)
 	}

@@ -77,18 +77,11 @@ func estimateTraining(in *Input, cat *Catalog) (*training, error) {
 	if !ok {
 		return nil, errorf(ReasonModelNotFound, FieldModel, "model %q is not in price catalog %q", in.Model, cat.Name)
 	}
-	gpuType := in.GPUType
-	if gpuType == "" {
-		gpuType = provider.DefaultGPUOf()
+	gpu, price, err := cat.pricedGPU(provider, in.GPUType, FieldGPUType)
+	if err != nil {
+		return nil, err
 	}
-	price, ok := provider.GPUPrices[gpuType]
-	if !ok {
-		return nil, errorf(ReasonProviderNotFound, FieldGPUType, "provider %q has no price for GPU type %q in price catalog %q", provider.Name, gpuType, cat.Name)
-	}
-	gpu, ok := cat.GPUs[gpuType]
-	if !ok {
-		return nil, errorf(ReasonProviderNotFound, FieldGPUType, "GPU type %q priced by provider %q is not among the GPUs of price catalog %q", gpuType, provider.Name, cat.Name)
-	}
+	gpuType := gpu.Name
 
 	if model.Parameters < 1 {
 		return nil, errorf(ReasonInvalidSpec, FieldModel, "model %q has no parameter count in price catalog %q", model.Name, cat.Name)
