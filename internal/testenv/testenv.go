@@ -64,6 +64,9 @@ func StartWith(extraCRDDirs ...string) (*Env, error) {
 		CRDDirectoryPaths:     append([]string{filepath.Join(root, "config", "crd", "bases")}, extraCRDDirs...),
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: assets,
+		// On two busy cores (CI runs two test packages at once) kube-apiserver can take a minute.
+		ControlPlaneStartTimeout: 3 * time.Minute,
+		ControlPlaneStopTimeout:  time.Minute,
 	}
 	cfg, err := env.Start()
 	if err != nil {
