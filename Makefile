@@ -73,7 +73,7 @@ run-local: manifests controlplane ## Run etcd, kube-apiserver and the manager lo
 
 .PHONY: run
 run: manifests ## Run the manager against the cluster of the current kubeconfig.
-	go run ./cmd/manager --metrics-bind-address=127.0.0.1:8080 --health-probe-bind-address=127.0.0.1:8081
+	go run ./cmd/manager --metrics-bind-address=127.0.0.1:8080 --metrics-secure=false --health-probe-bind-address=127.0.0.1:8081
 
 .PHONY: install
 install: manifests ## Install the CRDs and the default PriceCatalog into the current cluster.
