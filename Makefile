@@ -67,9 +67,22 @@ test-fuzz: ## Fuzz the engine for a while (FUZZTIME each, default 30s).
 	go test ./engine -run '^$$' -fuzz '^FuzzCatalogFigures$$' -fuzztime $${FUZZTIME:-30s}
 	go test ./engine -run '^$$' -fuzz '^FuzzJob$$' -fuzztime $${FUZZTIME:-30s}
 
+N ?= 1000
+ROUNDS ?= 3
+FLAGS ?=
+BENCH_DIR ?= $(LOCALBIN)/bench
 .PHONY: bench
-bench: ## Run the benchmarks (engine, and the CLI on 10,000 estimates).
+bench: bench-engine bench-operator ## Run the benchmarks: engine, CLI, and the operator at scale.
+
+.PHONY: bench-engine
+bench-engine: ## Benchmark the engine, and the CLI on 10,000 estimates.
 	go test ./engine ./internal/cli -run '^$$' -bench . -benchmem
+
+.PHONY: bench-operator
+bench-operator: manifests controlplane ## The operator against a plain client on the local control plane (N=1000 ROUNDS=3 FLAGS="--kube-api-qps=..."): docs/benchmarks.md.
+	FTCOST_BENCH=1 N=$(N) ROUNDS=$(ROUNDS) FLAGS="$(FLAGS)" BENCH_DIR=$(BENCH_DIR) KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" \
+		go test ./test/scale -run '^TestBench$$' -count=1 -v -timeout 0
+	go tool pprof -top -nodecount=30 $(BENCH_DIR)/manager $(BENCH_DIR)/manager-cpu.pprof | head -40
 
 ##@ Run
 .PHONY: demo
@@ -86,7 +99,7 @@ run-local: manifests controlplane ## Run etcd, kube-apiserver and the manager lo
 
 .PHONY: run
 run: manifests ## Run the manager against the cluster of the current kubeconfig.
-	go run ./cmd/manager --metrics-bind-address=127.0.0.1:8080 --health-probe-bind-address=127.0.0.1:8081
+	go run ./cmd/manager --metrics-bind-address=127.0.0.1:8080 --metrics-secure=false --health-probe-bind-address=127.0.0.1:8081
 
 .PHONY: install
 install: manifests ## Install the CRDs and the default PriceCatalog into the current cluster.

@@ -31,8 +31,10 @@ func main() {
 	dir := flag.String("local-dir", "bin/local", "Folder the kubeconfig is written to.")
 	zapOpts := zap.Options{Development: true}
 	zapOpts.BindFlags(flag.CommandLine)
-	// Locally, serve metrics on loopback only and skip the probes a kubelet would call.
+	// Locally, serve metrics on loopback only, as plain HTTP (nobody else can reach them, and curl
+	// needs no token), and skip the probes a kubelet would call.
 	_ = flag.Set("metrics-bind-address", "127.0.0.1:8080")
+	_ = flag.Set("metrics-secure", "false")
 	_ = flag.Set("health-probe-bind-address", "0")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))

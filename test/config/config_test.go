@@ -143,7 +143,7 @@ func TestManagerDeployment(t *testing.T) {
 	if diff := cmp.Diff([]string{"/manager"}, c.Command); diff != "" {
 		t.Errorf("command (-want +got):\n%s", diff)
 	}
-	for _, arg := range []string{"--leader-elect", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081"} {
+	for _, arg := range []string{"--leader-elect", "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081"} {
 		if !slices.Contains(c.Args, arg) {
 			t.Errorf("args %q lack %q", c.Args, arg)
 		}
@@ -233,6 +233,7 @@ func TestRBAC(t *testing.T) {
 		t.Fatalf("no ClusterRole %smanager-role; have %v", prefix, slices.Sorted(maps.Keys(roles)))
 	}
 	leader := roles["Role/"+prefix+"leader-election-role"]
+	metricsAuth := roles["ClusterRole/"+prefix+"metrics-auth-role"]
 	// What the manager does, and the rules that may allow it: events through either events API, and the
 	// leader-election Lease through the namespaced Role (or the ClusterRole).
 	need := []struct {
@@ -245,6 +246,9 @@ func TestRBAC(t *testing.T) {
 		{"ftcost.io", "pricecatalogs/status", "get patch update", [][]rbacv1.PolicyRule{manager}},
 		{"events.k8s.io,", "events", "create patch", [][]rbacv1.PolicyRule{manager}},
 		{"coordination.k8s.io", "leases", "get list watch create update patch delete", [][]rbacv1.PolicyRule{manager, leader}},
+		// The metrics endpoint's authn/authz filter asks the API server about each scraper.
+		{"authentication.k8s.io", "tokenreviews", "create", [][]rbacv1.PolicyRule{metricsAuth}},
+		{"authorization.k8s.io", "subjectaccessreviews", "create", [][]rbacv1.PolicyRule{metricsAuth}},
 	}
 	for _, n := range need {
 		for _, verb := range strings.Fields(n.verbs) {
@@ -293,9 +297,33 @@ func TestRBAC(t *testing.T) {
 			t.Errorf("%s %s subjects (-want +got):\n%s", r.GetKind(), r.GetName(), diff)
 		}
 	}
-	if bindings < 2 {
-		t.Errorf("want the manager-role and leader-election bindings, found %d bindings", bindings)
+	if bindings < 3 {
+		t.Errorf("want the manager-role, leader-election and metrics-auth bindings, found %d bindings", bindings)
 	}
+
+	// Scrapers are granted GET /metrics by binding metrics-reader, and nothing else.
+	want := []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}}
+	if diff := cmp.Diff(want, roles["ClusterRole/"+prefix+"metrics-reader"]); diff != "" {
+		t.Errorf("ClusterRole %smetrics-reader rules (-want +got):\n%s", prefix, diff)
+	}
+}
+
+// TestMetricsService checks that the metrics Service reaches the manager's HTTPS metrics port.
+func TestMetricsService(t *testing.T) {
+	rs := render(t, "default")
+	var svc corev1.Service
+	decode(t, find(t, rs, "Service", prefix+"controller-manager-metrics-service"), &svc)
+	var d appsv1.Deployment
+	decode(t, find(t, rs, "Deployment", deployName), &d)
+	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != 8443 || svc.Spec.Ports[0].TargetPort.StrVal != "https" {
+		t.Fatalf("metrics Service ports = %+v, want 8443 -> the container port named https", svc.Spec.Ports)
+	}
+	for _, p := range d.Spec.Template.Spec.Containers[0].Ports {
+		if p.Name == "https" && p.ContainerPort == 8443 {
+			return
+		}
+	}
+	t.Errorf("the manager container has no port https: 8443 (ports %+v)", d.Spec.Template.Spec.Containers[0].Ports)
 }
 
 // builtinCatalog is the PriceCatalog "default" as the engine defines it.

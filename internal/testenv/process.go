@@ -1,0 +1,235 @@
+package testenv
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/kustomize/api/krusty"
+	kresource "sigs.k8s.io/kustomize/api/resource"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+)
+
+// OperatorNamespace and OperatorServiceAccountName are where config/default deploys the manager.
+const (
+	OperatorNamespace          = "ftcost-system"
+	OperatorServiceAccountName = "ftcost-controller-manager"
+)
+
+// BuildManager builds cmd/manager into dir and returns the binary's path.
+func BuildManager(dir string) (string, error) {
+	bin := filepath.Join(dir, "manager")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/manager")
+	cmd.Dir = RepoRoot()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/manager: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// InstallOperatorRBAC creates what config/default deploys for the manager's identity: its Namespace,
+// ServiceAccount, (Cluster)Roles and bindings, rendered with kustomize exactly as deployed. A
+// manager run with OperatorToken then has the permissions of a real install, and no more.
+func (e *Env) InstallOperatorRBAC(ctx context.Context) error {
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	m, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(RepoRoot(), "config", "default"))
+	if err != nil {
+		return fmt.Errorf("kustomize build config/default: %w", err)
+	}
+	want := map[string]bool{"Namespace": true, "ServiceAccount": true, "ClusterRole": true,
+		"ClusterRoleBinding": true, "Role": true, "RoleBinding": true}
+	rs := m.Resources()
+	// Namespaces first: the rest live in them.
+	slices.SortStableFunc(rs, func(a, b *kresource.Resource) int {
+		return cmpBool(b.GetKind() == "Namespace", a.GetKind() == "Namespace")
+	})
+	for _, r := range rs {
+		if !want[r.GetKind()] {
+			continue
+		}
+		data, err := r.Map()
+		if err != nil {
+			return err
+		}
+		u := &unstructured.Unstructured{Object: data}
+		if err := e.Client.Create(ctx, u); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating %s %s: %w", u.GetKind(), u.GetName(), err)
+		}
+	}
+	return nil
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
+// ServiceAccountToken creates namespace/name (and the namespace) if missing and returns a token
+// for it from the TokenRequest API, as a pod's projected token would be.
+func (e *Env) ServiceAccountToken(ctx context.Context, namespace, name string) (string, error) {
+	for _, o := range []client.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}},
+	} {
+		if err := e.Client.Create(ctx, o); err != nil && !apierrors.IsAlreadyExists(err) {
+			return "", err
+		}
+	}
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}
+	tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](24 * 3600)}}
+	if err := e.Client.SubResource("token").Create(ctx, sa, tr); err != nil {
+		return "", fmt.Errorf("requesting a token for %s/%s: %w", namespace, name, err)
+	}
+	return tr.Status.Token, nil
+}
+
+// TokenConfig is a client config for the API server that authenticates with token only.
+func (e *Env) TokenConfig(token string) *rest.Config {
+	return &rest.Config{Host: e.Config.Host, BearerToken: token,
+		TLSClientConfig: rest.TLSClientConfig{CAData: e.Config.CAData}}
+}
+
+// WriteKubeconfig writes a kubeconfig for the API server that authenticates with token.
+func (e *Env) WriteKubeconfig(path, token string) error {
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["local"] = &clientcmdapi.Cluster{Server: e.Config.Host, CertificateAuthorityData: e.Config.CAData}
+	kc.AuthInfos["user"] = &clientcmdapi.AuthInfo{Token: token}
+	kc.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "user"}
+	kc.CurrentContext = "local"
+	return clientcmd.WriteToFile(*kc, path)
+}
+
+// FreeAddr returns a loopback address with a port nobody listens on now.
+func FreeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().String(), nil
+}
+
+// Process is a manager binary running as its own process.
+type Process struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+// StartProcess runs bin with args and the kubeconfig, logging to logPath.
+func StartProcess(bin, kubeconfig, logPath string, args ...string) (*Process, error) {
+	log, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		_ = log.Close()
+		return nil, err
+	}
+	p := &Process{cmd: cmd, done: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); _ = log.Close(); close(p.done) }()
+	return p, nil
+}
+
+// Pid is the process id.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Exited is closed once the process has exited.
+func (p *Process) Exited() <-chan struct{} { return p.done }
+
+// Stop sends SIGTERM (a graceful shutdown) and waits up to timeout, then kills the process.
+func (p *Process) Stop(timeout time.Duration) error {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		return p.err
+	case <-time.After(timeout):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		return fmt.Errorf("manager did not stop within %v of SIGTERM", timeout)
+	}
+}
+
+// PeakRSS is the process's peak resident set size so far (VmHWM), in bytes.
+func (p *Process) PeakRSS() (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.Pid()))
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = f.Close() }()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if v, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc status")
+}
+
+// CPUTime is the CPU time (user and system) the process has used so far.
+func (p *Process) CPUTime() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Pid()))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100, nil // USER_HZ is 100 on Linux
+}
+
+// Insecure is an HTTP client for the manager's self-signed metrics certificate.
+var Insecure = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+	TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // the manager's self-signed test certificate
+}}
+
+// Get fetches url with a bearer token (none when empty) and returns the status code and body.
+func Get(ctx context.Context, url, token string) (int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := Insecure.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), err
+}

@@ -1,0 +1,93 @@
+package scale
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func run(t *testing.T, cfg Config) []Round {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h, err := Setup(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = h.Stop() }()
+	rounds, err := h.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rounds
+}
+
+// TestSmoke runs the whole benchmark on a few estimates and checks what does not depend on timing:
+// every phase completes, and a restart and a forced resync write nothing.
+func TestSmoke(t *testing.T) {
+	cfg := Config{N: 20, Rounds: 1, Workers: 4, SyncPeriod: 2 * time.Second, Dir: smokeDir(t), Log: testWriter{t}}
+	rounds := run(t, cfg)
+	r := rounds[0]
+	if r.RestartReconciles < cfg.N+1 {
+		t.Errorf("the restarted manager reconciled %d estimates, want all %d", r.RestartReconciles, cfg.N+1)
+	}
+	if r.RestartWrites != 0 || r.ResyncWrites != 0 || r.QuietModified != 0 {
+		t.Errorf("converged estimates were written again: %d write requests on restart, %d on resync, %d estimates changed",
+			r.RestartWrites, r.ResyncWrites, r.QuietModified)
+	}
+	if r.PeakRSS <= 0 || r.ConvergeCPU <= 0 {
+		t.Errorf("no peak RSS (%d) or CPU time (%v) read for the manager process", r.PeakRSS, r.ConvergeCPU)
+	}
+	var b strings.Builder
+	Print(&b, cfg, rounds)
+	t.Log(b.String())
+}
+
+// TestBench is `make bench`: N (default 1000) estimates, ROUNDS (default 3) rounds, the manager's
+// default flags plus FLAGS; the table goes to stdout and the CPU profile to BENCH_DIR.
+func TestBench(t *testing.T) {
+	if os.Getenv("FTCOST_BENCH") == "" {
+		t.Skip("run by make bench (FTCOST_BENCH=1)")
+	}
+	cfg := Config{N: envInt("N", 1000), Rounds: envInt("ROUNDS", 3), Workers: 16, SyncPeriod: 10 * time.Second,
+		ManagerArgs: strings.Fields(os.Getenv("FLAGS")), Profile: true, Dir: os.Getenv("BENCH_DIR"), Log: os.Stdout}
+	if cfg.Dir == "" {
+		cfg.Dir = t.TempDir()
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rounds := run(t, cfg)
+	Print(os.Stdout, cfg, rounds)
+	s := Summarize(rounds)
+	t.Logf("median convergence ratio %.2f, fan-out ratio %.2f, quiet writes %d, peak RSS %.1f MiB",
+		s.ConvergeRatio, s.FanOutRatio, s.MaxQuietWrites, s.PeakRSSMiB)
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// smokeDir is BENCH_DIR when set (to keep the manager logs), else a temporary folder.
+func smokeDir(t *testing.T) string {
+	if d := os.Getenv("BENCH_DIR"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
