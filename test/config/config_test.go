@@ -121,6 +121,7 @@ func TestDefaultNamesAndNamespaces(t *testing.T) {
 	find(t, rs, "CustomResourceDefinition", "finetuneestimates.ftcost.io")
 	find(t, rs, "CustomResourceDefinition", "pricecatalogs.ftcost.io")
 	find(t, rs, "CustomResourceDefinition", "costpolicies.ftcost.io")
+	find(t, rs, "CustomResourceDefinition", "throughputprofiles.ftcost.io")
 }
 
 func TestManagerDeployment(t *testing.T) {
