@@ -634,7 +634,6 @@ type FineTuneEstimateStatus struct {
 // +kubebuilder:printcolumn:name="API/Month",type=string,JSONPath=`.status.apiMonthlyCost`,priority=1
 // +kubebuilder:printcolumn:name="Net-Savings",type=string,JSONPath=`.status.netSavings`,priority=1
 // +kubebuilder:printcolumn:name="ROI",type=string,JSONPath=`.status.roiPercent`,priority=1
-// +kubebuilder:printcolumn:name="Spent",type=string,JSONPath=`.status.actuals.spend`,description="Actual cost of the finished gated runs",priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`,priority=1
 type FineTuneEstimate struct {
 	metav1.TypeMeta   `json:",inline"`
