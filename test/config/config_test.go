@@ -112,7 +112,7 @@ func TestDefaultNamesAndNamespaces(t *testing.T) {
 		}
 	}
 	for kind, n := range map[string]int{
-		"CustomResourceDefinition": 3, "Namespace": 1, "Deployment": 1, "ServiceAccount": 1, "PriceCatalog": 1,
+		"CustomResourceDefinition": 4, "Namespace": 1, "Deployment": 1, "ServiceAccount": 1, "PriceCatalog": 1,
 	} {
 		if kinds[kind] != n {
 			t.Errorf("config/default renders %d %s, want %d", kinds[kind], kind, n)
