@@ -25,7 +25,9 @@ const (
 
 // Result is a computed estimate. Optional figures are nil when they do not apply.
 type Result struct {
-	Estimator       Estimator
+	Estimator Estimator
+	// Calibration says what the Calibrated estimator found; nil for the others.
+	Calibration     *Calibration
 	GPUType         string
 	GPUCount        int32
 	GPUHours        *decimal.Decimal
@@ -101,6 +103,7 @@ func Estimate(in *Input, cat *Catalog) (*Result, error) {
 	}
 	r := &Result{
 		Estimator:             t.estimator,
+		Calibration:           t.calibration,
 		GPUType:               t.gpuType,
 		GPUCount:              t.gpuCount,
 		GPUHoursLow:           t.low,

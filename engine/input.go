@@ -71,6 +71,9 @@ type Input struct {
 	GPUType   string           // "": the provider's default
 	Estimator Estimator        // "": FLOPs when TokensPerExample is given, else Empirical
 	Hours     *decimal.Decimal // measured GPU-hours; replaces the estimator
+	// Throughput is what this cluster measured for the model, method and GPU type; the Calibrated
+	// estimator uses it (with at least MinCalibrationSamples samples), else falls back to FLOPs.
+	Throughput *Throughput
 
 	// The job as it runs.
 	GPUCount              int32            // 0: the fewest GPUs that hold the job

@@ -57,6 +57,7 @@ type training struct {
 	trainingTokens decimal.Decimal
 	cost           Money
 	servingModel   string // a managed provider's serving API model
+	calibration    *Calibration
 }
 
 func estimateTraining(in *Input, cat *Catalog) (*training, error) {
@@ -103,6 +104,14 @@ func estimateTraining(in *Input, cat *Catalog) (*training, error) {
 			estimator = FLOPs
 		}
 	}
+	if estimator == Calibrated && in.Hours == nil {
+		var ok bool
+		if t.calibration, ok = calibrate(in); !ok {
+			estimator = FLOPs
+		} else if in.TokensPerExample < 1 {
+			return nil, errorf(ReasonInvalidSpec, FieldTokensPerExample, "is required by the Calibrated estimator")
+		}
+	}
 	switch {
 	case in.Hours != nil:
 		if in.Hours.Sign() <= 0 {
@@ -119,6 +128,10 @@ func estimateTraining(in *Input, cat *Catalog) (*training, error) {
 		u := j.utilisation(gpu, in.MFUPercent)
 		t.estimator, t.utilisation = FLOPs, &u
 		t.hours = trainingTokens(in).Mul(j.flopsPerToken()).DivRound(gpu.PeakBF16TFLOPs.Mul(tera).Mul(u).Mul(secondsInHour), hoursPlaces)
+	case estimator == Calibrated:
+		tp := in.Throughput
+		t.estimator = Calibrated
+		t.hours = trainingTokens(in).DivRound(tp.TokensPerGPUSecond.Mul(secondsInHour), hoursPlaces)
 	case estimator == Empirical:
 		if gpu.PeakBF16TFLOPs.Sign() <= 0 {
 			return nil, errorf(ReasonInvalidSpec, FieldGPUType, "GPU type %q has no peak BF16 throughput in price catalog %q", gpuType, cat.Name)
@@ -128,11 +141,16 @@ func estimateTraining(in *Input, cat *Catalog) (*training, error) {
 		}
 		t.estimator, t.hours = Empirical, EmpiricalHours(model.ScaleFactor, in.Method, in.Examples, gpu.PeakBF16TFLOPs)
 	default:
-		return nil, errorf(ReasonInvalidSpec, FieldEstimator, "unsupported estimator %q: use Empirical or FLOPs", in.Estimator)
+		return nil, errorf(ReasonInvalidSpec, FieldEstimator, "unsupported estimator %q: use Empirical, FLOPs or Calibrated", in.Estimator)
 	}
 	if t.estimator != Measured {
-		low := t.hours.Mul(one.Sub(HoursBand)).Round(hoursPlaces)
-		high := t.hours.Mul(one.Add(HoursBand)).Round(hoursPlaces)
+		band := HoursBand
+		if t.estimator == Calibrated {
+			// The measured spread replaces the article's +/-30%, capped at 100% (no negative hours).
+			band = decimal.Min(in.Throughput.SpreadPercent.Div(hundred), one)
+		}
+		low := t.hours.Mul(one.Sub(band)).Round(hoursPlaces)
+		high := t.hours.Mul(one.Add(band)).Round(hoursPlaces)
 		t.low, t.high = &low, &high
 	}
 	m := j.memory()

@@ -84,3 +84,16 @@ const (
 	// ReasonPricesOutdated: an entry's effectiveDate is older than spec.maxAge.
 	ReasonPricesOutdated = "PricesOutdated"
 )
+
+// ConditionActualSpendWithinBudget is present once a gated workload's run was recorded in
+// status.actuals and spec.budget.maxUpfrontCost is set: True while the recorded spend is at most the
+// budget, False once it passes it.
+const ConditionActualSpendWithinBudget = "ActualSpendWithinBudget"
+
+// Reasons of the ActualSpendWithinBudget condition.
+const (
+	// ReasonSpendWithinBudget: status.actuals.spend is at most spec.budget.maxUpfrontCost.
+	ReasonSpendWithinBudget = "SpendWithinBudget"
+	// ReasonSpendOverBudget: status.actuals.spend is above spec.budget.maxUpfrontCost.
+	ReasonSpendOverBudget = "SpendOverBudget"
+)

@@ -85,6 +85,7 @@ type SignedDecimal string
 // FineTuneEstimateSpec is what a team wants to fine-tune, where, and what it would otherwise pay an API.
 // +kubebuilder:validation:XValidation:rule="has(self.api.costPerRequest) || (has(self.usage.inputTokensPerRequest) && has(self.usage.outputTokensPerRequest))",message="spec.usage.inputTokensPerRequest and spec.usage.outputTokensPerRequest are required unless spec.api.costPerRequest is set"
 // +kubebuilder:validation:XValidation:rule="!has(self.training.estimator) || self.training.estimator != 'FLOPs' || has(self.training.hours) || has(self.dataset.tokensPerExample)",message="spec.dataset.tokensPerExample is required by the FLOPs estimator"
+// +kubebuilder:validation:XValidation:rule="!has(self.training.estimator) || self.training.estimator != 'Calibrated' || has(self.training.hours) || has(self.dataset.tokensPerExample)",message="spec.dataset.tokensPerExample is required by the Calibrated estimator"
 // +kubebuilder:validation:XValidation:rule="!has(self.serving) || !has(self.serving.apiModel) || (has(self.usage.inputTokensPerRequest) && has(self.usage.outputTokensPerRequest))",message="spec.usage.inputTokensPerRequest and spec.usage.outputTokensPerRequest are required when spec.serving.apiModel is set"
 type FineTuneEstimateSpec struct {
 	// model is the base model to fine-tune, as named in the price catalog (for example llama-13b).
@@ -202,10 +203,12 @@ type Training struct {
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$`
 	GPUType string `json:"gpuType,omitempty"`
 
-	// estimator is how GPU-hours are estimated: Empirical (the Fine-Tuning Economics article's calibrated table, default) or
-	// FLOPs (training FLOPs over the GPU's throughput; needs spec.dataset.tokensPerExample).
+	// estimator is how GPU-hours are estimated: Empirical (the Fine-Tuning Economics article's calibrated table, default),
+	// FLOPs (training FLOPs over the GPU's throughput; needs spec.dataset.tokensPerExample) or
+	// Calibrated (training tokens over the throughput measured on this cluster's finished runs, a
+	// ThroughputProfile; FLOPs until it holds enough runs; needs spec.dataset.tokensPerExample).
 	// +optional
-	// +kubebuilder:validation:Enum=Empirical;FLOPs
+	// +kubebuilder:validation:Enum=Empirical;FLOPs;Calibrated
 	Estimator Estimator `json:"estimator,omitempty"`
 
 	// hours is measured GPU-hours of one training run; set, it replaces the estimator (status.estimator
@@ -500,7 +503,7 @@ type FineTuneEstimateStatus struct {
 	// recommendation is FineTune, API, or Undetermined when the estimate could not be computed.
 	// +optional
 	Recommendation Recommendation `json:"recommendation,omitempty"`
-	// estimator is what produced gpuHours: Empirical, FLOPs, Measured or Managed.
+	// estimator is what produced gpuHours: Empirical, FLOPs, Calibrated, Measured or Managed.
 	// +optional
 	Estimator Estimator `json:"estimator,omitempty"`
 	// gpuType is the GPU priced.
@@ -592,6 +595,13 @@ type FineTuneEstimateStatus struct {
 	// pricing records which prices were used.
 	// +optional
 	Pricing *Pricing `json:"pricing,omitempty"`
+	// calibration says what the Calibrated estimator found: the ThroughputProfile, its samples, and
+	// whether it was used.
+	// +optional
+	Calibration *CalibrationStatus `json:"calibration,omitempty"`
+	// actuals are what the estimate's gated workloads used and cost once they finished.
+	// +optional
+	Actuals *Actuals `json:"actuals,omitempty"`
 	// costPolicies names the CostPolicies that select the estimate's namespace and were checked.
 	// +optional
 	// +listType=set

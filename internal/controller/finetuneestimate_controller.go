@@ -24,6 +24,7 @@ import (
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
+	"github.com/ftcost/ftcost/internal/actuals"
 	"github.com/ftcost/ftcost/internal/costpolicy"
 	"github.com/ftcost/ftcost/internal/estimate"
 )
@@ -56,7 +57,7 @@ func (r *FineTuneEstimateReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	get := r.catalogGetter(ctx)
-	status, lookupErr := estimate.Compute(obj, get)
+	status, lookupErr := estimate.ComputeWith(obj, get, r.profileGetter(ctx))
 	if lookupErr != nil {
 		// The catalog could not be read; say so and retry with backoff.
 		status = estimate.Pending(obj, fmt.Sprintf("Reading the price catalog failed: %v", lookupErr))
@@ -67,19 +68,55 @@ func (r *FineTuneEstimateReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	} else {
 		estimate.ApplyChecks(obj, status, checks)
 	}
+	// status.actuals is the actuals reconciler's record; the estimate keeps it and judges its spend.
+	status.Actuals = obj.Status.Actuals
+	actuals.SetSpendCondition(obj, status)
 	r.Metrics.Observe(req.NamespacedName, status)
 	if equality.Semantic.DeepEqual(obj.Status, *status) {
 		return ctrl.Result{}, lookupErr
 	}
 	prev := obj.DeepCopy()
 	obj.Status = *status
-	if err := r.Status().Patch(ctx, obj, client.MergeFrom(prev)); err != nil {
+	// Optimistic: the actuals reconciler writes this status too.
+	if err := r.Status().Patch(ctx, obj, client.MergeFromWithOptions(prev, client.MergeFromWithOptimisticLock{})); err != nil {
 		return ctrl.Result{}, err
 	}
 	// Only what was written is news: a failed patch is retried, and must not repeat its Events.
 	r.recordChanges(prev, status)
 	log.FromContext(ctx).V(1).Info("Estimated", "recommendation", status.Recommendation, "upfront", status.UpfrontCost)
 	return ctrl.Result{}, lookupErr
+}
+
+func (r *FineTuneEstimateReconciler) profileGetter(ctx context.Context) estimate.ProfileGetter {
+	return func(name string) (*ftv1.ThroughputProfile, bool, error) {
+		p := &ftv1.ThroughputProfile{}
+		if err := r.Get(ctx, types.NamespacedName{Name: name}, p); err != nil {
+			if apierrors.IsNotFound(err) {
+				return nil, false, nil
+			}
+			return nil, false, err
+		}
+		return p, true, nil
+	}
+}
+
+// estimatesOfProfile maps a ThroughputProfile to the Calibrated estimates of its model and method
+// (their GPU type may be the provider's default, so the reconcile decides whether it is theirs).
+func (r *FineTuneEstimateReconciler) estimatesOfProfile(ctx context.Context, o client.Object) []reconcile.Request {
+	p := o.(*ftv1.ThroughputProfile)
+	list := &ftv1.FineTuneEstimateList{}
+	if err := r.List(ctx, list); err != nil {
+		log.FromContext(ctx).Error(err, "Listing estimates of a throughput profile failed", "throughputProfile", p.Name)
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range list.Items {
+		s := &list.Items[i].Spec
+		if s.Training.Estimator == ftv1.EstimatorCalibrated && s.Model == p.Spec.Model && s.Method == p.Spec.Method {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		}
+	}
+	return reqs
 }
 
 func (r *FineTuneEstimateReconciler) catalogGetter(ctx context.Context) estimate.CatalogGetter {
@@ -157,6 +194,8 @@ func (r *FineTuneEstimateReconciler) SetupWithManager(ctx context.Context, mgr c
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, staleChanged))).
 		Watches(&ftv1.CostPolicy{}, handler.EnqueueRequestsFromMapFunc(r.estimatesOfPolicy),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// A profile's status is its measurement: every change of it matters.
+		Watches(&ftv1.ThroughputProfile{}, handler.EnqueueRequestsFromMapFunc(r.estimatesOfProfile)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.estimatesInNamespace),
 			builder.OnlyMetadata, builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).

@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/shopspring/decimal"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -23,6 +24,8 @@ type Metrics struct {
 	apiMonthly     *prometheus.GaugeVec
 	servingMonthly *prometheus.GaugeVec
 	recommendation *prometheus.GaugeVec
+	actualSpend    *prometheus.GaugeVec
+	errorRatio     *prometheus.HistogramVec
 }
 
 // NewMetrics creates the gauges and registers them with reg.
@@ -46,7 +49,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		recommendation: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ftcost_estimate_recommendation",
 			Help: "1 for a FineTuneEstimate's current recommendation (FineTune, API or Undetermined)."}, append(labels, "recommendation")),
 	}
-	reg.MustRegister(m.upfront, m.breakEven, m.approved, m.netSavings, m.npv, m.apiMonthly, m.servingMonthly, m.recommendation)
+	m.actualSpend = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ftcost_estimate_actual_spend_usd",
+		Help: "What the finished runs gated by a FineTuneEstimate cost, in USD (status.actuals.spend)."}, labels)
+	// Buckets around 1 (a perfect estimate): the article's +/-30% band is 0.7 to 1.3.
+	m.errorRatio = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ftcost_estimate_error_ratio",
+		Help:    "Actual over estimated GPU-hours of each finished run, by the estimator that estimated it.",
+		Buckets: []float64{0.25, 0.5, 0.7, 0.8, 0.9, 1, 1.1, 1.2, 1.3, 1.5, 2, 4}}, []string{"estimator"})
+	reg.MustRegister(m.upfront, m.breakEven, m.approved, m.netSavings, m.npv, m.apiMonthly, m.servingMonthly, m.recommendation,
+		m.actualSpend, m.errorRatio)
 	return m
 }
 
@@ -64,6 +74,11 @@ func (m *Metrics) Observe(key types.NamespacedName, s *ftv1.FineTuneEstimateStat
 	setOrDelete(m.npv, labels, s.NetPresentValue)
 	setOrDelete(m.apiMonthly, labels, s.APIMonthlyCost)
 	setOrDelete(m.servingMonthly, labels, s.ServingMonthlyCost)
+	spend := ""
+	if s.Actuals != nil {
+		spend = s.Actuals.Spend
+	}
+	setOrDelete(m.actualSpend, labels, spend)
 	m.recommendation.DeletePartialMatch(labels)
 	if s.Recommendation != "" {
 		m.recommendation.With(prometheus.Labels{"namespace": key.Namespace, "name": key.Name, "recommendation": string(s.Recommendation)}).Set(1)
@@ -80,7 +95,19 @@ func (m *Metrics) Forget(key types.NamespacedName) {
 	m.npv.Delete(labels)
 	m.apiMonthly.Delete(labels)
 	m.servingMonthly.Delete(labels)
+	m.actualSpend.Delete(labels)
 	m.recommendation.DeletePartialMatch(labels)
+}
+
+// ObserveRun exports a newly recorded run: the estimate's actual spend, and the run's error ratio
+// when it had an estimate to compare with.
+func (m *Metrics) ObserveRun(key types.NamespacedName, s *ftv1.FineTuneEstimateStatus, ratio decimal.Decimal, ok bool) {
+	if s.Actuals != nil {
+		setOrDelete(m.actualSpend, prometheus.Labels{"namespace": key.Namespace, "name": key.Name}, s.Actuals.Spend)
+	}
+	if ok {
+		m.errorRatio.WithLabelValues(string(s.Estimator)).Observe(ratio.InexactFloat64())
+	}
 }
 
 // setOrDelete exports a decimal status figure; metrics are floats by nature, the API never is.

@@ -23,6 +23,13 @@ const Currency = "USD"
 // non-nil only for a failure to look up a catalog, which is worth retrying; problems with the spec or
 // the catalog's content are reported in the returned status.
 func Compute(obj *ftv1.FineTuneEstimate, get CatalogGetter) (*ftv1.FineTuneEstimateStatus, error) {
+	return ComputeWith(obj, get, nil)
+}
+
+// ComputeWith is Compute with the ThroughputProfiles the Calibrated estimator reads; profiles nil
+// reads none (the estimate falls back to FLOPs and says so). A failure to read a profile is
+// returned like a failure to read the catalog.
+func ComputeWith(obj *ftv1.FineTuneEstimate, get CatalogGetter, profiles ProfileGetter) (*ftv1.FineTuneEstimateStatus, error) {
 	res, err := Resolve(&obj.Spec, get)
 	var notFound *CatalogNotFoundError
 	var bad *engine.Error
@@ -35,6 +42,15 @@ func Compute(obj *ftv1.FineTuneEstimate, get CatalogGetter) (*ftv1.FineTuneEstim
 		return nil, err
 	}
 	in, err := Input(&obj.Spec)
+	if name := CalibratedProfile(&obj.Spec, res.Catalog); err == nil && name != "" && profiles != nil {
+		p, found, perr := profiles(name)
+		if perr != nil {
+			return nil, perr
+		}
+		if found {
+			in.Throughput = Throughput(p)
+		}
+	}
 	if err == nil {
 		var r *engine.Result
 		if r, err = engine.Estimate(in, res.Catalog); err == nil {
@@ -105,6 +121,7 @@ func Succeeded(obj *ftv1.FineTuneEstimate, r *engine.Result, pricing *ftv1.Prici
 		NetPresentValue:    r.NetPresentValue.String(),
 		HorizonMonths:      r.HorizonMonths,
 		Pricing:            pricing,
+		Calibration:        calibrationStatus(r.Calibration),
 		Conditions:         slices.Clone(obj.Status.Conditions),
 	}
 	if r.MemoryBreakdown != nil {

@@ -211,6 +211,10 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if err := r.SetupWithManager(ctx, mgr, o.Concurrency); err != nil {
 		return nil, fmt.Errorf("setting up the FineTuneEstimate controller: %w", err)
 	}
+	if err := (&controller.ActualsReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+		Recorder: mgr.GetEventRecorder("ftcost-actuals"), Metrics: r.Metrics}).SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the actuals controller: %w", err)
+	}
 	if err := ftmetrics.RegisterCatalogCollector(reg, &ftmetrics.CatalogCollector{Reader: mgr.GetCache()}); err != nil {
 		return nil, fmt.Errorf("registering the catalog metrics: %w", err)
 	}

@@ -112,7 +112,7 @@ func TestDefaultNamesAndNamespaces(t *testing.T) {
 		}
 	}
 	for kind, n := range map[string]int{
-		"CustomResourceDefinition": 3, "Namespace": 1, "Deployment": 1, "ServiceAccount": 1, "PriceCatalog": 1,
+		"CustomResourceDefinition": 4, "Namespace": 1, "Deployment": 1, "ServiceAccount": 1, "PriceCatalog": 1,
 	} {
 		if kinds[kind] != n {
 			t.Errorf("config/default renders %d %s, want %d", kinds[kind], kind, n)
@@ -121,6 +121,7 @@ func TestDefaultNamesAndNamespaces(t *testing.T) {
 	find(t, rs, "CustomResourceDefinition", "finetuneestimates.ftcost.io")
 	find(t, rs, "CustomResourceDefinition", "pricecatalogs.ftcost.io")
 	find(t, rs, "CustomResourceDefinition", "costpolicies.ftcost.io")
+	find(t, rs, "CustomResourceDefinition", "throughputprofiles.ftcost.io")
 }
 
 func TestManagerDeployment(t *testing.T) {

@@ -1,0 +1,269 @@
+// Package actuals measures finished training runs of gated workloads: the GPU time their pods used,
+// its cost at the estimate's price, the estimate's error, and the throughput they achieved. It turns
+// Jobs and Pods into status figures with pure functions; internal/controller reads and writes.
+package actuals
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/shopspring/decimal"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/engine"
+	"github.com/ftcost/ftcost/internal/conditions"
+)
+
+// GPUResources are the extended resources counted as GPUs.
+var GPUResources = []corev1.ResourceName{"nvidia.com/gpu", "amd.com/gpu"}
+
+// Measured is one finished run: the status entry and its exact GPU time.
+type Measured struct {
+	Run        ftv1.ActualRun
+	GPUSeconds int64
+}
+
+// JobFinished says how a Job ended and when, from its Complete or Failed condition; ok is false
+// while it runs.
+func JobFinished(j *batchv1.Job) (outcome ftv1.RunOutcome, end time.Time, ok bool) {
+	for _, c := range j.Status.Conditions {
+		if c.Status != corev1.ConditionTrue {
+			continue
+		}
+		switch c.Type {
+		case batchv1.JobComplete:
+			end = c.LastTransitionTime.Time
+			if j.Status.CompletionTime != nil {
+				end = j.Status.CompletionTime.Time
+			}
+			return ftv1.RunSucceeded, end, true
+		case batchv1.JobFailed:
+			return ftv1.RunFailed, c.LastTransitionTime.Time, true
+		}
+	}
+	return "", time.Time{}, false
+}
+
+// PodGPUs is the GPUs a pod's containers ask for (limits, which extended resources require to
+// equal requests; else requests). Init containers are not counted: they do not train.
+func PodGPUs(spec *corev1.PodSpec) int64 {
+	var n int64
+	for _, c := range spec.Containers {
+		for _, r := range GPUResources {
+			q, ok := c.Resources.Limits[r]
+			if !ok {
+				q, ok = c.Resources.Requests[r]
+			}
+			if ok {
+				n += q.Value()
+			}
+		}
+	}
+	return n
+}
+
+// podSpan is when a pod ran: from status.startTime to the last container's finish, else until the
+// workload ended (a pod still shown running when its Job finished stops being paid for then).
+func podSpan(p *corev1.Pod, workloadEnd time.Time) (time.Time, time.Time, bool) {
+	if p.Status.StartTime == nil {
+		return time.Time{}, time.Time{}, false
+	}
+	var end time.Time
+	for _, cs := range p.Status.ContainerStatuses {
+		if t := cs.State.Terminated; t != nil && t.FinishedAt.After(end) {
+			end = t.FinishedAt.Time
+		}
+	}
+	if end.IsZero() || end.After(workloadEnd) {
+		end = workloadEnd
+	}
+	return p.Status.StartTime.Time, end, true
+}
+
+// MeasureJob measures a finished Job from its pods' status; when no pod is left to read (they were
+// garbage-collected), from the Job's start to its end x parallelism x the GPUs of its pod template
+// (Source Workload, an upper bound for Jobs whose pods ran one after another). ok is false while
+// the Job runs.
+func MeasureJob(j *batchv1.Job, pods []corev1.Pod) (Measured, bool) {
+	outcome, end, ok := JobFinished(j)
+	if !ok {
+		return Measured{}, false
+	}
+	run := ftv1.ActualRun{Kind: "Job", Name: j.Name, UID: string(j.UID), Outcome: outcome, EndTime: ptr.To(metav1.NewTime(end))}
+	if j.Status.StartTime != nil {
+		run.StartTime = j.Status.StartTime.DeepCopy()
+	}
+	var seconds int64
+	counted := false
+	for i := range pods {
+		start, stop, ran := podSpan(&pods[i], end)
+		if !ran {
+			continue
+		}
+		counted = true
+		seconds += engine.GPUSeconds(PodGPUs(&pods[i].Spec), start, stop)
+	}
+	run.Source = ftv1.UsageSourcePods
+	if !counted {
+		run.Source = ftv1.UsageSourceWorkload
+		if run.StartTime != nil {
+			parallelism := int64(ptr.Deref(j.Spec.Parallelism, 1))
+			seconds = parallelism * engine.GPUSeconds(PodGPUs(&j.Spec.Template.Spec), run.StartTime.Time, end)
+		}
+	}
+	return Measured{Run: run, GPUSeconds: seconds}, true
+}
+
+// Counted says whether a run was counted already.
+func Counted(a *ftv1.Actuals, uid string) bool {
+	return a != nil && slices.Contains(a.CountedRunUIDs, uid)
+}
+
+// Price completes a measured run with its cost at the estimate's price and its error against the
+// estimate's GPU-hours, and returns the run's error ratio (false when there is no estimate to
+// compare with).
+func Price(m *Measured, status *ftv1.FineTuneEstimateStatus) (ratio decimal.Decimal, ok bool, err error) {
+	hours := engine.GPUHoursOf(m.GPUSeconds)
+	m.Run.GPUHours = engine.FormatFigure(hours)
+	price := decimal.Zero
+	if status.PricePerGPUHour != "" {
+		if price, err = decimal.NewFromString(status.PricePerGPUHour); err != nil {
+			return ratio, false, fmt.Errorf("status.pricePerGPUHour: %w", err)
+		}
+	}
+	m.Run.Cost = engine.ActualCost(m.GPUSeconds, price).String()
+	if est, perr := decimal.NewFromString(status.GPUHours); perr == nil {
+		var pct string
+		if ratio, pct, ok = engine.ActualVsEstimate(hours, est); ok {
+			m.Run.ErrorPercent = pct
+		}
+	}
+	return ratio, ok, nil
+}
+
+// Add folds a priced run into the totals: runs, GPU-hours and spend are sums of the runs' rounded
+// figures; the last MaxActualRuns runs are kept in full and the last MaxCountedRunUIDs UIDs.
+func Add(a *ftv1.Actuals, run ftv1.ActualRun, estimatedHours string) (*ftv1.Actuals, error) {
+	next := &ftv1.Actuals{GPUHours: "0", Spend: "0.00"}
+	if a != nil {
+		next = a.DeepCopy()
+	}
+	hours, err := sum(next.GPUHours, run.GPUHours)
+	if err != nil {
+		return nil, err
+	}
+	spend, err := sum(next.Spend, run.Cost)
+	if err != nil {
+		return nil, err
+	}
+	next.Runs++
+	next.GPUHours = engine.FormatFigure(hours)
+	next.Spend = engine.Cents(spend).String()
+	next.ActualToEstimatedRatio = ""
+	if est, err := decimal.NewFromString(estimatedHours); err == nil {
+		if ratio, _, ok := engine.ActualVsEstimate(hours, est); ok {
+			next.ActualToEstimatedRatio = ratio.String()
+		}
+	}
+	next.LastRuns = lastN(append(next.LastRuns, run), ftv1.MaxActualRuns)
+	next.CountedRunUIDs = lastN(append(next.CountedRunUIDs, run.UID), ftv1.MaxCountedRunUIDs)
+	return next, nil
+}
+
+func sum(a, b string) (decimal.Decimal, error) {
+	x, err := decimal.NewFromString(a)
+	if err != nil {
+		return x, err
+	}
+	y, err := decimal.NewFromString(b)
+	return x.Add(y), err
+}
+
+func lastN[T any](s []T, n int) []T {
+	if len(s) > n {
+		return slices.Clone(s[len(s)-n:])
+	}
+	return s
+}
+
+// OutsideBand says whether a run's GPU-hours fall outside the estimate's band.
+func OutsideBand(run ftv1.ActualRun, status *ftv1.FineTuneEstimateStatus) bool {
+	hours, err := decimal.NewFromString(run.GPUHours)
+	if err != nil {
+		return false
+	}
+	if low, err := decimal.NewFromString(status.GPUHoursLow); err == nil && hours.LessThan(low) {
+		return true
+	}
+	if high, err := decimal.NewFromString(status.GPUHoursHigh); err == nil && hours.GreaterThan(high) {
+		return true
+	}
+	return false
+}
+
+// SetSpendCondition sets ActualSpendWithinBudget from status.actuals and spec.budget, and removes
+// it while either is missing. Both writers of the status call it, so it never goes stale.
+func SetSpendCondition(obj *ftv1.FineTuneEstimate, status *ftv1.FineTuneEstimateStatus) {
+	b := obj.Spec.Budget
+	if status.Actuals == nil || b == nil || b.MaxUpfrontCost == nil {
+		meta.RemoveStatusCondition(&status.Conditions, ftv1.ConditionActualSpendWithinBudget)
+		return
+	}
+	spent, err1 := engine.ParseMoney(status.Actuals.Spend)
+	limit, err2 := engine.ParseMoney(string(*b.MaxUpfrontCost))
+	if err1 != nil || err2 != nil {
+		meta.RemoveStatusCondition(&status.Conditions, ftv1.ConditionActualSpendWithinBudget)
+		return
+	}
+	set := conditions.Setter(&status.Conditions, obj.Generation)
+	if spent.Cmp(limit) > 0 {
+		set(ftv1.ConditionActualSpendWithinBudget, metav1.ConditionFalse, ftv1.ReasonSpendOverBudget,
+			fmt.Sprintf("Actual spend %s USD over %d runs is above spec.budget.maxUpfrontCost %s", spent, status.Actuals.Runs, limit))
+		return
+	}
+	set(ftv1.ConditionActualSpendWithinBudget, metav1.ConditionTrue, ftv1.ReasonSpendWithinBudget,
+		fmt.Sprintf("Actual spend %s USD over %d runs is within spec.budget.maxUpfrontCost %s", spent, status.Actuals.Runs, limit))
+}
+
+// Tokens is the training tokens a run of the estimate processes: examples x tokensPerExample x
+// epochs; 0 when the spec does not state its tokens.
+func Tokens(spec *ftv1.FineTuneEstimateSpec) int64 {
+	if spec.Dataset.TokensPerExample == nil {
+		return 0
+	}
+	return spec.Dataset.Examples * *spec.Dataset.TokensPerExample * int64(ptr.Deref(spec.Dataset.Epochs, 1))
+}
+
+// AddToProfile adds a run's throughput to a profile, unless it holds the run already; it says
+// whether the profile changed.
+func AddToProfile(p *ftv1.ThroughputProfile, uid, estimate string, tps decimal.Decimal) (bool, error) {
+	for _, r := range p.Status.RecentRuns {
+		if r.UID == uid {
+			return false, nil
+		}
+	}
+	st := engine.ThroughputStats{Samples: p.Status.Samples, Sum: decimal.Zero, SumSquares: decimal.Zero}
+	var err error
+	if p.Status.Sum != "" {
+		if st.Sum, err = decimal.NewFromString(p.Status.Sum); err != nil {
+			return false, err
+		}
+	}
+	if p.Status.SumOfSquares != "" {
+		if st.SumSquares, err = decimal.NewFromString(p.Status.SumOfSquares); err != nil {
+			return false, err
+		}
+	}
+	st = st.Add(tps)
+	p.Status.Samples, p.Status.Sum, p.Status.SumOfSquares = st.Samples, st.Sum.String(), st.SumSquares.String()
+	p.Status.TokensPerGPUSecond = st.Mean().String()
+	p.Status.SpreadPercent = st.SpreadPercent().String()
+	p.Status.RecentRuns = lastN(append(p.Status.RecentRuns, ftv1.ProfileRun{UID: uid, Estimate: estimate, TokensPerGPUSecond: tps.String()}), 20)
+	return true, nil
+}
