@@ -262,6 +262,8 @@ var rejectCases = map[string]struct {
 		[]string{`spec.annualDiscountRatePercent: Invalid value: "100.5": spec.annualDiscountRatePercent must be at most 100`}},
 	"cel api price": {validEstimate, []change{{"spec.api", map[string]any{"inputPricePerMillionTokens": "3"}}},
 		[]string{`spec.api: Invalid value: spec.api needs a model, a costPerRequest, or both inputPricePerMillionTokens and outputPricePerMillionTokens`}},
+	"cel Calibrated needs tokensPerExample": {validEstimate, []change{{"spec.training.estimator", "Calibrated"}, {"spec.dataset.tokensPerExample", nil}},
+		[]string{`spec: Invalid value: spec.dataset.tokensPerExample is required by the Calibrated estimator`}},
 	"cel mfuPercent zero": {validEstimate, []change{{"spec.training.mfuPercent", "0"}},
 		[]string{`spec.training.mfuPercent: Invalid value: "0": spec.training.mfuPercent must be greater than 0 and at most 100`}},
 	"cel mfuPercent above 100": {validEstimate, []change{{"spec.training.mfuPercent", "100.5"}},
