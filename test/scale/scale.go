@@ -289,7 +289,16 @@ func (h *Harness) baseline(ctx context.Context, ns string) (createPatch, patch t
 	if err != nil {
 		return 0, 0, err
 	}
-	return createPatch, patch, h.c.DeleteAllOf(ctx, &ftv1.FineTuneEstimate{}, client.InNamespace(ns))
+	return createPatch, patch, h.deleteAll(ctx, objs)
+}
+
+// deleteAll deletes the estimates one by one on the workers: a deletecollection of 10,000 outlives
+// the API server's 60 s request timeout.
+func (h *Harness) deleteAll(ctx context.Context, objs []*ftv1.FineTuneEstimate) error {
+	_, err := h.parallel(len(objs), func(i int) error {
+		return client.IgnoreNotFound(h.c.Delete(ctx, objs[i].DeepCopy()))
+	})
+	return err
 }
 
 // manager is a running manager process and where to scrape it.
@@ -548,10 +557,10 @@ func (h *Harness) round(ctx context.Context, r int) (Round, error) {
 	out.Converge = time.Since(start)
 	cpu1, _ := first.p.CPUTime()
 	out.ConvergeCPU = cpu1 - cpu0
-	h.logf("round %d: converged in %v (%.2fx), manager CPU %v", r, out.Converge.Round(time.Millisecond),
-		out.Converge.Seconds()/out.Baseline.Seconds(), out.ConvergeCPU)
 	profile.Wait()
 	rss1, _ := first.p.PeakRSS()
+	h.logf("round %d: converged in %v (%.2fx), manager CPU %v, peak RSS %.1f MiB", r, out.Converge.Round(time.Millisecond),
+		out.Converge.Seconds()/out.Baseline.Seconds(), out.ConvergeCPU, float64(rss1)/(1<<20))
 	if err := first.p.Stop(time.Minute); err != nil {
 		return out, fmt.Errorf("stopping the manager: %w", err)
 	}
@@ -600,7 +609,7 @@ func (h *Harness) round(ctx context.Context, r int) (Round, error) {
 	if err := second.p.Stop(time.Minute); err != nil {
 		return out, fmt.Errorf("stopping the manager: %w", err)
 	}
-	return out, h.c.DeleteAllOf(ctx, &ftv1.FineTuneEstimate{}, client.InNamespace(ns))
+	return out, h.deleteAll(ctx, objs)
 }
 
 // changePrice raises runpod's first GPU price by a cent and returns the catalog's new generation.
