@@ -40,8 +40,8 @@ func TestInstallerApplies(t *testing.T) {
 		kinds[u.GetKind()]++
 		decodeStrict(t, u)
 	}
-	for kind, n := range map[string]int{"CustomResourceDefinition": 3, "Namespace": 1, "Deployment": 1, "ServiceAccount": 1,
-		"ClusterRole": 6, "ClusterRoleBinding": 1, "ValidatingAdmissionPolicy": 2, "MutatingAdmissionPolicy": 1, "Role": 1, "RoleBinding": 1, "PriceCatalog": 1} {
+	for kind, n := range map[string]int{"CustomResourceDefinition": 4, "Namespace": 1, "Deployment": 1, "ServiceAccount": 1,
+		"ClusterRole": 8, "ClusterRoleBinding": 2, "ValidatingAdmissionPolicy": 2, "MutatingAdmissionPolicy": 1, "Role": 1, "RoleBinding": 1, "PriceCatalog": 1} {
 		if kinds[kind] != n {
 			t.Errorf("install.yaml has %d %s, want %d", kinds[kind], kind, n)
 		}
