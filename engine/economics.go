@@ -77,6 +77,7 @@ func projectMonths(in *Input, r *Result, hosted *hosting) error {
 	steady := in.MonthlyGrowthPercent.IsZero() || in.RequestsPerMonth == 0
 
 	r.Months = make([]Month, 0, horizon)
+	maxFineTune := r.UpfrontCost.Add(MaxMoney)
 	var cumAPI, savings Money
 	cumFT := r.UpfrontCost
 	for m := int32(1); m <= horizon; m++ {
@@ -90,11 +91,11 @@ func projectMonths(in *Input, r *Result, hosted *hosting) error {
 		cumAPI, cumFT = cumAPI.Add(mo.APICost), cumFT.Add(mo.ServingCost)
 		mo.CumulativeAPI, mo.CumulativeFineTune = cumAPI, cumFT
 		// Cumulative costs only grow, so bounding them bounds every month's figure too.
-		if err := checkMoney(fmt.Sprintf("the API's cost to month %d", m), cumAPI, FieldRequestsPerMonth); err != nil {
-			return err
-		}
-		if err := checkMoney(fmt.Sprintf("serving's cost to month %d", m), cumFT.Sub(r.UpfrontCost), FieldRequestsPerMonth); err != nil {
-			return err
+		if cumAPI.Cmp(MaxMoney) > 0 || cumFT.Cmp(maxFineTune) > 0 {
+			if err := checkMoney(fmt.Sprintf("the API's cost to month %d", m), cumAPI, FieldRequestsPerMonth); err != nil {
+				return err
+			}
+			return checkMoney(fmt.Sprintf("serving's cost to month %d", m), cumFT.Sub(r.UpfrontCost), FieldRequestsPerMonth)
 		}
 		savings = savings.Add(mo.Savings)
 		r.Months = append(r.Months, mo)
