@@ -233,7 +233,45 @@ func (j *job) fewestGPUs(capacity int32, sharding Sharding) int32 {
 		return 0
 	}
 	try.sharding = sharding
-	// Memory per GPU falls as GPUs are added: search the smallest count that fits.
+	// Memory per GPU on n >= 2 GPUs is a + b/n: what each GPU holds alone, plus its share of what is
+	// divided. Two evaluations give a and b, so the count is solved for, then checked step by step
+	// (the parts are rounded to 0.0001 GiB).
+	try.gpus = 2
+	m2 := try.memory().Total()
+	try.gpus = 4
+	m4 := try.memory().Total()
+	b := m2.Sub(m4).Mul(decimal.NewFromInt(4))
+	room := decimal.NewFromInt32(capacity).Sub(m2.Sub(b.Div(decimal.NewFromInt(2))))
+	if room.Sign() <= 0 || b.Sign() < 0 {
+		return j.searchGPUs(capacity, sharding)
+	}
+	guess := b.Div(room).Ceil()
+	if guess.GreaterThan(decimal.NewFromInt32(MaxGPUs)) {
+		return 0
+	}
+	n := max(int32(guess.IntPart()), 2)
+	for step := 0; ; step++ {
+		if step > 8 {
+			return j.searchGPUs(capacity, sharding)
+		}
+		try.gpus = n
+		if !try.fits(capacity) {
+			n++
+			continue
+		}
+		try.gpus = n - 1
+		if n > 2 && try.fits(capacity) {
+			n--
+			continue
+		}
+		return n
+	}
+}
+
+// searchGPUs is fewestGPUs by binary search, for the cases the closed form does not settle.
+func (j *job) searchGPUs(capacity int32, sharding Sharding) int32 {
+	try := *j
+	try.sharding = sharding
 	lo, hi := int32(2), int32(MaxGPUs)
 	try.gpus = hi
 	if !try.fits(capacity) {
