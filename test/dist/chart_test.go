@@ -240,7 +240,7 @@ func hasArg(d appsv1.Deployment, arg string) bool {
 }
 
 var (
-	vapObjects  = []string{"ValidatingAdmissionPolicy/ftcost-suspend-guard", "ValidatingAdmissionPolicyBinding/ftcost-suspend-guard",
+	vapObjects = []string{"ValidatingAdmissionPolicy/ftcost-suspend-guard", "ValidatingAdmissionPolicyBinding/ftcost-suspend-guard",
 		"MutatingAdmissionPolicy/ftcost-hold-at-creation", "MutatingAdmissionPolicyBinding/ftcost-hold-at-creation",
 		"ValidatingAdmissionPolicy/ftcost-operator-writes", "ValidatingAdmissionPolicyBinding/ftcost-operator-writes"}
 	crdObjects  = []string{"CustomResourceDefinition/finetuneestimates.ftcost.io", "CustomResourceDefinition/pricecatalogs.ftcost.io"}
