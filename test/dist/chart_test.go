@@ -350,7 +350,7 @@ imagePullSecrets: [{name: regcred}]
 nodeSelector: {kubernetes.io/os: linux}
 tolerations: [{key: dedicated, operator: Equal, value: platform, effect: NoSchedule}]
 affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: kubernetes.io/arch, operator: In, values: [amd64]}]}]}}}
-resources: {requests: {cpu: 50m, memory: 96Mi}, limits: {cpu: "1", memory: 256Mi}}
+resources: {requests: {cpu: 50m, memory: 96Mi}, limits: {cpu: "1", memory: 384Mi}}
 extraArgs: [--max-concurrent-reconciles=8, --zap-log-level=debug]
 `, check: func(t *testing.T, d appsv1.Deployment, _ map[string]*unstructured.Unstructured, _ string) {
 		p := d.Spec.Template.Spec
@@ -361,7 +361,7 @@ extraArgs: [--max-concurrent-reconciles=8, --zap-log-level=debug]
 		if len(p.ImagePullSecrets) != 1 || p.NodeSelector["kubernetes.io/os"] != "linux" || len(p.Tolerations) != 1 || p.Affinity == nil || p.Affinity.NodeAffinity == nil {
 			t.Errorf("pod placement not applied: %+v", p)
 		}
-		if c.Resources.Limits.Memory().String() != "256Mi" || c.Resources.Requests.Cpu().String() != "50m" {
+		if c.Resources.Limits.Memory().String() != "384Mi" || c.Resources.Requests.Cpu().String() != "50m" {
 			t.Errorf("resources %+v", c.Resources)
 		}
 		if got := c.Args[len(c.Args)-2:]; !slices.Equal(got, []string{"--max-concurrent-reconciles=8", "--zap-log-level=debug"}) {
