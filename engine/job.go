@@ -305,7 +305,7 @@ func (j *job) place(gpu GPU, gpuType string, sharding Sharding, autoCheckpoint b
 		return nil
 	}
 	n := j.fewestGPUs(gpu.MemoryGiB, sharding)
-	if autoCheckpoint && !j.checkpoint {
+	if autoCheckpoint && !j.checkpoint && n != 1 { // on one GPU, checkpointing cannot save a GPU
 		if m := withCheckpoint.fewestGPUs(gpu.MemoryGiB, sharding); m > 0 && (n == 0 || m < n) {
 			n, j.checkpoint = m, true
 		}
