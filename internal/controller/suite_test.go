@@ -31,18 +31,12 @@ func run(suiteCtx context.Context, m *testing.M) (int, error) {
 	defer func() { _ = env.Stop() }()
 	registry = prometheus.NewRegistry()
 	// The manager runs with exactly the ClusterRole config/ deploys it with.
-	if operatorConfig, err = env.OperatorConfig(ctx); err != nil {
-		return 0, err
-	}
-	mgr, err := manager.New(ctx, operatorConfig, manager.Options{
+	var stop func()
+	operatorConfig, stop, err = env.RunOperator(ctx, manager.Options{
 		MetricsAddr: "0", ProbeAddr: "0", QPS: 50, Burst: 100, Concurrency: 4, Registry: registry,
 		// Without Kueue's CRDs: the gate holds work with a queue name itself (TestQueueNameWithoutKueue).
 		EnableJobGate: true,
 	})
-	if err != nil {
-		return 0, err
-	}
-	stop, err := testenv.RunManager(ctx, mgr)
 	if err != nil {
 		return 0, err
 	}

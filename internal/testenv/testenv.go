@@ -27,6 +27,7 @@ import (
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/internal/gate"
+	ftmanager "github.com/ftcost/ftcost/internal/manager"
 	"github.com/ftcost/ftcost/internal/scheme"
 )
 
@@ -133,6 +134,22 @@ func RunManager(ctx context.Context, mgr manager.Manager) (stop func(), err erro
 		return nil, fmt.Errorf("the manager's cache did not sync")
 	}
 	return stop, nil
+}
+
+// RunOperator runs ftcost's manager with opts as the operator's ServiceAccount (exactly the
+// ClusterRole config/ deploys it with), and returns its credentials and how to stop it.
+func (e *Env) RunOperator(ctx context.Context, opts ftmanager.Options) (cfg *rest.Config, stop func(), err error) {
+	if cfg, err = e.OperatorConfig(ctx); err != nil {
+		return nil, nil, err
+	}
+	mgr, err := ftmanager.New(ctx, cfg, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if stop, err = RunManager(ctx, mgr); err != nil {
+		return nil, nil, err
+	}
+	return cfg, stop, nil
 }
 
 // Main is a suite's TestMain: it logs to stderr, runs run with a context cancelled afterwards, and

@@ -71,15 +71,7 @@ func run(suiteCtx context.Context, m *testing.M) (int, error) {
 	if httpClient, err = rest.HTTPClientFor(env.Config); err != nil {
 		return 0, err
 	}
-	operator, err := env.OperatorConfig(ctx)
-	if err != nil {
-		return 0, err
-	}
-	mgr, err := manager.New(ctx, operator, manager.Options{MetricsAddr: "0", ProbeAddr: "0", QPS: 100, Burst: 200, Concurrency: 4})
-	if err != nil {
-		return 0, err
-	}
-	stop, err := testenv.RunManager(ctx, mgr)
+	_, stop, err := env.RunOperator(ctx, manager.Options{MetricsAddr: "0", ProbeAddr: "0", QPS: 100, Burst: 200, Concurrency: 4})
 	if err != nil {
 		return 0, err
 	}

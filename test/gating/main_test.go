@@ -82,18 +82,10 @@ func run(suiteCtx context.Context, m *testing.M) (int, error) {
 	}
 	// The manager runs as the service account config/default deploys it as, with exactly its
 	// ClusterRole, so the policy of config/vap lets it (and only it) clear spec.suspend.
-	cfg, err := env.OperatorConfig(ctx)
-	if err != nil {
-		return 0, err
-	}
-	mgr, err := manager.New(ctx, cfg, manager.Options{
+	_, stop, err := env.RunOperator(ctx, manager.Options{
 		MetricsAddr: "0", ProbeAddr: "0", QPS: 50, Burst: 100, Concurrency: 4,
 		EnableJobGate: true, EnableKueueAdmissionCheck: true,
 	})
-	if err != nil {
-		return 0, err
-	}
-	stop, err := testenv.RunManager(ctx, mgr)
 	if err != nil {
 		return 0, err
 	}
