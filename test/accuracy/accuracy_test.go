@@ -237,3 +237,32 @@ func checkDoc(t *testing.T, table string) {
 	}
 	t.Errorf("docs/accuracy.md is out of date; run go test ./test/accuracy -update\n--- want ---\n%s", table)
 }
+
+// TestCostModelMemoryTable keeps the GPU count and memory table of docs/cost-model.md ("Memory per
+// GPU") equal to what the engine gives for its stated inputs: 10,000 examples of 2,048 tokens,
+// micro-batch 1, the defaults, on the built-in catalog's H100.
+func TestCostModelMemoryTable(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/cost-model.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, model := range []string{"llama-3.2-1b", "llama-7b", "llama-3.1-8b", "llama-13b", "llama-70b", "llama-405b"} {
+		row := "| " + model + " |"
+		for _, method := range []engine.Method{engine.Full, engine.LoRA, engine.QLoRA} {
+			in := engine.Input{Model: model, Method: method, Examples: 10_000, TokensPerExample: 2048, Provider: "runpod",
+				APICostPerRequest: ptr(decimal.RequireFromString("0.005")), RequestsPerMonth: 1}
+			r, err := engine.Estimate(&in, engine.BuiltinCatalog())
+			if err != nil {
+				t.Fatalf("%s %s: %v", model, method, err)
+			}
+			cell := fmt.Sprintf(" %d x %s GiB", r.GPUCount, r.MemoryPerGPUGiB.StringFixed(1))
+			if r.GradientCheckpointing {
+				cell += ", checkpointing"
+			}
+			row += cell + " |"
+		}
+		if !bytes.Contains(doc, []byte(row)) {
+			t.Errorf("docs/cost-model.md lacks the row the engine gives:\n%s", row)
+		}
+	}
+}
