@@ -8,7 +8,7 @@ import (
 
 // factorPlaces is how many decimals the growth and discount factors keep: far below a cent on any
 // volume, and the same every time, so a long horizon gives the same figures on every machine.
-const factorPlaces int32 = 20
+const factorPlaces int32 = 18
 
 // monthly walks the months: month m serves requestsPerMonth x (1 + growth)^(m-1) requests, the factor
 // (1 + growth)^(m-1) rounded half away from zero to factorPlaces decimals each month.
@@ -48,7 +48,7 @@ func (w *monthly) next() Month {
 		hosted, replicas = w.hosting.cost(req)
 		serving = serving.Add(hosted)
 	}
-	return Month{Month: w.m, Requests: req.Round(6), APICost: api, ServingCost: serving, Savings: api.Sub(serving),
+	return Month{Month: w.m, Requests: req, APICost: api, ServingCost: serving, Savings: api.Sub(serving),
 		ServingReplicas: replicas}
 }
 
@@ -78,7 +78,7 @@ func projectMonths(in *Input, r *Result, hosted *hosting) error {
 
 	r.Months = make([]Month, 0, horizon)
 	maxFineTune := r.UpfrontCost.Add(MaxMoney)
-	var cumAPI, savings Money
+	var cumAPI Money
 	cumFT := r.UpfrontCost
 	for m := int32(1); m <= horizon; m++ {
 		var mo Month
@@ -97,7 +97,6 @@ func projectMonths(in *Input, r *Result, hosted *hosting) error {
 			}
 			return checkMoney(fmt.Sprintf("serving's cost to month %d", m), cumFT.Sub(r.UpfrontCost), FieldRequestsPerMonth)
 		}
-		savings = savings.Add(mo.Savings)
 		r.Months = append(r.Months, mo)
 	}
 	first := r.Months[0]
@@ -105,7 +104,9 @@ func projectMonths(in *Input, r *Result, hosted *hosting) error {
 	if hosted != nil {
 		r.Serving = servingFigures(hosted, r.Months)
 	}
-	r.NetSavings = savings.Sub(r.UpfrontCost)
+	// Each month's savings is its API cost less its serving cost, so their sum less the upfront
+	// cost is the API's total less the fine-tune's total (upfront included), to the cent.
+	r.NetSavings = cumAPI.Sub(cumFT)
 	if !r.UpfrontCost.IsZero() {
 		// One exact rounding: DivRound rounds the true quotient half away from zero.
 		roi := r.NetSavings.Decimal().Mul(hundred).DivRound(r.UpfrontCost.Decimal(), 1)
@@ -200,7 +201,9 @@ func breakEven(r *Result, w *monthly, steady bool) *decimal.Decimal {
 
 // netPresentValue is -upfront + the sum of each month's savings / (1 + annual rate)^(m/12), rounded
 // to the cent once (the contract's formula; only money lines are rounded as they are made). The
-// monthly factor (1 + rate)^(-1/12) and its powers keep factorPlaces decimals, far below a cent.
+// monthly factor v = (1 + rate)^(-1/12) keeps factorPlaces decimals; the sum is taken by Horner's
+// scheme, each step rounded to factorPlaces decimals of a dollar, so the whole error is under
+// horizon x 10^-18 USD.
 func netPresentValue(r *Result, annualPercent decimal.Decimal) (Money, error) {
 	if annualPercent.IsZero() {
 		return r.NetSavings, nil
@@ -211,10 +214,10 @@ func netPresentValue(r *Result, annualPercent decimal.Decimal) (Money, error) {
 		return Money{}, errorf(ReasonInvalidSpec, FieldAnnualDiscountRatePercent, "cannot discount at %s%%: %v", annualPercent, err)
 	}
 	inverse := one.DivRound(monthly, factorPlaces)
-	discount, sum := one, decimal.Zero
-	for _, mo := range r.Months {
-		discount = discount.Mul(inverse).Round(factorPlaces)
-		sum = sum.Add(mo.Savings.Decimal().Mul(discount))
+	// Horner's scheme: v(s1 + v(s2 + ... + v(sn))), one multiplication a month.
+	sum := decimal.Zero
+	for i := len(r.Months) - 1; i >= 0; i-- {
+		sum = sum.Add(r.Months[i].Savings.Decimal()).Mul(inverse).Round(factorPlaces)
 	}
 	return Cents(sum).Sub(r.UpfrontCost), nil
 }

@@ -80,7 +80,7 @@ type Line struct {
 // Month is one month of the comparison, for a chart of cumulative cost: the lines cross at break-even.
 type Month struct {
 	Month              int
-	Requests           decimal.Decimal
+	Requests           decimal.Decimal // exact: requestsPerMonth x factor(m); shown to 6 decimals
 	APICost            Money
 	ServingCost        Money
 	Savings            Money

@@ -36,11 +36,22 @@ func ParseMoney(s string) (Money, error) {
 	return Cents(d), nil
 }
 
-// Add returns m + o. Sums of whole cents are whole cents: nothing to round.
-func (m Money) Add(o Money) Money { return Money{amount: m.amount.Add(o.amount)} }
+// Add returns m + o. Sums of whole cents are whole cents: nothing to round. Adding $0.00 (serving
+// or a one-time item left out) returns m as it is.
+func (m Money) Add(o Money) Money {
+	if o.IsZero() {
+		return m
+	}
+	return Money{amount: m.amount.Add(o.amount)}
+}
 
 // Sub returns m - o.
-func (m Money) Sub(o Money) Money { return Money{amount: m.amount.Sub(o.amount)} }
+func (m Money) Sub(o Money) Money {
+	if o.IsZero() {
+		return m
+	}
+	return Money{amount: m.amount.Sub(o.amount)}
+}
 
 // Cmp compares m and o: -1, 0 or +1.
 func (m Money) Cmp(o Money) int { return m.amount.Cmp(o.amount) }
@@ -59,6 +70,10 @@ func (m Money) String() string { return m.amount.StringFixed(2) }
 
 // FormatFigure prints a non-money figure without trailing zeros: "0.5", "20", "79.8".
 func FormatFigure(d decimal.Decimal) string { return d.String() }
+
+// FormatRequests prints a month's request count rounded half away from zero to 6 decimals, without
+// trailing zeros: "10000", "10500", "11025", "11576.25".
+func FormatRequests(d decimal.Decimal) string { return d.Round(6).String() }
 
 // FormatOneDecimal prints a figure rounded half away from zero to one decimal, always with it: "20.0".
 func FormatOneDecimal(d decimal.Decimal) string { return d.Round(1).StringFixed(1) }

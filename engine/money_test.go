@@ -52,6 +52,24 @@ func TestMoney(t *testing.T) {
 			t.Error("Sign or IsZero")
 		}
 	})
+	t.Run("adding or taking away zero", func(t *testing.T) {
+		a, zero := money("-3"), engine.Money{}
+		for what, got := range map[string]engine.Money{
+			"a+0": a.Add(zero), "a-0": a.Sub(zero), "0+a": zero.Add(a), "0-0": zero.Sub(zero),
+		} {
+			want := "-3.00"
+			switch what {
+			case "0-0":
+				want = "0.00"
+			}
+			if got.String() != want {
+				t.Errorf("%s = %s, want %s", what, got, want)
+			}
+		}
+		if got := zero.Sub(a).String(); got != "3.00" {
+			t.Errorf("0-a = %s, want 3.00", got)
+		}
+	})
 	t.Run("ParseMoney", func(t *testing.T) {
 		tests := map[string]struct {
 			in, want string
@@ -93,6 +111,23 @@ func TestFormat(t *testing.T) {
 			}
 			if got := engine.FormatOneDecimal(dec(tc.in)); got != tc.oneDecimal {
 				t.Errorf("FormatOneDecimal(%s) = %s, want %s", tc.in, got, tc.oneDecimal)
+			}
+		})
+	}
+}
+
+func TestFormatRequests(t *testing.T) {
+	tests := map[string]struct{ in, want string }{
+		"whole":                 {"10000", "10000"},
+		"grown, trailing zeros": {"10500.000000000000000000", "10500"},
+		"six decimals":          {"11576.25", "11576.25"},
+		"rounds half away":      {"1.0000005", "1.000001"},
+		"rounds down":           {"1.00000049999", "1"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := engine.FormatRequests(dec(tc.in)); got != tc.want {
+				t.Errorf("FormatRequests(%s) = %s, want %s", tc.in, got, tc.want)
 			}
 		})
 	}

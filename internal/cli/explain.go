@@ -206,7 +206,7 @@ func explain(w io.Writer, t *target) {
 		if beMonth != nil && mo.Month == beMonth.Month && r.UpfrontCost.Sign() > 0 {
 			mark = "  <- break-even at " + st.BreakEvenMonths
 		}
-		fmt.Fprintf(tw, "   %d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mo.Month, mo.Requests, mo.APICost, mo.ServingCost, mo.Savings,
+		fmt.Fprintf(tw, "   %d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mo.Month, engine.FormatRequests(mo.Requests), mo.APICost, mo.ServingCost, mo.Savings,
 			mo.CumulativeAPI, mo.CumulativeFineTune, mark)
 	}
 	tw.Flush()
