@@ -31,7 +31,7 @@ func TestPriceCatalogRequeuesWhenPricesTurnStale(t *testing.T) {
 	}
 	c := fake.NewClientBuilder().WithScheme(scheme.New()).WithObjects(pc).WithStatusSubresource(pc).Build()
 	clock := clocktesting.NewFakePassiveClock(time.Date(2026, 1, 11, 0, 0, 0, 0, time.UTC))
-	r := &controller.PriceCatalogReconciler{Client: c, Clock: clock}
+	r := &controller.PriceCatalogReconciler{Client: c, Clock: clock, Recorder: discardRecorder{}}
 	req := ctrl.Request{NamespacedName: key(pc)}
 
 	res, err := r.Reconcile(ctx, req)

@@ -3,23 +3,30 @@ package controller
 import (
 	"context"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/internal/catalog"
 )
+
+// ReasonCatalogChanged, on a PriceCatalog: a new generation of it is in force, and its estimates are
+// recomputed with it (they record no UpfrontCostChanged Event each for it).
+const ReasonCatalogChanged = "CatalogChanged"
 
 // PriceCatalogReconciler validates PriceCatalogs, counts their entries and marks them Stale once their
 // prices are older than spec.maxAge.
 type PriceCatalogReconciler struct {
 	client.Client
 	// Clock tells when the prices turn stale: clock.RealClock{} in the manager.
-	Clock clock.PassiveClock
+	Clock    clock.PassiveClock
+	Recorder recorder.EventRecorder
 }
 
 // +kubebuilder:rbac:groups=ftcost.io,resources=pricecatalogs/status,verbs=get;patch;update
@@ -35,9 +42,18 @@ func (r *PriceCatalogReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if equality.Semantic.DeepEqual(pc.Status, *status) {
 		return result, nil
 	}
-	patch := client.MergeFrom(pc.DeepCopy())
+	prev := pc.DeepCopy()
 	pc.Status = *status
-	return result, r.Status().Patch(ctx, pc, patch)
+	if err := r.Status().Patch(ctx, pc, client.MergeFrom(prev)); err != nil {
+		return result, err
+	}
+	if g := prev.Status.ObservedGeneration; g != 0 && g != pc.Generation {
+		// One Event for the change, not one on each estimate it reprices. Its note names no
+		// generation: events.k8s.io merges repeats on one object into a series under the first note.
+		r.Recorder.Eventf(pc, nil, corev1.EventTypeNormal, ReasonCatalogChanged, "Reprice",
+			"The catalog changed: every estimate that uses it is recomputed with it; an estimate's status.pricing.catalogGeneration says which generation priced it")
+	}
+	return result, nil
 }
 
 // SetupWithManager registers the reconciler.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -16,6 +17,7 @@ import (
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
 	"github.com/ftcost/ftcost/internal/catalog"
+	"github.com/ftcost/ftcost/internal/controller"
 )
 
 func builtinCatalog(name string) *ftv1.PriceCatalog {
@@ -149,9 +151,36 @@ func TestCatalogChangeFansOutToItsEstimatesOnly(t *testing.T) {
 	after := settled()
 	g.Expect(after-before).To(Equal(float64(perCatalog)), "reconciles caused by changing one catalog")
 
+	// One Event on the catalog says it, not one on each of its 100 estimates.
 	g.Eventually(func(g Gomega) {
-		g.Expect(eventNotes(g, ns, "e-000")).To(ContainElement("Upfront cost 1001.25 -> 1006.85 (+0.6%)"))
+		g.Expect(catalogEvents(g, a.Name)).To(ConsistOf(HaveField("Reason", controller.ReasonCatalogChanged)))
 	}).WithTimeout(timeout).Should(Succeed())
+	g.Expect(catalogEvents(g, b.Name)).To(BeEmpty(), "the other catalog did not change")
+	for i := range 2 * perCatalog {
+		g.Expect(eventNotes(g, ns, fmt.Sprintf("e-%03d", i))).NotTo(ContainElement(HavePrefix("Upfront cost")))
+	}
+
+	// A spec change on top of it is the estimate's own news again.
+	e := &ftv1.FineTuneEstimate{}
+	g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "e-000"}, e)).To(Succeed())
+	e.Spec.OneTimeCosts.DataLabeling = dec("2000")
+	g.Expect(env.Client.Update(ctx, e)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(eventNotes(g, ns, "e-000")).To(ContainElement("Upfront cost 1006.85 -> 2006.85 (+99.3%)"))
+	}).WithTimeout(timeout).Should(Succeed())
+}
+
+// catalogEvents are the Events about a PriceCatalog (cluster-scoped: they live in "default").
+func catalogEvents(g Gomega, name string) []eventsv1.Event {
+	list := &eventsv1.EventList{}
+	g.Expect(env.Client.List(ctx, list, client.InNamespace(metav1.NamespaceDefault))).To(Succeed())
+	var out []eventsv1.Event
+	for _, e := range list.Items {
+		if e.Regarding.Kind == "PriceCatalog" && e.Regarding.Name == name {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // Deleting the default catalog moves its estimates to the built-in prices, visibly.

@@ -28,13 +28,18 @@ type Change struct {
 // Changes lists what moved from prev to next: a recommendation that flips between FineTune and API,
 // an upfront cost that moves (with the relative change), an estimate that newly fails or fails for a
 // new reason. A first estimate (prev has none) is not a change.
+//
+// An upfront cost moved only by a new generation of its PriceCatalog is not a change of the
+// estimate's: one price edit would otherwise write an Event for every estimate on the catalog, as
+// many writes again as the repricing itself. The catalog's CatalogChanged Event says it once, and a
+// verdict that flips still has its own Event.
 func Changes(prev, next *ftv1.FineTuneEstimateStatus) []Change {
 	var out []Change
 	if decided(prev.Recommendation) && decided(next.Recommendation) && prev.Recommendation != next.Recommendation {
 		out = append(out, Change{corev1.EventTypeNormal, ReasonRecommendationChanged,
 			fmt.Sprintf("Recommendation %s -> %s", prev.Recommendation, next.Recommendation)})
 	}
-	if prev.UpfrontCost != "" && next.UpfrontCost != "" && prev.UpfrontCost != next.UpfrontCost {
+	if prev.UpfrontCost != "" && next.UpfrontCost != "" && prev.UpfrontCost != next.UpfrontCost && !Repriced(prev, next) {
 		if msg, ok := upfrontMove(prev.UpfrontCost, next.UpfrontCost); ok {
 			out = append(out, Change{corev1.EventTypeNormal, ReasonUpfrontCostChanged, msg})
 		}
@@ -58,6 +63,14 @@ func Changes(prev, next *ftv1.FineTuneEstimateStatus) []Change {
 		}
 	}
 	return out
+}
+
+// Repriced reports whether next differs from prev only by the catalog's prices: the same spec
+// generation, priced by a newer generation of the same PriceCatalog.
+func Repriced(prev, next *ftv1.FineTuneEstimateStatus) bool {
+	return prev.ObservedGeneration == next.ObservedGeneration && prev.Pricing != nil && next.Pricing != nil &&
+		prev.Pricing.Source == ftv1.PricingSourceCatalog && next.Pricing.Source == ftv1.PricingSourceCatalog &&
+		prev.Pricing.Catalog == next.Pricing.Catalog && prev.Pricing.CatalogGeneration != next.Pricing.CatalogGeneration
 }
 
 func decided(r ftv1.Recommendation) bool {

@@ -287,6 +287,26 @@ func TestChanges(t *testing.T) {
 			next: ftv1.FineTuneEstimateStatus{UpfrontCost: "5.00"},
 			want: []Change{{corev1.EventTypeNormal, ReasonUpfrontCostChanged, "Upfront cost 0.00 -> 5.00"}},
 		},
+		"repriced by a new catalog generation is the catalog's news": {
+			prev: ftv1.FineTuneEstimateStatus{ObservedGeneration: 3, UpfrontCost: "1001.25",
+				Pricing: &ftv1.Pricing{Catalog: "default", CatalogGeneration: 1, Source: ftv1.PricingSourceCatalog}},
+			next: ftv1.FineTuneEstimateStatus{ObservedGeneration: 3, UpfrontCost: "1006.85",
+				Pricing: &ftv1.Pricing{Catalog: "default", CatalogGeneration: 2, Source: ftv1.PricingSourceCatalog}},
+		},
+		"a spec change with new prices is the estimate's": {
+			prev: ftv1.FineTuneEstimateStatus{ObservedGeneration: 3, UpfrontCost: "1001.25",
+				Pricing: &ftv1.Pricing{Catalog: "default", CatalogGeneration: 1, Source: ftv1.PricingSourceCatalog}},
+			next: ftv1.FineTuneEstimateStatus{ObservedGeneration: 4, UpfrontCost: "1006.85",
+				Pricing: &ftv1.Pricing{Catalog: "default", CatalogGeneration: 2, Source: ftv1.PricingSourceCatalog}},
+			want: []Change{{corev1.EventTypeNormal, ReasonUpfrontCostChanged, "Upfront cost 1001.25 -> 1006.85 (+0.6%)"}},
+		},
+		"a verdict flipped by prices still says so": {
+			prev: ftv1.FineTuneEstimateStatus{ObservedGeneration: 3, Recommendation: ftv1.RecommendationFineTune, UpfrontCost: "1001.25",
+				Pricing: &ftv1.Pricing{Catalog: "default", CatalogGeneration: 1, Source: ftv1.PricingSourceCatalog}},
+			next: ftv1.FineTuneEstimateStatus{ObservedGeneration: 3, Recommendation: ftv1.RecommendationAPI, UpfrontCost: "9001.25",
+				Pricing: &ftv1.Pricing{Catalog: "default", CatalogGeneration: 2, Source: ftv1.PricingSourceCatalog}},
+			want: []Change{{corev1.EventTypeNormal, ReasonRecommendationChanged, "Recommendation FineTune -> API"}},
+		},
 		"newly failing warns once": {
 			prev: ftv1.FineTuneEstimateStatus{Recommendation: ftv1.RecommendationFineTune, Conditions: ready(metav1.ConditionTrue, "Estimated", "ok")},
 			next: ftv1.FineTuneEstimateStatus{Recommendation: ftv1.RecommendationUndetermined, Conditions: ready(metav1.ConditionFalse, "ModelNotFound", "spec.model: gone")},

@@ -218,7 +218,8 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if err := ftmetrics.RegisterCatalogCollector(reg, &ftmetrics.CatalogCollector{Reader: mgr.GetCache()}); err != nil {
 		return nil, fmt.Errorf("registering the catalog metrics: %w", err)
 	}
-	if err := (&controller.PriceCatalogReconciler{Client: mgr.GetClient(), Clock: clock.RealClock{}}).SetupWithManager(mgr); err != nil {
+	if err := (&controller.PriceCatalogReconciler{Client: mgr.GetClient(), Clock: clock.RealClock{},
+		Recorder: mgr.GetEventRecorder("ftcost-catalog")}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the PriceCatalog controller: %w", err)
 	}
 	if o.EnableJobGate || o.EnableKueueAdmissionCheck {
