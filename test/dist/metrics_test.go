@@ -13,8 +13,10 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/ftcost/ftcost/internal/gate"
@@ -24,6 +26,23 @@ import (
 
 // series returns the value of the series of family name whose labels include want; nil when absent.
 func series(families []*dto.MetricFamily, name string, want map[string]string) *float64 {
+	m := metric(families, name, want)
+	switch {
+	case m.GetGauge() != nil:
+		return ptr.To(m.GetGauge().GetValue())
+	case m.GetCounter() != nil:
+		return ptr.To(m.GetCounter().GetValue())
+	}
+	return nil
+}
+
+// observations is how many values the histogram series with the wanted labels has observed.
+func observations(families []*dto.MetricFamily, name string, want map[string]string) uint64 {
+	return metric(families, name, want).GetHistogram().GetSampleCount()
+}
+
+// metric is the first series of the named family with the wanted labels, or nil.
+func metric(families []*dto.MetricFamily, name string, want map[string]string) *dto.Metric {
 	for _, f := range families {
 		if f.GetName() != name {
 			continue
@@ -39,12 +58,7 @@ func series(families []*dto.MetricFamily, name string, want map[string]string) *
 					continue next
 				}
 			}
-			switch {
-			case m.GetGauge() != nil:
-				return ptr.To(m.GetGauge().GetValue())
-			case m.GetCounter() != nil:
-				return ptr.To(m.GetCounter().GetValue())
-			}
+			return m
 		}
 	}
 	return nil
@@ -116,7 +130,7 @@ func queries(t *testing.T) map[string]string {
 	return out
 }
 
-// TestDashboardQueriesExportedMetrics runs the manager on the API server, lets it estimate the seed's
+// TestDashboardQueriesExportedMetrics runs the manager on the API server, lets it estimate the article's
 // support bot and gate a Job on it, and checks (1) the figures a dashboard needs are exported with
 // the estimate's values and (2) every query of config/grafana's dashboard names only metrics the
 // manager's registry (the one /metrics serves) exports.
@@ -140,10 +154,24 @@ func TestDashboardQueriesExportedMetrics(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "train", Labels: map[string]string{gate.EstimateLabel: "support-bot"}},
 		Spec: batchv1.JobSpec{Suspend: ptr.To(true), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
 			RestartPolicy: corev1.RestartPolicyNever,
-			Containers:    []corev1.Container{{Name: "train", Image: "trainer:v1"}},
+			Containers: []corev1.Container{{Name: "train", Image: "trainer:v1", Resources: corev1.ResourceRequirements{
+				Limits: corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")}}}},
 		}}},
 	}
 	g.Expect(env.Client.Create(ctx, job)).To(Succeed())
+	// Once the gate lets it go, the Job "runs" for half an hour on its one GPU (envtest has no Job
+	// controller: the test writes its status; no pod is left, so the Job's own times are measured).
+	g.Eventually(func(g Gomega) {
+		g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(job), job)).To(Succeed())
+		g.Expect(job.Spec.Suspend).To(HaveValue(BeFalse()))
+	}).WithTimeout(30 * time.Second).Should(Succeed())
+	start := time.Now().Add(-time.Hour).Truncate(time.Second)
+	end := metav1.NewTime(start.Add(30 * time.Minute))
+	job.Status = batchv1.JobStatus{StartTime: &metav1.Time{Time: start}, CompletionTime: &end, Succeeded: 1,
+		Conditions: []batchv1.JobCondition{
+			{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: end},
+			{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: end}}}
+	g.Expect(env.Client.Status().Update(ctx, job)).To(Succeed())
 
 	est := map[string]string{"namespace": ns, "name": "support-bot"}
 	var names map[string]bool
@@ -166,6 +194,9 @@ func TestDashboardQueriesExportedMetrics(t *testing.T) {
 		g.Expect(series(fams, "ftcost_catalog_stale", map[string]string{"catalog": "default"})).To(Equal(ptr.To(0.0)))
 		g.Expect(series(fams, "ftcost_catalog_oldest_price_age_seconds", map[string]string{"catalog": "default"})).To(HaveValue(BeNumerically(">", 0)))
 		g.Expect(series(fams, "ftcost_build_info", nil)).To(Equal(ptr.To(1.0)))
+		// 0.5 GPU-hours at runpod's 2.50 against an estimate of 0.5: spend 1.25, a ratio of 1.
+		g.Expect(series(fams, "ftcost_estimate_actual_spend_usd", est)).To(Equal(ptr.To(1.25)))
+		g.Expect(observations(fams, "ftcost_estimate_error_ratio", nil)).To(BeEquivalentTo(1))
 		names = exported(fams)
 	}).WithTimeout(30 * time.Second).Should(Succeed())
 
@@ -187,7 +218,8 @@ func TestDashboardQueriesExportedMetrics(t *testing.T) {
 	}
 	for _, name := range []string{"ftcost_estimate_upfront_cost_usd", "ftcost_estimate_break_even_months", "ftcost_estimate_recommendation",
 		"ftcost_estimate_approved", "ftcost_gate_decisions_total", "controller_runtime_reconcile_errors_total",
-		"controller_runtime_reconcile_time_seconds_bucket", "ftcost_catalog_stale"} {
+		"controller_runtime_reconcile_time_seconds_bucket", "ftcost_catalog_stale",
+		"ftcost_estimate_actual_spend_usd", "ftcost_estimate_error_ratio_bucket"} {
 		if !strings.Contains(all, name) {
 			t.Errorf("no panel shows %s", name)
 		}
