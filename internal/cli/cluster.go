@@ -17,7 +17,6 @@ import (
 	"k8s.io/client-go/rest"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
-	"github.com/ftcost/ftcost/internal/estimate"
 )
 
 // estimateResource is how FineTuneEstimates are named to the resource builder: fully qualified, so no
@@ -248,23 +247,36 @@ func clusterEstimate(c *clusterFlags, arg string) (*ftv1.FineTuneEstimate, error
 	return fte, nil
 }
 
-// clusterCatalogs finds PriceCatalogs in the cluster. It serves the catalog the estimate's status
-// names, so figures are recomputed with the prices the operator used: when the status says the
-// built-in catalog was used, no catalog is found, whatever exists now.
-func clusterCatalogs(ctx context.Context, c *clusterFlags, st *ftv1.FineTuneEstimateStatus) (estimate.CatalogGetter, error) {
+// clusterLookups find PriceCatalogs and ThroughputProfiles in the cluster. Only the catalog the
+// estimate's status names is served, so figures are recomputed with the prices the operator used:
+// when the status says the built-in catalog was used, no catalog is found, whatever exists now.
+// Profiles are read as they are now (they only gain samples).
+func clusterLookups(ctx context.Context, c *clusterFlags, st *ftv1.FineTuneEstimateStatus) (lookups, error) {
 	cfg, err := c.config.ToRESTConfig()
 	if err != nil {
-		return nil, err
+		return lookups{}, err
 	}
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
-		return nil, err
+		return lookups{}, err
 	}
-	res := ftv1.GroupVersion.WithResource("pricecatalogs")
-	return func(name string) (*ftv1.PriceCatalog, bool, error) {
-		if st.Pricing == nil || st.Pricing.Source == ftv1.PricingSourceBuiltin {
-			return nil, false, nil
-		}
+	catalogs := clusterGetter[ftv1.PriceCatalog](ctx, dyn, "pricecatalogs")
+	return lookups{
+		catalogs: func(name string) (*ftv1.PriceCatalog, bool, error) {
+			if st.Pricing == nil || st.Pricing.Source == ftv1.PricingSourceBuiltin {
+				return nil, false, nil
+			}
+			return catalogs(name)
+		},
+		profiles: clusterGetter[ftv1.ThroughputProfile](ctx, dyn, "throughputprofiles"),
+	}, nil
+}
+
+// clusterGetter gets cluster-scoped ftcost objects of one resource by name; found is false when
+// there is none of that name.
+func clusterGetter[T any](ctx context.Context, dyn dynamic.Interface, resource string) func(string) (*T, bool, error) {
+	res := ftv1.GroupVersion.WithResource(resource)
+	return func(name string) (*T, bool, error) {
 		u, err := dyn.Resource(res).Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return nil, false, nil
@@ -272,10 +284,10 @@ func clusterCatalogs(ctx context.Context, c *clusterFlags, st *ftv1.FineTuneEsti
 		if err != nil {
 			return nil, false, err
 		}
-		pc := &ftv1.PriceCatalog{}
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, pc); err != nil {
+		obj := new(T)
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, obj); err != nil {
 			return nil, false, err
 		}
-		return pc, true, nil
-	}, nil
+		return obj, true, nil
+	}
 }

@@ -66,7 +66,7 @@ that is not Ready (ModelNotFound, CatalogNotFound, ...).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVarP(&o.files, "filename", "f", nil, "file, directory or - (stdin) holding FineTuneEstimates and PriceCatalogs; repeatable")
+	f.StringArrayVarP(&o.files, "filename", "f", nil, "file, directory or - (stdin) holding FineTuneEstimates, PriceCatalogs and the ThroughputProfiles Calibrated estimates read; repeatable")
 	f.StringArrayVar(&o.catalogs, "catalog", nil, "file or directory holding PriceCatalogs; repeatable")
 	o.print.addFlags(cmd)
 	f.StringSliceVar(&o.failOn, "fail-on", nil, "exit 1 when an estimate trips a gate: api (not recommended), budget (over budget), not-approved; repeatable or comma-separated")
@@ -105,7 +105,8 @@ func runEstimate(s Streams, o *estimateOptions) error {
 		// of the CPU time of a large file for some more memory (about 400 MB for 10,000 estimates).
 		defer debug.SetGCPercent(debug.SetGCPercent(gcPercent))
 	}
-	estimates, get, errs := load(&reader{validator: v, stdin: s.In}, o)
+	estimates, found, errs := load(&reader{validator: v, stdin: s.In}, o)
+	get := found.catalogs
 	now := o.now()
 
 	// Estimate, convert each object for the printers and render it for -o json|yaml, in parallel.
@@ -114,7 +115,7 @@ func runEstimate(s Streams, o *estimateOptions) error {
 	parallel(len(estimates), func(i int) {
 		e := estimates[i]
 		res := &results[i]
-		status, err := estimate.Compute(e.estimate, get)
+		status, err := estimate.ComputeWith(e.estimate, get, found.profiles)
 		if err != nil {
 			res.err = fmt.Sprintf("%s: %s/%s: %v", e.from, e.estimate.Namespace, e.estimate.Name, err)
 			return
@@ -195,13 +196,22 @@ func runEstimate(s Streams, o *estimateOptions) error {
 	return nil
 }
 
-// load reads the -f and --catalog files. It returns the valid estimates, a getter over the valid
+// lookups find the objects an estimate reads besides itself: PriceCatalogs, and the
+// ThroughputProfiles of Calibrated estimates.
+type lookups struct {
+	catalogs estimate.CatalogGetter
+	profiles estimate.ProfileGetter
+}
+
+// load reads the -f and --catalog files. It returns the valid estimates, lookups over the valid
 // catalogs (a --catalog file's catalog wins over an -f file's of the same name; a name twice in one
-// set is an error), and a message per problem found.
-func load(r *reader, o *estimateOptions) ([]decoded, estimate.CatalogGetter, []string) {
+// set is an error) and the -f files' ThroughputProfiles, and a message per problem found.
+func load(r *reader, o *estimateOptions) ([]decoded, lookups, []string) {
 	var errs []string
 	var estimates []decoded
 	catalogs := map[string]*ftv1.PriceCatalog{}
+	profiles := map[string]*ftv1.ThroughputProfile{}
+	profileFrom := map[string]origin{}
 	for _, set := range []struct {
 		paths        []string
 		catalogsOnly bool
@@ -214,8 +224,19 @@ func load(r *reader, o *estimateOptions) ([]decoded, estimate.CatalogGetter, []s
 			case d.estimate != nil && set.catalogsOnly:
 				d.err = fmt.Errorf("FineTuneEstimate %q: --catalog files hold PriceCatalogs only; use -f", d.estimate.Name)
 				errs = append(errs, d.message())
+			case d.profile != nil && set.catalogsOnly:
+				d.err = fmt.Errorf("ThroughputProfile %q: --catalog files hold PriceCatalogs only; use -f", d.profile.Name)
+				errs = append(errs, d.message())
 			case d.estimate != nil:
 				estimates = append(estimates, d)
+			case d.profile != nil:
+				if first, dup := profileFrom[d.profile.Name]; dup {
+					d.err = fmt.Errorf("ThroughputProfile %q is already defined in %s", d.profile.Name, first)
+					errs = append(errs, d.message())
+					continue
+				}
+				profileFrom[d.profile.Name] = d.from
+				profiles[d.profile.Name] = d.profile
 			case d.catalog != nil:
 				if first, dup := seen[d.catalog.Name]; dup {
 					d.err = fmt.Errorf("PriceCatalog %q is already defined in %s", d.catalog.Name, first)
@@ -233,11 +254,16 @@ func load(r *reader, o *estimateOptions) ([]decoded, estimate.CatalogGetter, []s
 			}
 		}
 	}
-	get := func(name string) (*ftv1.PriceCatalog, bool, error) {
-		pc, ok := catalogs[name]
-		return pc, ok, nil
-	}
-	return estimates, get, errs
+	return estimates, lookups{
+		catalogs: func(name string) (*ftv1.PriceCatalog, bool, error) {
+			pc, ok := catalogs[name]
+			return pc, ok, nil
+		},
+		profiles: func(name string) (*ftv1.ThroughputProfile, bool, error) {
+			p, ok := profiles[name]
+			return p, ok, nil
+		},
+	}, errs
 }
 
 // staleness is the Stale condition the operator would give the catalog that priced status, now.

@@ -104,11 +104,17 @@ func explain(w io.Writer, t *target) {
 		p("1. GPU-hours: %s (%s estimator)", figure(r.GPUHours), r.Estimator)
 		p("   model %s: %d parameters, scale factor %s%s", model.Name, model.Parameters, model.ScaleFactor, source(model.Provenance))
 		p("   GPU %s (%s): %d GiB, %s peak dense BF16 TFLOP/s%s", gpu.Name, gpuWhy, gpu.MemoryGiB, gpu.PeakBF16TFLOPs, source(gpu.Provenance))
+		tokens := decimal.NewFromInt(in.Examples).Mul(decimal.NewFromInt(in.TokensPerExample)).Mul(decimal.NewFromInt32(max(in.Epochs, engine.DefaultEpochs)))
+		band := engine.HoursBand.Mul(decimal.NewFromInt(100)).String() + "%"
 		switch r.Estimator {
 		case engine.Measured:
 			p("   GPU-hours = spec.training.hours, measured = %s", figure(r.GPUHours))
+		case engine.Calibrated:
+			tp := in.Throughput
+			p("   GPU-hours = %s training tokens / (%s tokens per GPU-second x 3600 s) = %s", tokens, tp.TokensPerGPUSecond, figure(r.GPUHours))
+			p("   throughput measured on %d finished runs of this model, method and GPU (ThroughputProfile %s)", tp.Samples, tp.Profile)
+			band = decimal.Min(tp.SpreadPercent, decimal.NewFromInt(100)).String() + "% (the measured spread)"
 		case engine.FLOPs:
-			tokens := decimal.NewFromInt(in.Examples).Mul(decimal.NewFromInt(in.TokensPerExample)).Mul(decimal.NewFromInt32(max(in.Epochs, engine.DefaultEpochs)))
 			work := "6 x parameters"
 			if in.Method != engine.Full {
 				work = "4 x parameters (frozen base) + 6 x adapter parameters"
@@ -131,8 +137,11 @@ func explain(w io.Writer, t *target) {
 			p("   GPU-hours = %s H100-hours per example x %d examples x %s scale factor x %s (%s)%s = %s",
 				engine.EmpiricalHoursPerExample, in.Examples, model.ScaleFactor, engine.MethodFactor[in.Method], in.Method, scaled, figure(r.GPUHours))
 		}
+		if c := r.Calibration; c != nil && r.Estimator != engine.Calibrated {
+			p("   Calibrated asked for: %s", c.Message)
+		}
 		if r.GPUHoursLow != nil {
-			p("   range: -/+%s%% = %s to %s GPU-hours", engine.HoursBand.Mul(decimal.NewFromInt(100)), figure(r.GPUHoursLow), figure(r.GPUHoursHigh))
+			p("   range: -/+%s = %s to %s GPU-hours", band, figure(r.GPUHoursLow), figure(r.GPUHoursHigh))
 		}
 		if m := r.MemoryBreakdown; m != nil {
 			p("   memory per GPU = weights %s + gradients %s + optimizer %s + activations %s + overhead %s = %s GiB, on %d x %d GiB GPU(s), sharding %s",

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/shopspring/decimal"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -29,6 +30,7 @@ var (
 	estimateGVK = ftv1.GroupVersion.WithKind("FineTuneEstimate")
 	catalogGVK  = ftv1.GroupVersion.WithKind("PriceCatalog")
 	policyGVK   = ftv1.GroupVersion.WithKind("CostPolicy")
+	profileGVK  = ftv1.GroupVersion.WithKind("ThroughputProfile")
 )
 
 // origin says where an object came from: "bad.yaml: document 2".
@@ -56,6 +58,7 @@ type decoded struct {
 	estimate *ftv1.FineTuneEstimate
 	catalog  *ftv1.PriceCatalog
 	policy   *ftv1.CostPolicy
+	profile  *ftv1.ThroughputProfile
 	err      error
 }
 
@@ -243,15 +246,21 @@ func (r *reader) decodeObject(from origin, obj map[string]any, out []decoded) []
 		return out
 	}
 	gvk := gv.WithKind(kind)
-	if gvk != estimateGVK && gvk != catalogGVK && gvk != policyGVK {
+	if gvk != estimateGVK && gvk != catalogGVK && gvk != policyGVK && gvk != profileGVK {
 		return append(out, decoded{from: from, err: &validate.UnknownKindError{APIVersion: apiVersion, Kind: kind}})
 	}
 	if r.validator.Namespaced(gvk) {
 		defaultNamespace(obj)
 	}
 	generateName(obj)
+	// A ThroughputProfile's status is its measurement: keep it, where an API server would drop it
+	// on create, so a profile exported with kubectl get -o yaml calibrates offline as in the cluster.
+	profileStatus := obj["status"]
 	if err := r.validator.Validate(obj); err != nil {
 		return append(out, decoded{from: from, err: err})
+	}
+	if gvk == profileGVK && profileStatus != nil {
+		obj["status"] = profileStatus
 	}
 	d := decoded{from: from}
 	var meta *metav1.ObjectMeta
@@ -268,6 +277,12 @@ func (r *reader) decodeObject(from origin, obj map[string]any, out []decoded) []
 		d.policy = &ftv1.CostPolicy{}
 		meta = &d.policy.ObjectMeta
 		err = fromUnstructured(obj, d.policy)
+	case profileGVK:
+		d.profile = &ftv1.ThroughputProfile{}
+		meta = &d.profile.ObjectMeta
+		if err = fromUnstructured(obj, d.profile); err == nil {
+			err = checkProfileStatus(&d.profile.Status)
+		}
 	}
 	if err != nil {
 		return append(out, decoded{from: from, err: err})
@@ -329,4 +344,23 @@ func parallel(n int, fn func(i int)) {
 		})
 	}
 	wg.Wait()
+}
+
+// checkProfileStatus checks the measured figures of a ThroughputProfile read from a file: the API
+// server never validates a status the operator writes, but a file's may be edited by hand.
+func checkProfileStatus(st *ftv1.ThroughputProfileStatus) error {
+	if st.Samples < 0 {
+		return fmt.Errorf("status.samples: must be at least 0, got %d", st.Samples)
+	}
+	for _, f := range []struct{ path, value string }{
+		{"status.tokensPerGPUSecond", st.TokensPerGPUSecond}, {"status.spreadPercent", st.SpreadPercent},
+	} {
+		if f.value == "" {
+			continue
+		}
+		if d, err := decimal.NewFromString(f.value); err != nil || d.Sign() < 0 {
+			return fmt.Errorf("%s: %q is not a decimal number of at least 0", f.path, f.value)
+		}
+	}
+	return nil
 }

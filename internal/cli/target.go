@@ -67,11 +67,11 @@ func (t *targetFlags) load(ctx context.Context, s Streams, args []string) (*targ
 	if err := ready(id, &fte.Status); err != nil {
 		return nil, err
 	}
-	get, err := clusterCatalogs(ctx, t.cluster, &fte.Status)
+	found, err := clusterLookups(ctx, t.cluster, &fte.Status)
 	if err != nil {
 		return nil, err
 	}
-	tg, err := compute(fte, get, "the cluster")
+	tg, err := compute(fte, found, "the cluster")
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +84,7 @@ func (t *targetFlags) loadFile(s Streams, args []string) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	estimates, get, errs := load(&reader{validator: v, stdin: s.In}, &estimateOptions{files: t.files, catalogs: t.catalogs})
+	estimates, found, errs := load(&reader{validator: v, stdin: s.In}, &estimateOptions{files: t.files, catalogs: t.catalogs})
 	if len(errs) > 0 {
 		return nil, errors.New(strings.Join(errs, "\n"))
 	}
@@ -114,13 +114,14 @@ func (t *targetFlags) loadFile(s Streams, args []string) (*target, error) {
 			len(picked), strings.Join(names, ", "))
 	}
 	fte := picked[0].estimate
-	return compute(fte, get, picked[0].from.String())
+	return compute(fte, found, picked[0].from.String())
 }
 
-// compute estimates fte afresh with the catalogs get finds: the status, and the engine's input,
-// catalog and result behind it. A file's estimate takes the fresh status as its own.
-func compute(fte *ftv1.FineTuneEstimate, get estimate.CatalogGetter, from string) (*target, error) {
-	status, err := estimate.Compute(fte, get)
+// compute estimates fte afresh with the catalogs and profiles found: the status, and the engine's
+// input, catalog and result behind it. A file's estimate takes the fresh status as its own.
+func compute(fte *ftv1.FineTuneEstimate, found lookups, from string) (*target, error) {
+	get := found.catalogs
+	status, err := estimate.ComputeWith(fte, get, found.profiles)
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +138,9 @@ func compute(fte *ftv1.FineTuneEstimate, get estimate.CatalogGetter, from string
 	}
 	in, err := estimate.Input(&fte.Spec)
 	if err != nil {
+		return nil, err
+	}
+	if err := estimate.AddThroughput(in, &fte.Spec, res.Catalog, found.profiles); err != nil {
 		return nil, err
 	}
 	r, err := engine.Estimate(in, res.Catalog)

@@ -52,6 +52,24 @@ func CalibratedProfile(spec *ftv1.FineTuneEstimateSpec, cat *engine.Catalog) str
 	return ProfileName(spec.Model, spec.Method, gpu)
 }
 
+// AddThroughput gives a Calibrated estimate's input the measurement of its ThroughputProfile, when
+// profiles finds one (profiles nil reads none: the engine falls back to FLOPs and says so). The
+// error is a failure to read the profile.
+func AddThroughput(in *engine.Input, spec *ftv1.FineTuneEstimateSpec, cat *engine.Catalog, profiles ProfileGetter) error {
+	name := CalibratedProfile(spec, cat)
+	if name == "" || profiles == nil {
+		return nil
+	}
+	p, found, err := profiles(name)
+	if err != nil {
+		return err
+	}
+	if found {
+		in.Throughput = Throughput(p)
+	}
+	return nil
+}
+
 func calibrationStatus(c *engine.Calibration) *ftv1.CalibrationStatus {
 	if c == nil {
 		return nil

@@ -42,13 +42,9 @@ func ComputeWith(obj *ftv1.FineTuneEstimate, get CatalogGetter, profiles Profile
 		return nil, err
 	}
 	in, err := Input(&obj.Spec)
-	if name := CalibratedProfile(&obj.Spec, res.Catalog); err == nil && name != "" && profiles != nil {
-		p, found, perr := profiles(name)
-		if perr != nil {
+	if err == nil {
+		if perr := AddThroughput(in, &obj.Spec, res.Catalog, profiles); perr != nil {
 			return nil, perr
-		}
-		if found {
-			in.Throughput = Throughput(p)
 		}
 	}
 	if err == nil {
