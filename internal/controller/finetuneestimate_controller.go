@@ -33,6 +33,12 @@ import (
 // spec.priceCatalogRef is empty), so a catalog change reaches exactly its estimates.
 const CatalogIndex = "spec.priceCatalogRef.resolved"
 
+// CalibratedIndex indexes Calibrated FineTuneEstimates by "model/method", so a ThroughputProfile's
+// change reaches the estimates that may read it without listing every estimate.
+const CalibratedIndex = "spec.calibrated.modelMethod"
+
+func calibratedKey(model string, method ftv1.Method) string { return model + "/" + string(method) }
+
 // FineTuneEstimateReconciler computes each estimate's status with the cost engine.
 type FineTuneEstimateReconciler struct {
 	client.Client
@@ -105,16 +111,13 @@ func (r *FineTuneEstimateReconciler) profileGetter(ctx context.Context) estimate
 func (r *FineTuneEstimateReconciler) estimatesOfProfile(ctx context.Context, o client.Object) []reconcile.Request {
 	p := o.(*ftv1.ThroughputProfile)
 	list := &ftv1.FineTuneEstimateList{}
-	if err := r.List(ctx, list); err != nil {
+	if err := r.List(ctx, list, client.MatchingFields{CalibratedIndex: calibratedKey(p.Spec.Model, p.Spec.Method)}); err != nil {
 		log.FromContext(ctx).Error(err, "Listing estimates of a throughput profile failed", "throughputProfile", p.Name)
 		return nil
 	}
-	var reqs []reconcile.Request
+	reqs := make([]reconcile.Request, 0, len(list.Items))
 	for i := range list.Items {
-		s := &list.Items[i].Spec
-		if s.Training.Estimator == ftv1.EstimatorCalibrated && s.Model == p.Spec.Model && s.Method == p.Spec.Method {
-			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-		}
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 	}
 	return reqs
 }
@@ -184,6 +187,15 @@ func (r *FineTuneEstimateReconciler) recordChanges(obj *ftv1.FineTuneEstimate, n
 func (r *FineTuneEstimateReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &ftv1.FineTuneEstimate{}, CatalogIndex, func(o client.Object) []string {
 		return []string{estimate.CatalogRef(&o.(*ftv1.FineTuneEstimate).Spec)}
+	}); err != nil {
+		return err
+	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &ftv1.FineTuneEstimate{}, CalibratedIndex, func(o client.Object) []string {
+		s := &o.(*ftv1.FineTuneEstimate).Spec
+		if s.Training.Estimator != ftv1.EstimatorCalibrated {
+			return nil
+		}
+		return []string{calibratedKey(s.Model, s.Method)}
 	}); err != nil {
 		return err
 	}
