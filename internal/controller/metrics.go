@@ -79,9 +79,22 @@ func (m *Metrics) Observe(key types.NamespacedName, s *ftv1.FineTuneEstimateStat
 		spend = s.Actuals.Spend
 	}
 	setOrDelete(m.actualSpend, labels, spend)
-	m.recommendation.DeletePartialMatch(labels)
-	if s.Recommendation != "" {
-		m.recommendation.With(prometheus.Labels{"namespace": key.Namespace, "name": key.Name, "recommendation": string(s.Recommendation)}).Set(1)
+	m.setRecommendation(key, s.Recommendation)
+}
+
+// recommendations are the values of the recommendation label: an enum, so a series is replaced by
+// deleting the others by name (DeletePartialMatch would scan every estimate's series each time).
+var recommendations = []ftv1.Recommendation{ftv1.RecommendationFineTune, ftv1.RecommendationAPI, ftv1.RecommendationUndetermined}
+
+// setRecommendation exports 1 for current (none when empty) and deletes the estimate's other series.
+func (m *Metrics) setRecommendation(key types.NamespacedName, current ftv1.Recommendation) {
+	for _, r := range recommendations {
+		if r != current {
+			m.recommendation.DeleteLabelValues(key.Namespace, key.Name, string(r))
+		}
+	}
+	if current != "" {
+		m.recommendation.WithLabelValues(key.Namespace, key.Name, string(current)).Set(1)
 	}
 }
 
@@ -96,7 +109,7 @@ func (m *Metrics) Forget(key types.NamespacedName) {
 	m.apiMonthly.Delete(labels)
 	m.servingMonthly.Delete(labels)
 	m.actualSpend.Delete(labels)
-	m.recommendation.DeletePartialMatch(labels)
+	m.setRecommendation(key, "")
 }
 
 // ObserveRun exports a newly recorded run: the estimate's actual spend, and the run's error ratio
