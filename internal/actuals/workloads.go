@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/internal/gate"
 )
 
 // Labels and names the workload projects put on the pods they create, from their sources (the
@@ -470,4 +471,20 @@ func quantityAt(obj map[string]any, path ...string) (int64, bool) {
 	default:
 		return intField(map[string]any{"v": v}, "v")
 	}
+}
+
+// CountedWithParent says whether a workload is run by another gated workload (its controller is a
+// kind of gate.Kinds: a TrainJob's JobSet, a JobSet's or a RayJob's Jobs): its pods are counted in
+// the parent's run, so it is not a run of its own even when it inherited the estimate label.
+func CountedWithParent(o metav1.Object) bool {
+	c := metav1.GetControllerOf(o)
+	if c == nil {
+		return false
+	}
+	gv, err := schema.ParseGroupVersion(c.APIVersion)
+	if err != nil {
+		return false
+	}
+	_, gated := gate.KindOf(schema.GroupKind{Group: gv.Group, Kind: c.Kind})
+	return gated
 }

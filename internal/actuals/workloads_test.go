@@ -329,3 +329,23 @@ func FuzzWorkloads(f *testing.F) {
 		}
 	})
 }
+
+// TestCountedWithParent: a workload run by a gated kind is counted in its parent's run.
+func TestCountedWithParent(t *testing.T) {
+	owned := func(apiVersion, kind string, controller bool) *metav1.ObjectMeta {
+		return &metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{{APIVersion: apiVersion, Kind: kind, Name: "p", UID: "p", Controller: ptr.To(controller)}}}
+	}
+	for o, want := range map[*metav1.ObjectMeta]bool{
+		owned("trainer.kubeflow.org/v1alpha1", "TrainJob", true): true, // a TrainJob's JobSet
+		owned("ray.io/v1", "RayJob", true):                       true, // a RayJob's submitter Job
+		owned("jobset.x-k8s.io/v1alpha2", "JobSet", true):        true, // a JobSet's Jobs
+		owned("batch/v1", "CronJob", true):                       false,
+		owned("ray.io/v1", "RayJob", false):                      false, // not its controller
+		owned("not/a/version", "RayJob", true):                   false,
+		{}:                                                       false,
+	} {
+		if got := CountedWithParent(o); got != want {
+			t.Errorf("%v: %v", o.OwnerReferences, got)
+		}
+	}
+}
