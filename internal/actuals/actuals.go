@@ -1,6 +1,6 @@
 // Package actuals measures finished training runs of gated workloads: the GPU time their pods used,
 // its cost at the estimate's price, the estimate's error, and the throughput they achieved. It turns
-// Jobs and Pods into status figures with pure functions; internal/controller reads and writes.
+// workloads and Pods into status figures with pure functions; internal/controller reads and writes.
 package actuals
 
 import (
@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
@@ -27,6 +28,9 @@ var GPUResources = []corev1.ResourceName{"nvidia.com/gpu", "amd.com/gpu"}
 type Measured struct {
 	Run        ftv1.ActualRun
 	GPUSeconds int64
+	// Unmeasured says why the GPU time is unknown ("" when it was measured): no pod was left and the
+	// workload's spec does not tell its GPUs. The run is recorded at 0 GPU-hours, with no error figure.
+	Unmeasured string
 }
 
 // JobFinished says how a Job ended and when, from its Complete or Failed condition; ok is false
@@ -68,8 +72,43 @@ func PodGPUs(spec *corev1.PodSpec) int64 {
 	return n
 }
 
+// Run is a finished workload of any kind, read from its status and spec: what Measure needs.
+type Run struct {
+	// Kind, Name and UID identify the workload; a run is counted once by its UID.
+	Kind, Name string
+	UID        types.UID
+	Outcome    ftv1.RunOutcome
+	// Start is when the workload started; nil when its status does not say.
+	Start *metav1.Time
+	// End is when it completed or failed.
+	End time.Time
+	// FallbackGPUs is the GPUs its spec holds at once while it runs (for a Job: parallelism x the GPUs
+	// of its pod template), the fallback when no pod is left to read; meaningful when
+	// FallbackUnknown is empty.
+	FallbackGPUs int64
+	// FallbackUnknown says why the spec does not tell the GPUs ("" when it does).
+	FallbackUnknown string
+	// SharedPods: its pods serve other work too (a RayJob on a RayCluster chosen by clusterSelector),
+	// so each pod counts only from the run's start.
+	SharedPods bool
+}
+
+// JobRun reads a finished Job as a Run; ok is false while it runs.
+func JobRun(j *batchv1.Job) (Run, bool) {
+	outcome, end, ok := JobFinished(j)
+	if !ok {
+		return Run{}, false
+	}
+	run := Run{Kind: "Job", Name: j.Name, UID: j.UID, Outcome: outcome, End: end,
+		FallbackGPUs: int64(ptr.Deref(j.Spec.Parallelism, 1)) * PodGPUs(&j.Spec.Template.Spec)}
+	if j.Status.StartTime != nil {
+		run.Start = j.Status.StartTime.DeepCopy()
+	}
+	return run, true
+}
+
 // podSpan is when a pod ran: from status.startTime to the last container's finish, else until the
-// workload ended (a pod still shown running when its Job finished stops being paid for then).
+// workload ended (a pod still shown running when its workload finished stops being paid for then).
 func podSpan(p *corev1.Pod, workloadEnd time.Time) (time.Time, time.Time, bool) {
 	if p.Status.StartTime == nil {
 		return time.Time{}, time.Time{}, false
@@ -86,38 +125,47 @@ func podSpan(p *corev1.Pod, workloadEnd time.Time) (time.Time, time.Time, bool) 
 	return p.Status.StartTime.Time, end, true
 }
 
-// MeasureJob measures a finished Job from its pods' status; when no pod is left to read (they were
-// garbage-collected), from the Job's start to its end x parallelism x the GPUs of its pod template
-// (Source Workload, an upper bound for Jobs whose pods ran one after another). ok is false while
-// the Job runs.
-func MeasureJob(j *batchv1.Job, pods []corev1.Pod) (Measured, bool) {
-	outcome, end, ok := JobFinished(j)
-	if !ok {
-		return Measured{}, false
-	}
-	run := ftv1.ActualRun{Kind: "Job", Name: j.Name, UID: string(j.UID), Outcome: outcome, EndTime: ptr.To(metav1.NewTime(end))}
-	if j.Status.StartTime != nil {
-		run.StartTime = j.Status.StartTime.DeepCopy()
-	}
-	var seconds int64
+// Measure measures a finished run from its pods' status: each pod's GPUs x the time it ran (Source
+// Pods). When no pod is left to read (garbage-collected, TTL), it is the run's start to its end x
+// FallbackGPUs (Source Workload: an upper bound for pods that ran one after another, a lower bound
+// for retries beside each other); Unmeasured says why when even that is unknown.
+func Measure(run Run, pods []corev1.Pod) Measured {
+	m := Measured{Run: ftv1.ActualRun{Kind: run.Kind, Name: run.Name, UID: string(run.UID), Outcome: run.Outcome,
+		StartTime: run.Start.DeepCopy(), EndTime: ptr.To(metav1.NewTime(run.End)), Source: ftv1.UsageSourcePods}}
 	counted := false
 	for i := range pods {
-		start, stop, ran := podSpan(&pods[i], end)
+		start, stop, ran := podSpan(&pods[i], run.End)
 		if !ran {
 			continue
 		}
-		counted = true
-		seconds += engine.GPUSeconds(PodGPUs(&pods[i].Spec), start, stop)
-	}
-	run.Source = ftv1.UsageSourcePods
-	if !counted {
-		run.Source = ftv1.UsageSourceWorkload
-		if run.StartTime != nil {
-			parallelism := int64(ptr.Deref(j.Spec.Parallelism, 1))
-			seconds = parallelism * engine.GPUSeconds(PodGPUs(&j.Spec.Template.Spec), run.StartTime.Time, end)
+		if run.SharedPods && run.Start != nil && start.Before(run.Start.Time) {
+			start = run.Start.Time
 		}
+		counted = true
+		m.GPUSeconds += engine.GPUSeconds(PodGPUs(&pods[i].Spec), start, stop)
 	}
-	return Measured{Run: run, GPUSeconds: seconds}, true
+	if counted {
+		return m
+	}
+	m.Run.Source = ftv1.UsageSourceWorkload
+	switch {
+	case run.FallbackUnknown != "":
+		m.Unmeasured = "its pods are gone and " + run.FallbackUnknown
+	case run.Start == nil:
+		m.Unmeasured = "its pods are gone and its status has no start time"
+	default:
+		m.GPUSeconds = engine.GPUSeconds(run.FallbackGPUs, run.Start.Time, run.End)
+	}
+	return m
+}
+
+// MeasureJob measures a finished Job (Measure of JobRun); ok is false while the Job runs.
+func MeasureJob(j *batchv1.Job, pods []corev1.Pod) (Measured, bool) {
+	run, ok := JobRun(j)
+	if !ok {
+		return Measured{}, false
+	}
+	return Measure(run, pods), true
 }
 
 // Counted says whether a run was counted already.
@@ -138,6 +186,9 @@ func Price(m *Measured, status *ftv1.FineTuneEstimateStatus) (ratio decimal.Deci
 		}
 	}
 	m.Run.Cost = engine.ActualCost(m.GPUSeconds, price).String()
+	if m.Unmeasured != "" {
+		return ratio, false, nil
+	}
 	if est, perr := decimal.NewFromString(status.GPUHours); perr == nil {
 		var pct string
 		if ratio, pct, ok = engine.ActualVsEstimate(hours, est); ok {

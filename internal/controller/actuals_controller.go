@@ -3,18 +3,29 @@ package controller
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
@@ -29,56 +40,70 @@ const (
 	ReasonActualRecorded = "ActualRecorded"
 	// ReasonActualOutsideBand: a counted run used GPU-hours outside the estimate's band.
 	ReasonActualOutsideBand = "ActualOutsideBand"
+	// ReasonActualUnmeasured: a counted run's GPU time is unknown (its pods are gone and its spec
+	// does not tell its GPUs); it was recorded at 0 GPU-hours.
+	ReasonActualUnmeasured = "ActualUnmeasured"
 )
-
-// jobControllerUID is the label the Job controller puts on the pods of a Job.
-const jobControllerUID = "batch.kubernetes.io/controller-uid"
 
 // waitForEstimate is how long a finished run waits for its estimate to be priced before a retry.
 const waitForEstimate = 30 * time.Second
 
-// ActualsReconciler records each finished batch/v1 Job labelled ftcost.io/estimate in its
-// estimate's status.actuals, once, keyed by the Job's UID, and adds the throughput of successful
-// runs to the ThroughputProfile of their model, method and GPU type.
+// ActualsReconciler records each finished workload labelled ftcost.io/estimate in its estimate's
+// status.actuals, once, keyed by the workload's UID, and adds the throughput of successful runs to
+// the ThroughputProfile of their model, method and GPU type. One reconciler per kind: batch/v1 Jobs
+// through the manager's cache, and each kind of actuals.Kinds, once its CRD is served, through a
+// label-selected cache of its own (SetupWithManager starts them).
 type ActualsReconciler struct {
 	client.Client
-	// APIReader lists a finished Job's pods straight from the API server: once per run, so pods
-	// need no cache (and no watch on every pod of the cluster).
+	// APIReader lists a finished run's pods (and reads the objects they belong to) straight from the
+	// API server: once per run, so pods need no cache (and no watch on every pod of the cluster).
 	APIReader client.Reader
 	Recorder  recorder.EventRecorder
 	Metrics   *Metrics
+
+	// Kind is the workload kind measured, read through Reader, its label-selected cache; nil for
+	// batch/v1 Jobs, read through the manager's cache.
+	Kind   *actuals.Kind
+	Reader client.Reader
 }
 
+// The kinds are read as unstructured; get;list;watch on them is granted to the suspend gate too.
+// +kubebuilder:rbac:groups=jobset.x-k8s.io,resources=jobsets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=trainer.kubeflow.org,resources=trainjobs,verbs=get;list;watch
+// +kubebuilder:rbac:groups=kubeflow.org,resources=pytorchjobs,verbs=get;list;watch
+// +kubebuilder:rbac:groups=ray.io,resources=rayjobs,verbs=get;list;watch
+// +kubebuilder:rbac:groups=ray.io,resources=rayclusters,verbs=get
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list
 // +kubebuilder:rbac:groups=ftcost.io,resources=throughputprofiles,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups=ftcost.io,resources=throughputprofiles/status,verbs=get;patch;update
 
-// Reconcile measures a finished Job and records it.
+// Reconcile measures a finished workload and records it.
 func (r *ActualsReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	job := &batchv1.Job{}
-	if err := r.Get(ctx, req.NamespacedName, job); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+	workload, run, sources, err := r.finishedRun(ctx, req)
+	if workload == nil || err != nil {
+		return ctrl.Result{}, err
 	}
-	name := job.Labels[gate.EstimateLabel]
-	if _, _, finished := actuals.JobFinished(job); name == "" || !finished {
+	name := workload.GetLabels()[gate.EstimateLabel]
+	if name == "" || actuals.CountedWithParent(workload) {
 		return ctrl.Result{}, nil
 	}
 	est := &ftv1.FineTuneEstimate{}
-	if err := r.Get(ctx, types.NamespacedName{Namespace: job.Namespace, Name: name}, est); err != nil {
+	if err := r.Get(ctx, types.NamespacedName{Namespace: workload.GetNamespace(), Name: name}, est); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if actuals.Counted(est.Status.Actuals, string(job.UID)) {
+	if actuals.Counted(est.Status.Actuals, string(workload.GetUID())) {
 		return ctrl.Result{}, nil
 	}
 	if est.Status.PricePerGPUHour == "" {
 		// Not priced yet (or priced by tokens at a managed provider): nothing to price the run at.
 		return ctrl.Result{RequeueAfter: waitForEstimate}, nil
 	}
-	pods := &corev1.PodList{}
-	if err := r.APIReader.List(ctx, pods, client.InNamespace(job.Namespace), client.MatchingLabels{jobControllerUID: string(job.UID)}); err != nil {
+	pods, err := r.podsOf(ctx, workload, sources)
+	if err != nil {
 		return ctrl.Result{}, err
 	}
-	m, _ := actuals.MeasureJob(job, pods.Items)
+	m := actuals.Measure(run, pods)
 	ratio, hasRatio, err := actuals.Price(&m, &est.Status)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -97,15 +122,87 @@ func (r *ActualsReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{}, err
 	}
 	r.Metrics.ObserveRun(client.ObjectKeyFromObject(est), &est.Status, ratio, hasRatio)
-	r.Recorder.Eventf(est, job, corev1.EventTypeNormal, ReasonActualRecorded, "Actuals", "%s", runNote(m.Run, &est.Status))
-	if actuals.OutsideBand(m.Run, &est.Status) {
-		r.Recorder.Eventf(est, job, corev1.EventTypeWarning, ReasonActualOutsideBand, "Actuals",
+	r.Recorder.Eventf(est, workload, corev1.EventTypeNormal, ReasonActualRecorded, "Actuals", "%s", runNote(m.Run, &est.Status))
+	if m.Unmeasured != "" {
+		r.Recorder.Eventf(est, workload, corev1.EventTypeWarning, ReasonActualUnmeasured, "Actuals",
+			"%s %s: GPU time unknown, recorded as 0 GPU-hours: %s", m.Run.Kind, m.Run.Name, m.Unmeasured)
+	} else if actuals.OutsideBand(m.Run, &est.Status) {
+		r.Recorder.Eventf(est, workload, corev1.EventTypeWarning, ReasonActualOutsideBand, "Actuals",
 			"%s %s used %s GPU-hours, outside the estimate's band %s to %s", m.Run.Kind, m.Run.Name, m.Run.GPUHours,
 			est.Status.GPUHoursLow, est.Status.GPUHoursHigh)
 	}
-	log.FromContext(ctx).Info("Recorded a finished run", "estimate", name, "outcome", m.Run.Outcome,
-		"gpuHours", m.Run.GPUHours, "cost", m.Run.Cost, "source", m.Run.Source)
+	log.FromContext(ctx).Info("Recorded a finished run", "estimate", name, "kind", m.Run.Kind, "outcome", m.Run.Outcome,
+		"gpuHours", m.Run.GPUHours, "cost", m.Run.Cost, "source", m.Run.Source, "unmeasured", m.Unmeasured)
 	return ctrl.Result{}, nil
+}
+
+// finishedRun reads the workload of req and, once it has finished, its run and where its pods
+// are; the workload is nil when it is gone or still runs.
+func (r *ActualsReconciler) finishedRun(ctx context.Context, req ctrl.Request) (client.Object, actuals.Run, []actuals.PodSource, error) {
+	if r.Kind == nil {
+		job := &batchv1.Job{}
+		if err := r.Get(ctx, req.NamespacedName, job); err != nil {
+			return nil, actuals.Run{}, nil, client.IgnoreNotFound(err)
+		}
+		run, finished := actuals.JobRun(job)
+		if !finished {
+			return nil, run, nil, nil
+		}
+		return job, run, []actuals.PodSource{{Labels: map[string]string{actuals.JobControllerUIDLabel: string(job.UID)}}}, nil
+	}
+	u := unstructuredOf(r.Kind.GVK)
+	if err := r.Reader.Get(ctx, req.NamespacedName, u); err != nil {
+		return nil, actuals.Run{}, nil, client.IgnoreNotFound(err)
+	}
+	run, finished := r.Kind.Finished(u)
+	if !finished {
+		return nil, run, nil, nil
+	}
+	return u, run, r.Kind.Pods(u), nil
+}
+
+// podsOf lists the pods of a run from each of its sources, each pod once. A source's child (a
+// TrainJob's JobSet, a RayJob's RayCluster or submitter Job) is read first; one that is gone (with
+// its pods), not served, or not controlled by the workload adds no pods.
+func (r *ActualsReconciler) podsOf(ctx context.Context, workload client.Object, sources []actuals.PodSource) ([]corev1.Pod, error) {
+	seen := map[types.UID]bool{}
+	var pods []corev1.Pod
+	for _, src := range sources {
+		if c := src.Child; c != nil {
+			child := unstructuredOf(c.GVK)
+			err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: workload.GetNamespace(), Name: c.Name}, child)
+			if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			if !c.Shared && !metav1.IsControlledBy(child, workload) {
+				continue
+			}
+			src = c.Pods(child)
+		}
+		if !src.Selects() {
+			continue
+		}
+		list := &corev1.PodList{}
+		if err := r.APIReader.List(ctx, list, client.InNamespace(workload.GetNamespace()), client.MatchingLabels(src.Labels)); err != nil {
+			return nil, err
+		}
+		for _, p := range src.Keep(list.Items) {
+			if !seen[p.UID] {
+				seen[p.UID] = true
+				pods = append(pods, p)
+			}
+		}
+	}
+	return pods, nil
+}
+
+func unstructuredOf(gvk schema.GroupVersionKind) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	return u
 }
 
 // runNote is the message of a recorded run: "actual 0.62 GPU-hours vs 0.5 estimated, +24%".
@@ -163,10 +260,97 @@ var finishedJob = predicate.NewPredicateFuncs(func(o client.Object) bool {
 	return done
 })
 
-// SetupWithManager watches the labelled Jobs the manager caches, once they have finished.
+// SetupWithManager watches the labelled Jobs the manager caches, once they have finished, and
+// starts a reconciler for each kind of actuals.Kinds once its CRD is served (a metadata-only watch
+// on CustomResourceDefinitions, as the suspend gate does).
 func (r *ActualsReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	err := ctrl.NewControllerManagedBy(mgr).
 		For(&batchv1.Job{}, builder.WithPredicates(finishedJob)).
 		Named("actuals-job").
 		Complete(r)
+	if err != nil {
+		return err
+	}
+	kinds := &actualsKinds{base: r, mgr: mgr, running: map[schema.GroupKind]bool{}}
+	crdKinds := map[string]actuals.Kind{}
+	for _, k := range actuals.Kinds {
+		crdKinds[k.CRDName()] = k
+	}
+	err = mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		for _, k := range actuals.Kinds {
+			if err := kinds.ensure(ctx, k); meta.IsNoMatchError(err) {
+				log.FromContext(ctx).Info("Workload kind not installed: its actuals are measured once its CRD appears",
+					"kind", k.GVK.GroupKind().String(), "crd", k.CRDName())
+			} else if err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	if err != nil {
+		return err
+	}
+	ours := predicate.NewPredicateFuncs(func(o client.Object) bool {
+		_, ok := crdKinds[o.GetName()]
+		return ok
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		For(crdMeta(), builder.WithPredicates(ours)).
+		Named("actuals-kinds").
+		Complete(reconcile.Func(func(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+			k, ok := crdKinds[req.Name]
+			if !ok {
+				return reconcile.Result{}, nil
+			}
+			// A new CRD is served shortly after it is created; until then, retry with backoff.
+			return reconcile.Result{}, kinds.ensure(ctx, k)
+		}))
+}
+
+// actualsKinds starts the reconcilers of the kinds of actuals.Kinds, each once.
+type actualsKinds struct {
+	base    *ActualsReconciler
+	mgr     ctrl.Manager
+	mu      sync.Mutex
+	running map[schema.GroupKind]bool
+}
+
+// ensure starts the label-selected cache and the reconciler of a kind once; it fails with a
+// no-match error while the kind is not served.
+func (a *actualsKinds) ensure(ctx context.Context, k actuals.Kind) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.running[k.GVK.GroupKind()] {
+		return nil
+	}
+	if _, err := a.mgr.GetRESTMapper().RESTMapping(k.GVK.GroupKind(), k.GVK.Version); err != nil {
+		return err
+	}
+	c, err := cache.New(a.mgr.GetConfig(), cache.Options{
+		HTTPClient: a.mgr.GetHTTPClient(), Scheme: a.mgr.GetScheme(), Mapper: a.mgr.GetRESTMapper(),
+		// Only workloads that name an estimate.
+		ByObject: map[client.Object]cache.ByObject{unstructuredOf(k.GVK): {Label: gatedSelector}},
+	})
+	if err != nil {
+		return err
+	}
+	if err := a.mgr.Add(c); err != nil {
+		return err
+	}
+	r := *a.base
+	r.Kind, r.Reader = &k, c
+	finished := predicate.NewTypedPredicateFuncs(func(u *unstructured.Unstructured) bool {
+		_, done := k.Finished(u)
+		return done && u.GetLabels()[gate.EstimateLabel] != ""
+	})
+	err = ctrl.NewControllerManagedBy(a.mgr).
+		Named("actuals-" + strings.ToLower(k.GVK.Kind)).
+		WatchesRawSource(source.Kind(c, unstructuredOf(k.GVK), &handler.TypedEnqueueRequestForObject[*unstructured.Unstructured]{}, finished)).
+		Complete(&r)
+	if err != nil {
+		return err
+	}
+	a.running[k.GVK.GroupKind()] = true
+	log.FromContext(ctx).Info("Measuring the actuals of a workload kind", "kind", k.GVK.GroupKind().String())
+	return nil
 }
