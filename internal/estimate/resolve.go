@@ -53,13 +53,13 @@ func Resolve(spec *ftv1.FineTuneEstimateSpec, get CatalogGetter) (*Resolution, e
 		return &Resolution{Catalog: builtin(), Pricing: ftv1.Pricing{
 			Catalog: engine.BuiltinCatalogName, Source: ftv1.PricingSourceBuiltin}}, nil
 	}
-	if errs := catalog.Validate(pc); len(errs) > 0 {
+	c, errs, err := catalog.Engine(pc)
+	if len(errs) > 0 {
 		// Never price with a catalog its own reconciler calls invalid (a zero scale factor or price
 		// would make fine-tuning look free).
 		return nil, &engine.Error{Reason: engine.ReasonInvalidSpec, Field: "spec.priceCatalogRef",
 			Message: fmt.Sprintf("PriceCatalog %q is not valid: %s", pc.Name, errs.ToAggregate().Error())}
 	}
-	c, err := catalog.ToEngine(pc)
 	if err != nil {
 		// The schema keeps this from happening; if it does, it is terminal until the catalog changes.
 		return nil, &engine.Error{Reason: engine.ReasonInvalidSpec, Field: "spec.priceCatalogRef", Message: err.Error()}
