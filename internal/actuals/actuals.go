@@ -126,13 +126,13 @@ func podSpan(p *corev1.Pod, workloadEnd time.Time) (time.Time, time.Time, bool) 
 }
 
 // Measure measures a finished run from its pods' status: each pod's GPUs x the time it ran (Source
-// Pods). When no pod is left to read (garbage-collected, TTL), it is the run's start to its end x
+// Pods). When no pod with GPUs is left to read (garbage-collected, TTL), it is the run's start to its end x
 // FallbackGPUs (Source Workload: an upper bound for pods that ran one after another, a lower bound
 // for retries beside each other); Unmeasured says why when even that is unknown.
 func Measure(run Run, pods []corev1.Pod) Measured {
 	m := Measured{Run: ftv1.ActualRun{Kind: run.Kind, Name: run.Name, UID: string(run.UID), Outcome: run.Outcome,
 		StartTime: run.Start.DeepCopy(), EndTime: ptr.To(metav1.NewTime(run.End)), Source: ftv1.UsageSourcePods}}
-	counted := false
+	counted, gpuPods := false, false
 	for i := range pods {
 		start, stop, ran := podSpan(&pods[i], run.End)
 		if !ran {
@@ -142,11 +142,16 @@ func Measure(run Run, pods []corev1.Pod) Measured {
 			start = run.Start.Time
 		}
 		counted = true
-		m.GPUSeconds += engine.GPUSeconds(PodGPUs(&pods[i].Spec), start, stop)
+		gpus := PodGPUs(&pods[i].Spec)
+		gpuPods = gpuPods || gpus > 0
+		m.GPUSeconds += engine.GPUSeconds(gpus, start, stop)
 	}
-	if counted {
+	// Pods without GPUs left behind alone (a RayJob's submitter, kept for its logs after the
+	// cluster's pods went) say nothing of the GPUs: measure by the spec when it names some.
+	if gpuPods || counted && run.FallbackGPUs == 0 && run.FallbackUnknown == "" {
 		return m
 	}
+	m.GPUSeconds = 0
 	m.Run.Source = ftv1.UsageSourceWorkload
 	switch {
 	case run.FallbackUnknown != "":

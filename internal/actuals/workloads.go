@@ -189,7 +189,12 @@ func trainJobGPUs(obj map[string]any) (int64, string) {
 	if !okNodes || !okRes {
 		return 0, "spec.trainer does not state numNodes and resourcesPerNode (its runtime does, which is not read)"
 	}
-	return count(nodes, resourcesGPUs(res)), ""
+	gpus := resourcesGPUs(res)
+	if gpus == 0 {
+		// CPU and memory only: the GPUs come from the runtime's template, which is not read.
+		return 0, "spec.trainer.resourcesPerNode names no GPUs (its runtime does, which is not read)"
+	}
+	return count(nodes, gpus), ""
 }
 
 // trainJobPods: a TrainJob runs as the JobSet of the same name, which it controls; the JobSet's
@@ -473,18 +478,22 @@ func quantityAt(obj map[string]any, path ...string) (int64, bool) {
 	}
 }
 
-// CountedWithParent says whether a workload is run by another gated workload (its controller is a
-// kind of gate.Kinds: a TrainJob's JobSet, a JobSet's or a RayJob's Jobs): its pods are counted in
-// the parent's run, so it is not a run of its own even when it inherited the estimate label.
-func CountedWithParent(o metav1.Object) bool {
+// GatedParent is the controller of a workload when it is another workload of a gated kind (a
+// TrainJob's JobSet, a JobSet's or a RayJob's Jobs), and nil otherwise. When that parent carries the
+// estimate label, it is the run: the child's pods are counted in the parent's, so the child is not a
+// run of its own even when it inherited the label. A parent without the label is not measured, and
+// its labelled children are (JobSet copies only its Job templates' labels onto its Jobs).
+func GatedParent(o metav1.Object) *metav1.OwnerReference {
 	c := metav1.GetControllerOf(o)
 	if c == nil {
-		return false
+		return nil
 	}
 	gv, err := schema.ParseGroupVersion(c.APIVersion)
 	if err != nil {
-		return false
+		return nil
 	}
-	_, gated := gate.KindOf(schema.GroupKind{Group: gv.Group, Kind: c.Kind})
-	return gated
+	if _, gated := gate.KindOf(schema.GroupKind{Group: gv.Group, Kind: c.Kind}); !gated {
+		return nil
+	}
+	return c
 }

@@ -132,6 +132,8 @@ func TestTrainJobRun(t *testing.T) {
 status: {conditions: [{type: Failed, status: "True", lastTransitionTime: "` + at(9) + `"}]}`, wantRun{outcome: ftv1.RunFailed, start: 0, end: 9, fallbackGPUs: 2}},
 		"GPUs left to the runtime": {`spec: {runtimeRef: {name: torch-distributed}}` + "\n" + done,
 			wantRun{outcome: ftv1.RunSucceeded, start: 2, end: 90, unknown: "its runtime does"}},
+		"only CPU per node": {`spec: {trainer: {numNodes: 2, resourcesPerNode: {limits: {cpu: 16}}}}` + "\n" + done,
+			wantRun{outcome: ftv1.RunSucceeded, start: 2, end: 90, unknown: "names no GPUs"}},
 	})
 }
 
@@ -258,8 +260,13 @@ func TestMeasureRuns(t *testing.T) {
 		"own pods":                    {run, []corev1.Pod{pod("4", 0, 80), pod("1", 10, 70)}, 4*70*60 + 60*60, ftv1.UsageSourcePods, ""},
 		"shared pods: from the start": {shared, []corev1.Pod{pod("4", 0, 80), pod("1", 10, 70)}, 4*60*60 + 60*60, ftv1.UsageSourcePods, ""},
 		"pods gone: fallback":         {run, nil, 3 * 60 * 60, ftv1.UsageSourceWorkload, ""},
-		"pods gone, GPUs unknown":     {Run{Start: start, End: run.End, FallbackUnknown: "spec.trainer does not state"}, nil, 0, ftv1.UsageSourceWorkload, "its pods are gone and spec.trainer does not state"},
-		"pods gone, no start":         {Run{End: run.End, FallbackGPUs: 3}, nil, 0, ftv1.UsageSourceWorkload, "no start time"},
+		// KubeRay keeps the submitter's pod for its logs; the cluster's GPU pods went with the cluster.
+		"only a pod without GPUs left: fallback": {run, []corev1.Pod{pod("0", 10, 70)}, 3 * 60 * 60, ftv1.UsageSourceWorkload, ""},
+		"only a pod without GPUs left, GPUs unknown": {Run{Start: start, End: run.End, FallbackUnknown: "the shared cluster's size is unknown"},
+			[]corev1.Pod{pod("0", 10, 70)}, 0, ftv1.UsageSourceWorkload, "the shared cluster's size is unknown"},
+		"pods without GPUs and none asked": {Run{Start: start, End: run.End}, []corev1.Pod{pod("0", 10, 70)}, 0, ftv1.UsageSourcePods, ""},
+		"pods gone, GPUs unknown":          {Run{Start: start, End: run.End, FallbackUnknown: "spec.trainer does not state"}, nil, 0, ftv1.UsageSourceWorkload, "its pods are gone and spec.trainer does not state"},
+		"pods gone, no start":              {Run{End: run.End, FallbackGPUs: 3}, nil, 0, ftv1.UsageSourceWorkload, "no start time"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			m := Measure(tc.run, tc.pods)
@@ -330,8 +337,8 @@ func FuzzWorkloads(f *testing.F) {
 	})
 }
 
-// TestCountedWithParent: a workload run by a gated kind is counted in its parent's run.
-func TestCountedWithParent(t *testing.T) {
+// TestGatedParent: a workload run by a gated kind names its parent.
+func TestGatedParent(t *testing.T) {
 	owned := func(apiVersion, kind string, controller bool) *metav1.ObjectMeta {
 		return &metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{{APIVersion: apiVersion, Kind: kind, Name: "p", UID: "p", Controller: ptr.To(controller)}}}
 	}
@@ -344,7 +351,7 @@ func TestCountedWithParent(t *testing.T) {
 		owned("not/a/version", "RayJob", true):                   false,
 		{}:                                                       false,
 	} {
-		if got := CountedWithParent(o); got != want {
+		if got := GatedParent(o) != nil; got != want {
 			t.Errorf("%v: %v", o.OwnerReferences, got)
 		}
 	}

@@ -85,8 +85,11 @@ func (r *ActualsReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{}, err
 	}
 	name := workload.GetLabels()[gate.EstimateLabel]
-	if name == "" || actuals.CountedWithParent(workload) {
+	if name == "" {
 		return ctrl.Result{}, nil
+	}
+	if measured, err := r.parentMeasured(ctx, workload); measured || err != nil {
+		return ctrl.Result{}, err
 	}
 	est := &ftv1.FineTuneEstimate{}
 	if err := r.Get(ctx, types.NamespacedName{Namespace: workload.GetNamespace(), Name: name}, est); err != nil {
@@ -203,6 +206,25 @@ func unstructuredOf(gvk schema.GroupVersionKind) *unstructured.Unstructured {
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(gvk)
 	return u
+}
+
+// parentMeasured says whether a workload's run is its gated parent's: the parent exists and
+// carries the estimate label, so its run counts the child's pods.
+func (r *ActualsReconciler) parentMeasured(ctx context.Context, workload metav1.Object) (bool, error) {
+	ref := actuals.GatedParent(workload)
+	if ref == nil {
+		return false, nil
+	}
+	parent := &metav1.PartialObjectMetadata{}
+	parent.SetGroupVersionKind(schema.FromAPIVersionAndKind(ref.APIVersion, ref.Kind))
+	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: workload.GetNamespace(), Name: ref.Name}, parent)
+	switch {
+	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return parent.UID == ref.UID && parent.GetLabels()[gate.EstimateLabel] != "", nil
 }
 
 // runNote is the message of a recorded run: "actual 0.62 GPU-hours vs 0.5 estimated, +24%".

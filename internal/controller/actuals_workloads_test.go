@@ -2,6 +2,7 @@ package controller_test
 
 import (
 	"fmt"
+	batchv1 "k8s.io/api/batch/v1"
 	"testing"
 	"time"
 
@@ -189,4 +190,19 @@ func TestActualsOfWorkloadKinds(t *testing.T) {
 		g.Expect(cur.Status.Actuals.Runs).To(BeEquivalentTo(4))
 		g.Expect(cur.Status.Actuals.Spend).To(Equal("14.36"))
 	}).WithTimeout(2 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
+
+	// A JobSet that is not labelled, whose Job template is: the JobSet is not measured, and its
+	// labelled Job is a run of its own: 1 pod x 2 GPUs x 30 min = 1 GPU-hour, 2.49.
+	unlabelled := createWorkload(g, gvkOf("JobSet"), ns, "js-b", `spec: {replicatedJobs: [{name: node, replicas: 1, template: {spec: {
+  template: {spec: {restartPolicy: Never, containers: [{name: node, image: "trainer:1"}]}}}}}]}`, nil, nil)
+	job := createWorkload(g, batchv1.SchemeGroupVersion.WithKind("Job"), ns, "js-b-node-0", `spec: {template: {spec: {
+  restartPolicy: Never, containers: [{name: node, image: "trainer:1"}]}}}`, gated, unlabelled)
+	ranPods(g, ns, "js-b-node-0", map[string]string{"batch.kubernetes.io/controller-uid": string(job.GetUID())}, nil, start, 2, 30*time.Minute)
+	finishWorkload(g, job, `{startTime: "`+at(0)+`", completionTime: "`+at(31*time.Minute)+`", succeeded: 1, conditions: [
+  {type: SuccessCriteriaMet, status: "True", lastTransitionTime: "`+at(31*time.Minute)+`"},
+  {type: Complete, status: "True", lastTransitionTime: "`+at(31*time.Minute)+`"}]}`)
+	est = runsRecorded(g, key(obj), 5)
+	run = est.Status.Actuals.LastRuns[4]
+	g.Expect([]any{run.Kind, run.Name, run.UID, run.Outcome, run.Source, run.GPUHours, run.Cost}).To(Equal(
+		[]any{"Job", "js-b-node-0", string(job.GetUID()), ftv1.RunSucceeded, ftv1.UsageSourcePods, "1", "2.49"}))
 }
