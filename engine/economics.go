@@ -202,8 +202,8 @@ func breakEven(r *Result, w *monthly, steady bool) *decimal.Decimal {
 // netPresentValue is -upfront + the sum of each month's savings / (1 + annual rate)^(m/12), rounded
 // to the cent once (the contract's formula; only money lines are rounded as they are made). The
 // monthly factor v = (1 + rate)^(-1/12) keeps factorPlaces decimals; the sum is taken by Horner's
-// scheme, each step rounded to factorPlaces decimals of a dollar, so the whole error is under
-// horizon x 10^-18 USD.
+// scheme, each step rounded to factorPlaces decimals of a dollar (docs/cost-model.md bounds both
+// errors: far below a cent under the ceilings).
 func netPresentValue(r *Result, annualPercent decimal.Decimal) (Money, error) {
 	if annualPercent.IsZero() {
 		return r.NetSavings, nil

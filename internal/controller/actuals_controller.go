@@ -293,18 +293,20 @@ func (r *ActualsReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err != nil {
 		return err
 	}
-	kinds := &actualsKinds{base: r, mgr: mgr, running: map[schema.GroupKind]bool{}}
+	kinds := &actualsKinds{base: r, mgr: mgr, running: map[schema.GroupKind]bool{}, caches: map[schema.GroupKind]cache.Cache{}}
 	crdKinds := map[string]actuals.Kind{}
 	for _, k := range actuals.Kinds {
 		crdKinds[k.CRDName()] = k
 	}
 	err = mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
 		for _, k := range actuals.Kinds {
+			// Never fatal: the CRD watch below ensures each installed kind again, with backoff.
 			if err := kinds.ensure(ctx, k); meta.IsNoMatchError(err) {
 				log.FromContext(ctx).Info("Workload kind not installed: its actuals are measured once its CRD appears",
 					"kind", k.GVK.GroupKind().String(), "crd", k.CRDName())
 			} else if err != nil {
-				return err
+				log.FromContext(ctx).Error(err, "Starting to measure a workload kind failed; retried when its CRD is seen",
+					"kind", k.GVK.GroupKind().String())
 			}
 		}
 		return nil
@@ -335,6 +337,9 @@ type actualsKinds struct {
 	mgr     ctrl.Manager
 	mu      sync.Mutex
 	running map[schema.GroupKind]bool
+	// caches are the kinds' caches, added to the manager once even when starting the kind's
+	// controller fails and is retried.
+	caches map[schema.GroupKind]cache.Cache
 }
 
 // ensure starts the label-selected cache and the reconciler of a kind once; it fails with a
@@ -348,16 +353,21 @@ func (a *actualsKinds) ensure(ctx context.Context, k actuals.Kind) error {
 	if _, err := a.mgr.GetRESTMapper().RESTMapping(k.GVK.GroupKind(), k.GVK.Version); err != nil {
 		return err
 	}
-	c, err := cache.New(a.mgr.GetConfig(), cache.Options{
-		HTTPClient: a.mgr.GetHTTPClient(), Scheme: a.mgr.GetScheme(), Mapper: a.mgr.GetRESTMapper(),
-		// Only workloads that name an estimate.
-		ByObject: map[client.Object]cache.ByObject{unstructuredOf(k.GVK): {Label: gatedSelector}},
-	})
-	if err != nil {
-		return err
-	}
-	if err := a.mgr.Add(c); err != nil {
-		return err
+	c, ok := a.caches[k.GVK.GroupKind()]
+	if !ok {
+		var err error
+		c, err = cache.New(a.mgr.GetConfig(), cache.Options{
+			HTTPClient: a.mgr.GetHTTPClient(), Scheme: a.mgr.GetScheme(), Mapper: a.mgr.GetRESTMapper(),
+			// Only workloads that name an estimate.
+			ByObject: map[client.Object]cache.ByObject{unstructuredOf(k.GVK): {Label: gatedSelector}},
+		})
+		if err != nil {
+			return err
+		}
+		if err := a.mgr.Add(c); err != nil {
+			return err
+		}
+		a.caches[k.GVK.GroupKind()] = c
 	}
 	r := *a.base
 	r.Kind, r.Reader = &k, c
@@ -365,7 +375,7 @@ func (a *actualsKinds) ensure(ctx context.Context, k actuals.Kind) error {
 		_, done := k.Finished(u)
 		return done && u.GetLabels()[gate.EstimateLabel] != ""
 	})
-	err = ctrl.NewControllerManagedBy(a.mgr).
+	err := ctrl.NewControllerManagedBy(a.mgr).
 		Named("actuals-" + strings.ToLower(k.GVK.Kind)).
 		WatchesRawSource(source.Kind(c, unstructuredOf(k.GVK), &handler.TypedEnqueueRequestForObject[*unstructured.Unstructured]{}, finished)).
 		Complete(&r)

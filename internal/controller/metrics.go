@@ -55,6 +55,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.errorRatio = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ftcost_estimate_error_ratio",
 		Help:    "Actual over estimated GPU-hours of each finished run, by the estimator that estimated it.",
 		Buckets: []float64{0.25, 0.5, 0.7, 0.8, 0.9, 1, 1.1, 1.2, 1.3, 1.5, 2, 4}}, []string{"estimator"})
+	// Every estimator's series exists from the start: increase() over a range misses a series'
+	// first sample, which would drop the first run of each estimator after every restart.
+	for _, e := range []ftv1.Estimator{ftv1.EstimatorEmpirical, ftv1.EstimatorFLOPs, ftv1.EstimatorCalibrated, ftv1.EstimatorMeasured} {
+		m.errorRatio.WithLabelValues(string(e))
+	}
 	reg.MustRegister(m.upfront, m.breakEven, m.approved, m.netSavings, m.npv, m.apiMonthly, m.servingMonthly, m.recommendation,
 		m.actualSpend, m.errorRatio)
 	return m

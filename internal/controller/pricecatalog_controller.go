@@ -16,8 +16,9 @@ import (
 	"github.com/ftcost/ftcost/internal/catalog"
 )
 
-// ReasonCatalogChanged, on a PriceCatalog: a new generation of it is in force, and its estimates are
-// recomputed with it (they record no UpfrontCostChanged Event each for it).
+// ReasonCatalogChanged, on a PriceCatalog: its spec has a new generation, and its estimates are
+// recomputed with it (they record no UpfrontCostChanged Event each for it, unless the gate's answer
+// moves too).
 const ReasonCatalogChanged = "CatalogChanged"
 
 // PriceCatalogReconciler validates PriceCatalogs, counts their entries and marks them Stale once their

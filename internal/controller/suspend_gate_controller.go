@@ -83,11 +83,16 @@ func (g *SuspendGates) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
 		for _, k := range gate.Kinds {
-			if err := g.ensure(ctx, k); meta.IsNoMatchError(err) {
+			switch err := g.ensure(ctx, k); {
+			case meta.IsNoMatchError(err):
 				log.FromContext(ctx).Info("Workload kind not installed: its suspend gate starts when its CRD appears",
 					"kind", k.GVK.GroupKind().String(), "crd", k.CRDName())
-			} else if err != nil {
-				return err
+			case err != nil && k.CRDName() == "":
+				return err // a built-in kind (Job) has no CRD to retry on
+			case err != nil:
+				// The CRD watch below ensures the kind again, with backoff: not fatal.
+				log.FromContext(ctx).Error(err, "Starting the suspend gate of a workload kind failed; retried when its CRD is seen",
+					"kind", k.GVK.GroupKind().String())
 			}
 		}
 		return nil

@@ -65,12 +65,20 @@ func Changes(prev, next *ftv1.FineTuneEstimateStatus) []Change {
 	return out
 }
 
-// Repriced reports whether next differs from prev only by the catalog's prices: the same spec
-// generation, priced by a newer generation of the same PriceCatalog.
+// Repriced reports whether the upfront cost moved only with the catalog's prices, and quietly: the
+// same spec generation, priced by a newer generation of the same PriceCatalog, with the same answer
+// at the gate (Approved and WithinBudget unchanged). A move that approves or holds training is the
+// estimate's own news. A catalog deleted and created again starts at generation 1: not newer.
 func Repriced(prev, next *ftv1.FineTuneEstimateStatus) bool {
 	return prev.ObservedGeneration == next.ObservedGeneration && prev.Pricing != nil && next.Pricing != nil &&
 		prev.Pricing.Source == ftv1.PricingSourceCatalog && next.Pricing.Source == ftv1.PricingSourceCatalog &&
-		prev.Pricing.Catalog == next.Pricing.Catalog && prev.Pricing.CatalogGeneration != next.Pricing.CatalogGeneration
+		prev.Pricing.Catalog == next.Pricing.Catalog && next.Pricing.CatalogGeneration > prev.Pricing.CatalogGeneration &&
+		sameStatus(prev, next, ftv1.ConditionApproved) && sameStatus(prev, next, ftv1.ConditionWithinBudget)
+}
+
+func sameStatus(prev, next *ftv1.FineTuneEstimateStatus, condition string) bool {
+	p, n := meta.FindStatusCondition(prev.Conditions, condition), meta.FindStatusCondition(next.Conditions, condition)
+	return (p == nil) == (n == nil) && (p == nil || p.Status == n.Status)
 }
 
 func decided(r ftv1.Recommendation) bool {

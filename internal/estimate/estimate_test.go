@@ -300,6 +300,22 @@ func TestChanges(t *testing.T) {
 				Pricing: &ftv1.Pricing{Catalog: "default", CatalogGeneration: 2, Source: ftv1.PricingSourceCatalog}},
 			want: []Change{{corev1.EventTypeNormal, ReasonUpfrontCostChanged, "Upfront cost 1001.25 -> 1006.85 (+0.6%)"}},
 		},
+		"prices that push it over budget are the estimate's news": {
+			prev: ftv1.FineTuneEstimateStatus{ObservedGeneration: 3, UpfrontCost: "900.00",
+				Pricing:    &ftv1.Pricing{Catalog: "default", CatalogGeneration: 1, Source: ftv1.PricingSourceCatalog},
+				Conditions: []metav1.Condition{{Type: ftv1.ConditionWithinBudget, Status: metav1.ConditionTrue}, {Type: ftv1.ConditionApproved, Status: metav1.ConditionTrue}}},
+			next: ftv1.FineTuneEstimateStatus{ObservedGeneration: 3, UpfrontCost: "1100.00",
+				Pricing:    &ftv1.Pricing{Catalog: "default", CatalogGeneration: 2, Source: ftv1.PricingSourceCatalog},
+				Conditions: []metav1.Condition{{Type: ftv1.ConditionWithinBudget, Status: metav1.ConditionFalse}, {Type: ftv1.ConditionApproved, Status: metav1.ConditionFalse}}},
+			want: []Change{{corev1.EventTypeNormal, ReasonUpfrontCostChanged, "Upfront cost 900.00 -> 1100.00 (+22.2%)"}},
+		},
+		"a catalog created again under its name is news": {
+			prev: ftv1.FineTuneEstimateStatus{ObservedGeneration: 3, UpfrontCost: "1001.25",
+				Pricing: &ftv1.Pricing{Catalog: "default", CatalogGeneration: 7, Source: ftv1.PricingSourceCatalog}},
+			next: ftv1.FineTuneEstimateStatus{ObservedGeneration: 3, UpfrontCost: "1006.85",
+				Pricing: &ftv1.Pricing{Catalog: "default", CatalogGeneration: 1, Source: ftv1.PricingSourceCatalog}},
+			want: []Change{{corev1.EventTypeNormal, ReasonUpfrontCostChanged, "Upfront cost 1001.25 -> 1006.85 (+0.6%)"}},
+		},
 		"a verdict flipped by prices still says so": {
 			prev: ftv1.FineTuneEstimateStatus{ObservedGeneration: 3, Recommendation: ftv1.RecommendationFineTune, UpfrontCost: "1001.25",
 				Pricing: &ftv1.Pricing{Catalog: "default", CatalogGeneration: 1, Source: ftv1.PricingSourceCatalog}},

@@ -36,9 +36,33 @@ func series(families []*dto.MetricFamily, name string, want map[string]string) *
 	return nil
 }
 
-// observations is how many values the histogram series with the wanted labels has observed.
+// observations is how many values the histogram's series with the wanted labels have observed.
 func observations(families []*dto.MetricFamily, name string, want map[string]string) uint64 {
-	return metric(families, name, want).GetHistogram().GetSampleCount()
+	var n uint64
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if hasLabels(m, want) {
+				n += m.GetHistogram().GetSampleCount()
+			}
+		}
+	}
+	return n
+}
+
+func hasLabels(m *dto.Metric, want map[string]string) bool {
+	got := map[string]string{}
+	for _, l := range m.GetLabel() {
+		got[l.GetName()] = l.GetValue()
+	}
+	for k, v := range want {
+		if got[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // metric is the first series of the named family with the wanted labels, or nil.
@@ -47,18 +71,10 @@ func metric(families []*dto.MetricFamily, name string, want map[string]string) *
 		if f.GetName() != name {
 			continue
 		}
-	next:
 		for _, m := range f.GetMetric() {
-			got := map[string]string{}
-			for _, l := range m.GetLabel() {
-				got[l.GetName()] = l.GetValue()
+			if hasLabels(m, want) {
+				return m
 			}
-			for k, v := range want {
-				if got[k] != v {
-					continue next
-				}
-			}
-			return m
 		}
 	}
 	return nil
