@@ -558,6 +558,9 @@ func (h *Harness) round(ctx context.Context, r int) (Round, error) {
 	cpu1, _ := first.p.CPUTime()
 	out.ConvergeCPU = cpu1 - cpu0
 	profile.Wait()
+	if h.cfg.Profile && r == 1 {
+		h.heapProfile(ctx, first)
+	}
 	rss1, _ := first.p.PeakRSS()
 	h.logf("round %d: converged in %v (%.2fx), manager CPU %v, peak RSS %.1f MiB", r, out.Converge.Round(time.Millisecond),
 		out.Converge.Seconds()/out.Baseline.Seconds(), out.ConvergeCPU, float64(rss1)/(1<<20))
@@ -633,6 +636,33 @@ func (h *Harness) changePrice(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	return pc.Generation, nil
+}
+
+// heapProfile writes the manager's heap profile after convergence (what the caches hold) to
+// Dir/manager-heap.pprof, after a GC so that in-use figures are live data.
+func (h *Harness) heapProfile(ctx context.Context, m *manager) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.pprof+"/debug/pprof/heap?gc=1", nil)
+	if err != nil {
+		h.logf("heap profile failed: %v", err)
+		return
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.logf("heap profile failed: %v", err)
+		return
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		h.logf("heap profile failed: %d %v", resp.StatusCode, err)
+		return
+	}
+	path := filepath.Join(h.cfg.Dir, "manager-heap.pprof")
+	if err := os.WriteFile(path, body, 0o644); err != nil {
+		h.logf("writing the heap profile: %v", err)
+		return
+	}
+	h.logf("heap profile written to %s", path)
 }
 
 // profile writes a CPU profile of secs seconds of the manager to Dir/manager-cpu.pprof.
