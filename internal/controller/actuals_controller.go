@@ -21,9 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
@@ -294,41 +292,10 @@ func (r *ActualsReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	kinds := &actualsKinds{base: r, mgr: mgr, running: map[schema.GroupKind]bool{}, caches: map[schema.GroupKind]cache.Cache{}}
-	crdKinds := map[string]actuals.Kind{}
-	for _, k := range actuals.Kinds {
-		crdKinds[k.CRDName()] = k
-	}
-	err = mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
-		for _, k := range actuals.Kinds {
-			// Never fatal: the CRD watch below ensures each installed kind again, with backoff.
-			if err := kinds.ensure(ctx, k); meta.IsNoMatchError(err) {
-				log.FromContext(ctx).Info("Workload kind not installed: its actuals are measured once its CRD appears",
-					"kind", k.GVK.GroupKind().String(), "crd", k.CRDName())
-			} else if err != nil {
-				log.FromContext(ctx).Error(err, "Starting to measure a workload kind failed; retried when its CRD is seen",
-					"kind", k.GVK.GroupKind().String())
-			}
-		}
-		return nil
-	}))
-	if err != nil {
-		return err
-	}
-	ours := predicate.NewPredicateFuncs(func(o client.Object) bool {
-		_, ok := crdKinds[o.GetName()]
-		return ok
-	})
-	return ctrl.NewControllerManagedBy(mgr).
-		For(crdMeta(), builder.WithPredicates(ours)).
-		Named("actuals-kinds").
-		Complete(reconcile.Func(func(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
-			k, ok := crdKinds[req.Name]
-			if !ok {
-				return reconcile.Result{}, nil
-			}
-			// A new CRD is served shortly after it is created; until then, retry with backoff.
-			return reconcile.Result{}, kinds.ensure(ctx, k)
-		}))
+	return kindStarter[actuals.Kind]{
+		name: "actuals-kinds", started: "its actuals are measured", kinds: actuals.Kinds,
+		crd: actuals.Kind.CRDName, gk: func(k actuals.Kind) schema.GroupKind { return k.GVK.GroupKind() }, ensure: kinds.ensure,
+	}.setupWithManager(mgr)
 }
 
 // actualsKinds starts the reconcilers of the kinds of actuals.Kinds, each once.

@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -19,7 +18,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
@@ -75,46 +73,10 @@ func crdMeta() *metav1.PartialObjectMetadata {
 // watches CRDs for the others.
 func (g *SuspendGates) SetupWithManager(mgr ctrl.Manager) error {
 	g.mgr, g.running = mgr, map[schema.GroupKind]cache.Cache{}
-	crdKinds := map[string]gate.Kind{}
-	for _, k := range gate.Kinds {
-		if n := k.CRDName(); n != "" {
-			crdKinds[n] = k
-		}
-	}
-	err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
-		for _, k := range gate.Kinds {
-			switch err := g.ensure(ctx, k); {
-			case meta.IsNoMatchError(err):
-				log.FromContext(ctx).Info("Workload kind not installed: its suspend gate starts when its CRD appears",
-					"kind", k.GVK.GroupKind().String(), "crd", k.CRDName())
-			case err != nil && k.CRDName() == "":
-				return err // a built-in kind (Job) has no CRD to retry on
-			case err != nil:
-				// The CRD watch below ensures the kind again, with backoff: not fatal.
-				log.FromContext(ctx).Error(err, "Starting the suspend gate of a workload kind failed; retried when its CRD is seen",
-					"kind", k.GVK.GroupKind().String())
-			}
-		}
-		return nil
-	}))
-	if err != nil {
-		return err
-	}
-	ours := predicate.NewPredicateFuncs(func(o client.Object) bool {
-		_, ok := crdKinds[o.GetName()]
-		return ok || o.GetName() == kueueWorkloadsCRD
-	})
-	return ctrl.NewControllerManagedBy(mgr).
-		For(crdMeta(), builder.WithPredicates(ours)).
-		Named("workload-kinds").
-		Complete(reconcile.Func(func(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
-			k, ok := crdKinds[req.Name]
-			if !ok {
-				return reconcile.Result{}, nil
-			}
-			// A new CRD is served shortly after it is created; until then, retry with backoff.
-			return reconcile.Result{}, g.ensure(ctx, k)
-		}))
+	return kindStarter[gate.Kind]{
+		name: "workload-kinds", started: "its suspend gate starts", kinds: gate.Kinds,
+		crd: gate.Kind.CRDName, gk: func(k gate.Kind) schema.GroupKind { return k.GVK.GroupKind() }, ensure: g.ensure,
+	}.setupWithManager(mgr)
 }
 
 // ensure starts the cache (and, with Release, the controller) of a kind once; it fails with a

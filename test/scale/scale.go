@@ -641,52 +641,36 @@ func (h *Harness) changePrice(ctx context.Context) (int64, error) {
 // heapProfile writes the manager's heap profile after convergence (what the caches hold) to
 // Dir/manager-heap.pprof, after a GC so that in-use figures are live data.
 func (h *Harness) heapProfile(ctx context.Context, m *manager) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.pprof+"/debug/pprof/heap?gc=1", nil)
-	if err != nil {
-		h.logf("heap profile failed: %v", err)
-		return
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.logf("heap profile failed: %v", err)
-		return
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		h.logf("heap profile failed: %d %v", resp.StatusCode, err)
-		return
-	}
-	path := filepath.Join(h.cfg.Dir, "manager-heap.pprof")
-	if err := os.WriteFile(path, body, 0o644); err != nil {
-		h.logf("writing the heap profile: %v", err)
-		return
-	}
-	h.logf("heap profile written to %s", path)
+	h.fetchProfile(ctx, m, "heap?gc=1", "manager-heap.pprof", "heap profile")
 }
 
 // profile writes a CPU profile of secs seconds of the manager to Dir/manager-cpu.pprof.
 func (h *Harness) profile(ctx context.Context, m *manager, secs int) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", m.pprof, secs), nil)
+	h.fetchProfile(ctx, m, fmt.Sprintf("profile?seconds=%d", secs), "manager-cpu.pprof", fmt.Sprintf("CPU profile (%d s)", secs))
+}
+
+// fetchProfile writes the manager's /debug/pprof/<query> to Dir/file; failures are logged, not fatal.
+func (h *Harness) fetchProfile(ctx context.Context, m *manager, query, file, what string) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.pprof+"/debug/pprof/"+query, nil)
 	if err != nil {
-		h.logf("CPU profile failed: %v", err)
+		h.logf("%s failed: %v", what, err)
 		return
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		h.logf("CPU profile failed: %v", err)
+		h.logf("%s failed: %v", what, err)
 		return
 	}
 	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil || resp.StatusCode != http.StatusOK {
-		h.logf("CPU profile failed: %d %v", resp.StatusCode, err)
+		h.logf("%s failed: %d %v", what, resp.StatusCode, err)
 		return
 	}
-	path := filepath.Join(h.cfg.Dir, "manager-cpu.pprof")
+	path := filepath.Join(h.cfg.Dir, file)
 	if err := os.WriteFile(path, body, 0o644); err != nil {
-		h.logf("writing the CPU profile: %v", err)
+		h.logf("writing the %s: %v", what, err)
 		return
 	}
-	h.logf("CPU profile (%d s) written to %s", secs, path)
+	h.logf("%s written to %s", what, path)
 }

@@ -1,0 +1,73 @@
+package controller
+
+import (
+	"context"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+)
+
+// kindStarter starts something per workload kind (the suspend gate, the actuals reconciler) at the
+// manager's start for each kind already served, and for a kind installed later when its
+// CustomResourceDefinition is seen (a metadata-only watch), retrying with backoff until it is served.
+type kindStarter[K any] struct {
+	// name names the CRD watch's controller.
+	name string
+	// started says in a log line what starts with the kind, e.g. "its suspend gate starts".
+	started string
+	kinds   []K
+	// crd is the kind's CRD name, "" for a built-in kind (Job): a built-in kind that fails to
+	// start stops the manager, as there is no CRD to retry on.
+	crd    func(K) string
+	gk     func(K) schema.GroupKind
+	ensure func(context.Context, K) error
+}
+
+func (s kindStarter[K]) setupWithManager(mgr ctrl.Manager) error {
+	byCRD := map[string]K{}
+	for _, k := range s.kinds {
+		if n := s.crd(k); n != "" {
+			byCRD[n] = k
+		}
+	}
+	err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		for _, k := range s.kinds {
+			switch err := s.ensure(ctx, k); {
+			case meta.IsNoMatchError(err):
+				log.FromContext(ctx).Info("Workload kind not installed: "+s.started+" when its CRD appears",
+					"kind", s.gk(k).String(), "crd", s.crd(k))
+			case err != nil && s.crd(k) == "":
+				return err
+			case err != nil:
+				log.FromContext(ctx).Error(err, "Starting a workload kind failed: "+s.started+" when its CRD is seen again",
+					"kind", s.gk(k).String())
+			}
+		}
+		return nil
+	}))
+	if err != nil {
+		return err
+	}
+	ours := predicate.NewPredicateFuncs(func(o client.Object) bool {
+		_, ok := byCRD[o.GetName()]
+		return ok
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		For(crdMeta(), builder.WithPredicates(ours)).
+		Named(s.name).
+		Complete(reconcile.Func(func(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+			k, ok := byCRD[req.Name]
+			if !ok {
+				return reconcile.Result{}, nil
+			}
+			// A new CRD is served shortly after it is created; until then, retry with backoff.
+			return reconcile.Result{}, s.ensure(ctx, k)
+		}))
+}
