@@ -122,7 +122,7 @@ func (r *ActualsReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if err := r.Status().Patch(ctx, est, client.MergeFromWithOptions(prev, client.MergeFromWithOptimisticLock{})); err != nil {
 		return ctrl.Result{}, err
 	}
-	r.Metrics.ObserveRun(client.ObjectKeyFromObject(est), &est.Status, ratio, hasRatio)
+	r.Metrics.ObserveRun(&est.Status, ratio, hasRatio)
 	r.Recorder.Eventf(est, workload, corev1.EventTypeNormal, ReasonActualRecorded, "Actuals", "%s", runNote(m.Run, &est.Status))
 	if m.Unmeasured != "" {
 		r.Recorder.Eventf(est, workload, corev1.EventTypeWarning, ReasonActualUnmeasured, "Actuals",

@@ -39,11 +39,11 @@ const CalibratedIndex = "spec.calibrated.modelMethod"
 
 func calibratedKey(model string, method ftv1.Method) string { return model + "/" + string(method) }
 
-// FineTuneEstimateReconciler computes each estimate's status with the cost engine.
+// FineTuneEstimateReconciler computes each estimate's status with the cost engine. Its figures are
+// exported from the cache when scraped (metrics.EstimateCollector), not by the reconciler.
 type FineTuneEstimateReconciler struct {
 	client.Client
 	Recorder recorder.EventRecorder
-	Metrics  *Metrics
 }
 
 // +kubebuilder:rbac:groups=ftcost.io,resources=finetuneestimates,verbs=get;list;watch
@@ -57,9 +57,6 @@ type FineTuneEstimateReconciler struct {
 func (r *FineTuneEstimateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	obj := &ftv1.FineTuneEstimate{}
 	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.Metrics.Forget(req.NamespacedName)
-		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	get := r.catalogGetter(ctx)
@@ -77,7 +74,6 @@ func (r *FineTuneEstimateReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	// status.actuals is the actuals reconciler's record; the estimate keeps it and judges its spend.
 	status.Actuals = obj.Status.Actuals
 	actuals.SetSpendCondition(obj, status)
-	r.Metrics.Observe(req.NamespacedName, status)
 	if equality.Semantic.DeepEqual(obj.Status, *status) {
 		return ctrl.Result{}, lookupErr
 	}

@@ -260,7 +260,7 @@ func TestNoStatusWriteWhenNothingChanged(t *testing.T) {
 			return c.SubResource(sub).Patch(ctx, o, p, opts...)
 		},
 	})
-	r := &controller.FineTuneEstimateReconciler{Client: counting, Recorder: discardRecorder{}, Metrics: controller.NewMetrics(prometheusRegistry())}
+	r := &controller.FineTuneEstimateReconciler{Client: counting, Recorder: discardRecorder{}}
 	req := ctrl.Request{NamespacedName: key(obj)}
 	for range 3 {
 		_, err := r.Reconcile(ctx, req)

@@ -203,20 +203,19 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if reg == nil {
 		reg = metrics.Registry
 	}
-	r := &controller.FineTuneEstimateReconciler{
-		Client:   mgr.GetClient(),
-		Recorder: mgr.GetEventRecorder("ftcost-controller"),
-		Metrics:  controller.NewMetrics(reg),
-	}
+	r := &controller.FineTuneEstimateReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("ftcost-controller")}
 	if err := r.SetupWithManager(ctx, mgr, o.Concurrency); err != nil {
 		return nil, fmt.Errorf("setting up the FineTuneEstimate controller: %w", err)
 	}
 	if err := (&controller.ActualsReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
-		Recorder: mgr.GetEventRecorder("ftcost-actuals"), Metrics: r.Metrics}).SetupWithManager(mgr); err != nil {
+		Recorder: mgr.GetEventRecorder("ftcost-actuals"), Metrics: controller.NewMetrics(reg)}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the actuals controller: %w", err)
 	}
 	if err := ftmetrics.RegisterCatalogCollector(reg, &ftmetrics.CatalogCollector{Reader: mgr.GetCache()}); err != nil {
 		return nil, fmt.Errorf("registering the catalog metrics: %w", err)
+	}
+	if err := ftmetrics.RegisterEstimateCollector(reg, &ftmetrics.EstimateCollector{Reader: mgr.GetCache()}); err != nil {
+		return nil, fmt.Errorf("registering the estimate metrics: %w", err)
 	}
 	if err := (&controller.PriceCatalogReconciler{Client: mgr.GetClient(), Clock: clock.RealClock{},
 		Recorder: mgr.GetEventRecorder("ftcost-catalog")}).SetupWithManager(mgr); err != nil {

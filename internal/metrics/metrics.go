@@ -1,6 +1,6 @@
-// Package metrics holds the operator's metrics that are not per-estimate: gate decisions by outcome,
+// Package metrics holds the operator's own metrics: gate decisions by outcome, each estimate's figures,
 // the staleness of each PriceCatalog and the build. They live in controller-runtime's registry, which
-// the manager's metrics endpoint serves; the per-estimate gauges are controllers.Metrics.
+// the manager's metrics endpoint serves; the histogram of recorded runs' errors is controller.Metrics.
 package metrics
 
 import (

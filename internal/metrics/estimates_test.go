@@ -1,0 +1,85 @@
+package metrics
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/internal/scheme"
+)
+
+// TestEstimateCollector: each estimate's figures are read from its status at scrape time: absent
+// figures have no series, the recommendation is one series, approval is 0 or 1, and an estimate that
+// is gone has none.
+func TestEstimateCollector(t *testing.T) {
+	approved := []metav1.Condition{{Type: ftv1.ConditionApproved, Status: metav1.ConditionTrue, Reason: "Approved"}}
+	paysBack := &ftv1.FineTuneEstimate{ObjectMeta: metav1.ObjectMeta{Namespace: "ml", Name: "support-bot"},
+		Status: ftv1.FineTuneEstimateStatus{Recommendation: ftv1.RecommendationFineTune, UpfrontCost: "1001.25", BreakEvenMonths: "20.0",
+			NetSavings: "798.75", NetPresentValue: "558.07", APIMonthlyCost: "50.00", ServingMonthlyCost: "0.00",
+			Actuals: &ftv1.Actuals{Spend: "3.09"}, Conditions: approved}}
+	never := &ftv1.FineTuneEstimate{ObjectMeta: metav1.ObjectMeta{Namespace: "ml", Name: "low-traffic"},
+		Status: ftv1.FineTuneEstimateStatus{Recommendation: ftv1.RecommendationAPI, UpfrontCost: "2001.25", NetSavings: "-1990.45",
+			NetPresentValue: "-1991.00", APIMonthlyCost: "0.30", ServingMonthlyCost: "0.00"}}
+	fresh := &ftv1.FineTuneEstimate{ObjectMeta: metav1.ObjectMeta{Namespace: "ml", Name: "fresh"}} // not reconciled yet
+	c := fake.NewClientBuilder().WithScheme(scheme.New()).WithObjects(paysBack, never, fresh).Build()
+	reg := prometheus.NewPedanticRegistry()
+	if err := RegisterEstimateCollector(reg, &EstimateCollector{Reader: c}); err != nil {
+		t.Fatal(err)
+	}
+	// A second manager in the same process replaces the first collector rather than failing.
+	if err := RegisterEstimateCollector(reg, &EstimateCollector{Reader: c}); err != nil {
+		t.Fatalf("registering a second collector: %v", err)
+	}
+	want := `
+# HELP ftcost_estimate_actual_spend_usd What the finished runs gated by a FineTuneEstimate cost, in USD (status.actuals.spend).
+# TYPE ftcost_estimate_actual_spend_usd gauge
+ftcost_estimate_actual_spend_usd{name="support-bot",namespace="ml"} 3.09
+# HELP ftcost_estimate_approved 1 when a FineTuneEstimate's Approved condition is True, else 0.
+# TYPE ftcost_estimate_approved gauge
+ftcost_estimate_approved{name="fresh",namespace="ml"} 0
+ftcost_estimate_approved{name="low-traffic",namespace="ml"} 0
+ftcost_estimate_approved{name="support-bot",namespace="ml"} 1
+# HELP ftcost_estimate_break_even_months Months until a FineTuneEstimate's cumulative savings cover its upfront cost; absent when it never pays back.
+# TYPE ftcost_estimate_break_even_months gauge
+ftcost_estimate_break_even_months{name="support-bot",namespace="ml"} 20
+# HELP ftcost_estimate_recommendation 1 for a FineTuneEstimate's current recommendation (FineTune, API or Undetermined).
+# TYPE ftcost_estimate_recommendation gauge
+ftcost_estimate_recommendation{name="low-traffic",namespace="ml",recommendation="API"} 1
+ftcost_estimate_recommendation{name="support-bot",namespace="ml",recommendation="FineTune"} 1
+# HELP ftcost_estimate_upfront_cost_usd Upfront cost (training plus one-time costs) of a FineTuneEstimate, in USD.
+# TYPE ftcost_estimate_upfront_cost_usd gauge
+ftcost_estimate_upfront_cost_usd{name="low-traffic",namespace="ml"} 2001.25
+ftcost_estimate_upfront_cost_usd{name="support-bot",namespace="ml"} 1001.25
+`
+	names := []string{"ftcost_estimate_actual_spend_usd", "ftcost_estimate_approved", "ftcost_estimate_break_even_months",
+		"ftcost_estimate_recommendation", "ftcost_estimate_upfront_cost_usd"}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), names...); err != nil {
+		t.Error(err)
+	}
+	if n, err := testutil.GatherAndCount(reg, "ftcost_estimate_net_present_value_usd", "ftcost_estimate_net_savings_usd",
+		"ftcost_estimate_api_monthly_cost_usd", "ftcost_estimate_serving_monthly_cost_usd"); err != nil || n != 8 {
+		t.Errorf("money series: %d, %v; want 4 figures x 2 estimates", n, err)
+	}
+
+	// The verdict flips and an estimate goes: the next scrape says so, with nothing to forget.
+	never.Status.Recommendation = ftv1.RecommendationFineTune
+	if err := c.Update(t.Context(), never); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(t.Context(), paysBack); err != nil {
+		t.Fatal(err)
+	}
+	want = `
+# HELP ftcost_estimate_recommendation 1 for a FineTuneEstimate's current recommendation (FineTune, API or Undetermined).
+# TYPE ftcost_estimate_recommendation gauge
+ftcost_estimate_recommendation{name="low-traffic",namespace="ml",recommendation="FineTune"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "ftcost_estimate_recommendation"); err != nil {
+		t.Error(err)
+	}
+}
