@@ -1,7 +1,6 @@
 package controller
 
 import (
-
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shopspring/decimal"
 
