@@ -33,6 +33,10 @@ import (
 // spec.priceCatalogRef is empty), so a catalog change reaches exactly its estimates.
 const CatalogIndex = "spec.priceCatalogRef.resolved"
 
+// CatalogNameIndex indexes PriceCatalogs by name, so the reconciler can read one from the cache
+// without a copy (a List with client.UnsafeDisableDeepCopy; a Get always copies).
+const CatalogNameIndex = "metadata.name"
+
 // CalibratedIndex indexes Calibrated FineTuneEstimates by "model/method", so a ThroughputProfile's
 // change reaches the estimates that may read it without listing every estimate.
 const CalibratedIndex = "spec.calibrated.modelMethod"
@@ -118,16 +122,19 @@ func (r *FineTuneEstimateReconciler) estimatesOfProfile(ctx context.Context, o c
 	return reqs
 }
 
+// catalogGetter reads PriceCatalogs from the cache without copying them: a catalog is large, every
+// reconcile reads it up to three times, and the estimate only reads it (catalog.Engine converts each
+// generation once). The returned catalog must not be modified.
 func (r *FineTuneEstimateReconciler) catalogGetter(ctx context.Context) estimate.CatalogGetter {
 	return func(name string) (*ftv1.PriceCatalog, bool, error) {
-		pc := &ftv1.PriceCatalog{}
-		if err := r.Get(ctx, types.NamespacedName{Name: name}, pc); err != nil {
-			if apierrors.IsNotFound(err) {
-				return nil, false, nil
-			}
+		list := &ftv1.PriceCatalogList{}
+		if err := r.List(ctx, list, client.MatchingFields{CatalogNameIndex: name}, client.UnsafeDisableDeepCopy); err != nil {
 			return nil, false, err
 		}
-		return pc, true, nil
+		if len(list.Items) == 0 {
+			return nil, false, nil
+		}
+		return &list.Items[0], true, nil
 	}
 }
 
@@ -183,6 +190,11 @@ func (r *FineTuneEstimateReconciler) recordChanges(obj *ftv1.FineTuneEstimate, n
 func (r *FineTuneEstimateReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &ftv1.FineTuneEstimate{}, CatalogIndex, func(o client.Object) []string {
 		return []string{estimate.CatalogRef(&o.(*ftv1.FineTuneEstimate).Spec)}
+	}); err != nil {
+		return err
+	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &ftv1.PriceCatalog{}, CatalogNameIndex, func(o client.Object) []string {
+		return []string{o.GetName()}
 	}); err != nil {
 		return err
 	}

@@ -388,7 +388,7 @@ func (h *Harness) settle(ctx context.Context, m *manager, min int, timeout time.
 		if time.Now().After(deadline) {
 			return 0, 0, fmt.Errorf("manager not settled after %v (reconciles %d of %d, depth %d, err %v)", timeout, r, min, depth, err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(time.Second) // a scrape lists every estimate: Prometheus scrapes every 15-60 s, not 10 times a second
 	}
 }
 
@@ -587,8 +587,12 @@ func (h *Harness) round(ctx context.Context, r int) (Round, error) {
 	}
 	out.ResyncReconciles, out.ResyncWrites = rec-out.RestartReconciles, w-out.RestartWrites
 	out.QuietModified = t.modifications() - modified0
-	h.logf("round %d: restart %d reconciles, %d writes; resync %d reconciles, %d writes; %d estimates changed", r,
-		out.RestartReconciles, out.RestartWrites, out.ResyncReconciles, out.ResyncWrites, out.QuietModified)
+	rssRestart, _ := second.p.PeakRSS()
+	h.logf("round %d: restart %d reconciles, %d writes; resync %d reconciles, %d writes; %d estimates changed; peak RSS %.1f MiB", r,
+		out.RestartReconciles, out.RestartWrites, out.ResyncReconciles, out.ResyncWrites, out.QuietModified, float64(rssRestart)/(1<<20))
+	if h.cfg.Profile && r == 1 {
+		h.fetchProfile(ctx, second, "heap", "manager-restart-heap.pprof", "heap profile after the restart")
+	}
 
 	// Fan-out: one catalog price change reaches every estimate.
 	gen, err := h.changePrice(ctx)
