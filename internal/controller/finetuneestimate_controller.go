@@ -111,7 +111,7 @@ func (r *FineTuneEstimateReconciler) profileGetter(ctx context.Context) estimate
 func (r *FineTuneEstimateReconciler) estimatesOfProfile(ctx context.Context, o client.Object) []reconcile.Request {
 	p := o.(*ftv1.ThroughputProfile)
 	list := &ftv1.FineTuneEstimateList{}
-	if err := r.List(ctx, list, client.MatchingFields{CalibratedIndex: calibratedKey(p.Spec.Model, p.Spec.Method)}); err != nil {
+	if err := r.List(ctx, list, client.MatchingFields{CalibratedIndex: calibratedKey(p.Spec.Model, p.Spec.Method)}, client.UnsafeDisableDeepCopy); err != nil {
 		log.FromContext(ctx).Error(err, "Listing estimates of a throughput profile failed", "throughputProfile", p.Name)
 		return nil
 	}
@@ -226,7 +226,8 @@ func (r *FineTuneEstimateReconciler) SetupWithManager(ctx context.Context, mgr c
 // estimatesOfCatalog maps a PriceCatalog to the estimates that price with it, through the index.
 func (r *FineTuneEstimateReconciler) estimatesOfCatalog(ctx context.Context, o client.Object) []reconcile.Request {
 	list := &ftv1.FineTuneEstimateList{}
-	if err := r.List(ctx, list, client.MatchingFields{CatalogIndex: o.GetName()}); err != nil {
+	// Names only: no copy of each of the catalog's estimates.
+	if err := r.List(ctx, list, client.MatchingFields{CatalogIndex: o.GetName()}, client.UnsafeDisableDeepCopy); err != nil {
 		log.FromContext(ctx).Error(err, "Listing estimates of a catalog failed", "catalog", o.GetName())
 		return nil
 	}
@@ -256,7 +257,7 @@ func (r *FineTuneEstimateReconciler) estimatesOfPolicy(ctx context.Context, o cl
 // estimatesInNamespace maps a Namespace whose labels changed to its estimates.
 func (r *FineTuneEstimateReconciler) estimatesInNamespace(ctx context.Context, o client.Object) []reconcile.Request {
 	list := &ftv1.FineTuneEstimateList{}
-	if err := r.List(ctx, list, client.InNamespace(o.GetName())); err != nil {
+	if err := r.List(ctx, list, client.InNamespace(o.GetName()), client.UnsafeDisableDeepCopy); err != nil {
 		log.FromContext(ctx).Error(err, "Listing the estimates of a namespace failed", "namespace", o.GetName())
 		return nil
 	}
