@@ -84,7 +84,7 @@ func (r *FineTuneEstimateReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	prev := obj.DeepCopy()
 	obj.Status = *status
 	// Optimistic: the actuals reconciler writes this status too.
-	if err := r.Status().Patch(ctx, obj, client.MergeFromWithOptions(prev, client.MergeFromWithOptimisticLock{})); err != nil {
+	if err := r.Status().Patch(ctx, obj, statusPatchFrom(prev)); err != nil {
 		return ctrl.Result{}, err
 	}
 	// Only what was written is news: a failed patch is retried, and must not repeat its Events.

@@ -1,0 +1,56 @@
+package controller
+
+import (
+	"encoding/json"
+	"fmt"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+)
+
+// estimateStatusPatch is a JSON merge patch of an estimate's status alone, made against the status
+// it had (from) and carrying that object's resourceVersion, so the API server refuses it when another
+// writer came first, as client.MergeFromWithOptimisticLock does. It marshals and diffs the two
+// statuses only, not both whole objects: the manager's CPU at a fan-out is mostly encoding and
+// decoding (docs/benchmarks.md).
+type estimateStatusPatch struct {
+	from            ftv1.FineTuneEstimateStatus
+	resourceVersion string
+}
+
+// statusPatchFrom is the patch from prev's status to whatever status the patched object holds; prev
+// (a copy taken before the change) must not change afterwards.
+func statusPatchFrom(prev *ftv1.FineTuneEstimate) client.Patch {
+	return &estimateStatusPatch{from: prev.Status, resourceVersion: prev.ResourceVersion}
+}
+
+func (p *estimateStatusPatch) Type() types.PatchType { return types.MergePatchType }
+
+func (p *estimateStatusPatch) Data(obj client.Object) ([]byte, error) {
+	e, ok := obj.(*ftv1.FineTuneEstimate)
+	if !ok {
+		return nil, fmt.Errorf("status patch of a FineTuneEstimate applied to a %T", obj)
+	}
+	from, err := json.Marshal(&p.from)
+	if err != nil {
+		return nil, err
+	}
+	to, err := json.Marshal(&e.Status)
+	if err != nil {
+		return nil, err
+	}
+	status, err := jsonpatch.CreateMergePatch(from, to)
+	if err != nil {
+		return nil, err
+	}
+	type metadata struct {
+		ResourceVersion string `json:"resourceVersion"`
+	}
+	return json.Marshal(struct {
+		Metadata metadata        `json:"metadata"`
+		Status   json.RawMessage `json:"status"`
+	}{metadata{p.resourceVersion}, status})
+}
