@@ -17,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -59,7 +58,10 @@ type ActualsReconciler struct {
 	Recorder  recorder.EventRecorder
 	Metrics   *Metrics
 
-	// Kind is the workload kind measured, read through Reader, its label-selected cache; nil for
+	// Caches are the labelled workloads' caches, shared with the suspend gate.
+	Caches *WorkloadCaches
+
+	// Kind is the workload kind measured, read through Reader, its cache of Caches; nil for
 	// batch/v1 Jobs, read through the manager's cache.
 	Kind   *actuals.Kind
 	Reader client.Reader
@@ -291,7 +293,7 @@ func (r *ActualsReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err != nil {
 		return err
 	}
-	kinds := &actualsKinds{base: r, mgr: mgr, running: map[schema.GroupKind]bool{}, caches: map[schema.GroupKind]cache.Cache{}}
+	kinds := &actualsKinds{base: r, mgr: mgr, running: map[schema.GroupKind]bool{}}
 	return kindStarter[actuals.Kind]{
 		name: "actuals-kinds", started: "its actuals are measured", kinds: actuals.Kinds,
 		crd: actuals.Kind.CRDName, gk: func(k actuals.Kind) schema.GroupKind { return k.GVK.GroupKind() }, ensure: kinds.ensure,
@@ -304,9 +306,6 @@ type actualsKinds struct {
 	mgr     ctrl.Manager
 	mu      sync.Mutex
 	running map[schema.GroupKind]bool
-	// caches are the kinds' caches, added to the manager once even when starting the kind's
-	// controller fails and is retried.
-	caches map[schema.GroupKind]cache.Cache
 }
 
 // ensure starts the label-selected cache and the reconciler of a kind once; it fails with a
@@ -320,21 +319,9 @@ func (a *actualsKinds) ensure(ctx context.Context, k actuals.Kind) error {
 	if _, err := a.mgr.GetRESTMapper().RESTMapping(k.GVK.GroupKind(), k.GVK.Version); err != nil {
 		return err
 	}
-	c, ok := a.caches[k.GVK.GroupKind()]
-	if !ok {
-		var err error
-		c, err = cache.New(a.mgr.GetConfig(), cache.Options{
-			HTTPClient: a.mgr.GetHTTPClient(), Scheme: a.mgr.GetScheme(), Mapper: a.mgr.GetRESTMapper(),
-			// Only workloads that name an estimate.
-			ByObject: map[client.Object]cache.ByObject{unstructuredOf(k.GVK): {Label: gatedSelector}},
-		})
-		if err != nil {
-			return err
-		}
-		if err := a.mgr.Add(c); err != nil {
-			return err
-		}
-		a.caches[k.GVK.GroupKind()] = c
+	c, err := a.base.Caches.For(k.GVK)
+	if err != nil {
+		return err
 	}
 	r := *a.base
 	r.Kind, r.Reader = &k, c
@@ -342,7 +329,7 @@ func (a *actualsKinds) ensure(ctx context.Context, k actuals.Kind) error {
 		_, done := k.Finished(u)
 		return done && u.GetLabels()[gate.EstimateLabel] != ""
 	})
-	err := ctrl.NewControllerManagedBy(a.mgr).
+	err = ctrl.NewControllerManagedBy(a.mgr).
 		Named("actuals-" + strings.ToLower(k.GVK.Kind)).
 		WatchesRawSource(source.Kind(c, unstructuredOf(k.GVK), &handler.TypedEnqueueRequestForObject[*unstructured.Unstructured]{}, finished)).
 		Complete(&r)

@@ -58,13 +58,12 @@ type SuspendGates struct {
 	// the caches run, for the Kueue check.
 	Release  bool
 	Recorder recorder.EventRecorder
+	// Caches are the labelled workloads' caches, shared with the actuals reconciler.
+	Caches *WorkloadCaches
 
 	mgr     ctrl.Manager
 	mu      sync.Mutex
 	running map[schema.GroupKind]cache.Cache
-	// caches are added to the manager once, even when starting a kind's controller fails and is
-	// retried.
-	caches map[schema.GroupKind]cache.Cache
 }
 
 // crdMeta is the metadata-only form of a CustomResourceDefinition.
@@ -75,7 +74,7 @@ func crdMeta() *metav1.PartialObjectMetadata {
 // SetupWithManager starts the gates of the kinds that are installed once the manager runs, and
 // watches CRDs for the others.
 func (g *SuspendGates) SetupWithManager(mgr ctrl.Manager) error {
-	g.mgr, g.running, g.caches = mgr, map[schema.GroupKind]cache.Cache{}, map[schema.GroupKind]cache.Cache{}
+	g.mgr, g.running = mgr, map[schema.GroupKind]cache.Cache{}
 	return kindStarter[gate.Kind]{
 		name: "workload-kinds", started: "its suspend gate starts", kinds: gate.Kinds,
 		crd: gate.Kind.CRDName, gk: func(k gate.Kind) schema.GroupKind { return k.GVK.GroupKind() }, ensure: g.ensure,
@@ -93,21 +92,9 @@ func (g *SuspendGates) ensure(ctx context.Context, k gate.Kind) error {
 	if _, err := g.mgr.GetRESTMapper().RESTMapping(k.GVK.GroupKind(), k.GVK.Version); err != nil {
 		return err
 	}
-	c, ok := g.caches[k.GVK.GroupKind()]
-	if !ok {
-		var err error
-		c, err = cache.New(g.mgr.GetConfig(), cache.Options{
-			HTTPClient: g.mgr.GetHTTPClient(), Scheme: g.mgr.GetScheme(), Mapper: g.mgr.GetRESTMapper(),
-			// Only workloads that name an estimate: caching every Job in the cluster would cost memory for nothing.
-			ByObject: map[client.Object]cache.ByObject{newObject(k): {Label: gatedSelector}},
-		})
-		if err != nil {
-			return err
-		}
-		if err := g.mgr.Add(c); err != nil {
-			return err
-		}
-		g.caches[k.GVK.GroupKind()] = c
+	c, err := g.Caches.For(k.GVK)
+	if err != nil {
+		return err
 	}
 	if g.Release {
 		sg := &suspendGate{Client: g.mgr.GetClient(), Reader: c, Kind: k, Recorder: g.Recorder}

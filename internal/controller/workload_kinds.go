@@ -2,11 +2,14 @@ package controller
 
 import (
 	"context"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -70,4 +73,42 @@ func (s kindStarter[K]) setupWithManager(mgr ctrl.Manager) error {
 			// A new CRD is served shortly after it is created; until then, retry with backoff.
 			return reconcile.Result{}, s.ensure(ctx, k)
 		}))
+}
+
+// WorkloadCaches are the caches of workloads that name an estimate (label ftcost.io/estimate), one
+// per kind, added to the manager once and shared by the suspend gate and the actuals reconciler, so
+// a labelled workload is cached once whichever of them reads it.
+type WorkloadCaches struct {
+	mgr    ctrl.Manager
+	mu     sync.Mutex
+	caches map[schema.GroupVersionKind]cache.Cache
+}
+
+// NewWorkloadCaches returns the manager's workload caches; none is made before it is asked for.
+func NewWorkloadCaches(mgr ctrl.Manager) *WorkloadCaches {
+	return &WorkloadCaches{mgr: mgr, caches: map[schema.GroupVersionKind]cache.Cache{}}
+}
+
+// For is the cache of labelled workloads of gvk, made and added to the manager on first use.
+func (w *WorkloadCaches) For(gvk schema.GroupVersionKind) (cache.Cache, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if c, ok := w.caches[gvk]; ok {
+		return c, nil
+	}
+	obj := &unstructured.Unstructured{}
+	obj.SetGroupVersionKind(gvk)
+	c, err := cache.New(w.mgr.GetConfig(), cache.Options{
+		HTTPClient: w.mgr.GetHTTPClient(), Scheme: w.mgr.GetScheme(), Mapper: w.mgr.GetRESTMapper(),
+		// Only workloads that name an estimate: caching every Job in the cluster would cost memory for nothing.
+		ByObject: map[client.Object]cache.ByObject{obj: {Label: gatedSelector}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := w.mgr.Add(c); err != nil {
+		return nil, err
+	}
+	w.caches[gvk] = c
+	return c, nil
 }

@@ -207,7 +207,8 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if err := r.SetupWithManager(ctx, mgr, o.Concurrency); err != nil {
 		return nil, fmt.Errorf("setting up the FineTuneEstimate controller: %w", err)
 	}
-	if err := (&controller.ActualsReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+	workloads := controller.NewWorkloadCaches(mgr)
+	if err := (&controller.ActualsReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Caches: workloads,
 		Recorder: mgr.GetEventRecorder("ftcost-actuals"), Metrics: controller.NewMetrics(reg)}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the actuals controller: %w", err)
 	}
@@ -229,7 +230,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	var gates *controller.SuspendGates
 	if o.EnableJobGate || o.EnableKueueAdmissionCheck {
 		// The Kueue check reads the owners of Workloads through the gates' caches.
-		gates = &controller.SuspendGates{Release: o.EnableJobGate, Recorder: mgr.GetEventRecorder("ftcost-job-gate")}
+		gates = &controller.SuspendGates{Release: o.EnableJobGate, Recorder: mgr.GetEventRecorder("ftcost-job-gate"), Caches: workloads}
 		if err := gates.SetupWithManager(mgr); err != nil {
 			return nil, fmt.Errorf("setting up the suspend gates: %w", err)
 		}
