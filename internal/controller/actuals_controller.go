@@ -121,7 +121,7 @@ func (r *ActualsReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	actuals.SetSpendCondition(est, &est.Status)
 	// The optimistic lock keeps two writers (a restarted manager, the estimate reconciler) from
 	// counting a run twice or dropping one.
-	if err := r.Status().Patch(ctx, est, statusPatchFrom(prev)); err != nil {
+	if err := patchStatus(ctx, r, prev, est); err != nil {
 		return ctrl.Result{}, err
 	}
 	r.Metrics.ObserveRun(&est.Status, ratio, hasRatio)

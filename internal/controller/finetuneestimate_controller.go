@@ -44,7 +44,7 @@ const CalibratedIndex = "spec.calibrated.modelMethod"
 func calibratedKey(model string, method ftv1.Method) string { return model + "/" + string(method) }
 
 // FineTuneEstimateReconciler computes each estimate's status with the cost engine. Its figures are
-// exported from the cache when scraped (metrics.EstimateCollector), not by the reconciler.
+// exported from the cache when scraped (metrics.EstimateSeries), not by the reconciler.
 type FineTuneEstimateReconciler struct {
 	client.Client
 	Recorder recorder.EventRecorder
@@ -84,7 +84,7 @@ func (r *FineTuneEstimateReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	prev := obj.DeepCopy()
 	obj.Status = *status
 	// Optimistic: the actuals reconciler writes this status too.
-	if err := r.Status().Patch(ctx, obj, statusPatchFrom(prev)); err != nil {
+	if err := patchStatus(ctx, r, prev, obj); err != nil {
 		return ctrl.Result{}, err
 	}
 	// Only what was written is news: a failed patch is retried, and must not repeat its Events.
