@@ -10,6 +10,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/ftcost/ftcost/internal/logging"
 	"github.com/ftcost/ftcost/internal/manager"
 	"github.com/ftcost/ftcost/internal/version"
 )
@@ -20,7 +21,7 @@ func main() {
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	ctrl.SetLogger(logging.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
 	log.Info("ftcost manager", "version", version.Get(), "revision", version.Revision(), "go", runtime.Version())
 
