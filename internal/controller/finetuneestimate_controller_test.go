@@ -2,7 +2,6 @@ package controller_test
 
 import (
 	"context"
-	"k8s.io/client-go/util/retry"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -34,6 +35,7 @@ import (
 	"github.com/ftcost/ftcost/internal/catalog"
 	"github.com/ftcost/ftcost/internal/controller"
 	"github.com/ftcost/ftcost/internal/estimate"
+	ftmetrics "github.com/ftcost/ftcost/internal/metrics"
 	"github.com/ftcost/ftcost/internal/testenv"
 )
 
@@ -301,9 +303,10 @@ func TestMetricsFollowEstimates(t *testing.T) {
 	}).WithTimeout(timeout).Should(Succeed())
 }
 
-// gauge reads one series from the suite's registry; nil when absent.
+// gauge reads one series from the suite's registry and the estimate series (as the manager writes
+// them, from the estimates the API server holds); nil when absent.
 func gauge(g Gomega, metric, ns, name string) *float64 {
-	families, err := registry.Gather()
+	families, err := prometheus.Gatherers{registry, &ftmetrics.EstimateSeries{Reader: env.Client}}.Gather()
 	g.Expect(err).NotTo(HaveOccurred())
 	for _, f := range families {
 		if f.GetName() != metric {

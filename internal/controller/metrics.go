@@ -10,7 +10,7 @@ import (
 )
 
 // Metrics are what the reconcilers observe as it happens: the error of each recorded run. The
-// per-estimate gauges are read from the cache when scraped (metrics.EstimateCollector).
+// per-estimate gauges are read from the cache when scraped (metrics.EstimateSeries).
 type Metrics struct {
 	errorRatio *prometheus.HistogramVec
 }

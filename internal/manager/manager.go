@@ -7,8 +7,10 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
+	"net/http"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -110,13 +112,28 @@ func (o *Options) Validate() error {
 
 // metricsServer serves /metrics over HTTPS behind controller-runtime's authn/authz filter (a
 // self-signed certificate unless one is mounted), or over plain HTTP when not secure.
-func (o *Options) metricsServer() metricsserver.Options {
+func (o *Options) metricsServer(estimates *ftmetrics.EstimateSeries) metricsserver.Options {
 	m := metricsserver.Options{BindAddress: o.MetricsAddr, SecureServing: o.MetricsSecure}
 	if !o.EnableHTTP2 {
 		m.TLSOpts = []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }}
 	}
-	if o.MetricsSecure {
-		m.FilterProvider = filters.WithAuthenticationAndAuthorization
+	// The filter wraps /metrics: the estimate series are written after the registry's, and with
+	// --metrics-secure only for an authenticated and authorized scraper.
+	m.FilterProvider = func(c *rest.Config, hc *http.Client) (metricsserver.Filter, error) {
+		var auth metricsserver.Filter
+		if o.MetricsSecure {
+			var err error
+			if auth, err = filters.WithAuthenticationAndAuthorization(c, hc); err != nil {
+				return nil, err
+			}
+		}
+		return func(log logr.Logger, h http.Handler) (http.Handler, error) {
+			h = estimates.Wrap(h)
+			if auth == nil {
+				return h, nil
+			}
+			return auth(log, h)
+		}, nil
 	}
 	return m
 }
@@ -173,6 +190,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if err := kueue.AddToScheme(s); err != nil {
 		return nil, err
 	}
+	estimates := &ftmetrics.EstimateSeries{}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme: s,
 		// The gates read only Jobs that name an estimate; caching every Job in the cluster would cost
@@ -184,7 +202,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 			DefaultTransform: stripUnread,
 			SyncPeriod:       syncPeriod,
 		},
-		Metrics:                 o.metricsServer(),
+		Metrics:                 o.metricsServer(estimates),
 		Controller:              config.Controller{SkipNameValidation: ptr.To(o.SkipNameValidation)},
 		HealthProbeBindAddress:  o.ProbeAddr,
 		PprofBindAddress:        o.PprofAddr,
@@ -215,9 +233,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if err := ftmetrics.RegisterCatalogCollector(reg, &ftmetrics.CatalogCollector{Reader: mgr.GetCache()}); err != nil {
 		return nil, fmt.Errorf("registering the catalog metrics: %w", err)
 	}
-	if err := ftmetrics.RegisterEstimateCollector(reg, &ftmetrics.EstimateCollector{Reader: mgr.GetCache()}); err != nil {
-		return nil, fmt.Errorf("registering the estimate metrics: %w", err)
-	}
+	estimates.Reader = mgr.GetCache()
 	if err := (&controller.PriceCatalogReconciler{Client: mgr.GetClient(), Clock: clock.RealClock{},
 		Recorder: mgr.GetEventRecorder("ftcost-catalog")}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the PriceCatalog controller: %w", err)

@@ -1,11 +1,16 @@
 package metrics
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -13,10 +18,10 @@ import (
 	"github.com/ftcost/ftcost/internal/scheme"
 )
 
-// TestEstimateCollector: each estimate's figures are read from its status at scrape time: absent
+// TestEstimateSeries: each estimate's figures are read from its status at scrape time: absent
 // figures have no series, the recommendation is one series, approval is 0 or 1, and an estimate that
-// is gone has none.
-func TestEstimateCollector(t *testing.T) {
+// is gone has none. The text written parses as Prometheus' text format (Gather parses it).
+func TestEstimateSeries(t *testing.T) {
 	approved := []metav1.Condition{{Type: ftv1.ConditionApproved, Status: metav1.ConditionTrue, Reason: "Approved"}}
 	paysBack := &ftv1.FineTuneEstimate{ObjectMeta: metav1.ObjectMeta{Namespace: "ml", Name: "support-bot"},
 		Status: ftv1.FineTuneEstimateStatus{Recommendation: ftv1.RecommendationFineTune, UpfrontCost: "1001.25", BreakEvenMonths: "20.0",
@@ -27,14 +32,7 @@ func TestEstimateCollector(t *testing.T) {
 			NetPresentValue: "-1991.00", APIMonthlyCost: "0.30", ServingMonthlyCost: "0.00"}}
 	fresh := &ftv1.FineTuneEstimate{ObjectMeta: metav1.ObjectMeta{Namespace: "ml", Name: "fresh"}} // not reconciled yet
 	c := fake.NewClientBuilder().WithScheme(scheme.New()).WithObjects(paysBack, never, fresh).Build()
-	reg := prometheus.NewPedanticRegistry()
-	if err := RegisterEstimateCollector(reg, &EstimateCollector{Reader: c}); err != nil {
-		t.Fatal(err)
-	}
-	// A second manager in the same process replaces the first collector rather than failing.
-	if err := RegisterEstimateCollector(reg, &EstimateCollector{Reader: c}); err != nil {
-		t.Fatalf("registering a second collector: %v", err)
-	}
+	reg := &EstimateSeries{Reader: c}
 	want := `
 # HELP ftcost_estimate_actual_spend_usd What the finished runs gated by a FineTuneEstimate cost, in USD (status.actuals.spend).
 # TYPE ftcost_estimate_actual_spend_usd gauge
@@ -81,5 +79,59 @@ ftcost_estimate_recommendation{name="low-traffic",namespace="ml",recommendation=
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "ftcost_estimate_recommendation"); err != nil {
 		t.Error(err)
+	}
+}
+
+// Wrap serves the registry's metrics and the estimate series as one text exposition, whatever
+// format and encoding the scraper asks for, and leaves other paths and refused requests alone.
+func TestWrapServesOneTextExposition(t *testing.T) {
+	est := &ftv1.FineTuneEstimate{ObjectMeta: metav1.ObjectMeta{Namespace: "ml", Name: `quote"d`},
+		Status: ftv1.FineTuneEstimateStatus{Recommendation: ftv1.RecommendationAPI, UpfrontCost: "12.5"}}
+	reg := prometheus.NewPedanticRegistry()
+	reconciles := prometheus.NewCounter(prometheus.CounterOpts{Name: "reconciles_total", Help: "Reconciles."})
+	reg.MustRegister(reconciles)
+	reconciles.Add(3)
+	series := &EstimateSeries{Reader: fake.NewClientBuilder().WithScheme(scheme.New()).WithObjects(est).Build()}
+	h := series.Wrap(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+
+	for _, accept := range []string{"", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited",
+		"application/openmetrics-text;version=1.0.0"} {
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		req.Header.Set("Accept", accept)
+		req.Header.Set("Accept-Encoding", "gzip")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || rec.Header().Get("Content-Encoding") != "" ||
+			!strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain") {
+			t.Fatalf("Accept %q: %d, Content-Type %q, Content-Encoding %q; want 200, plain text, uncompressed", accept,
+				rec.Code, rec.Header().Get("Content-Type"), rec.Header().Get("Content-Encoding"))
+		}
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		got, err := parser.TextToMetricFamilies(rec.Body)
+		if err != nil {
+			t.Fatalf("Accept %q: the exposition does not parse: %v", accept, err)
+		}
+		if v := got["reconciles_total"].GetMetric()[0].GetCounter().GetValue(); v != 3 {
+			t.Errorf("Accept %q: reconciles_total = %v, want 3", accept, v)
+		}
+		up := got["ftcost_estimate_upfront_cost_usd"].GetMetric()
+		if len(up) != 1 || up[0].GetGauge().GetValue() != 12.5 || up[0].GetLabel()[0].GetValue() != `quote"d` {
+			t.Errorf("Accept %q: upfront cost series %v, want one, 12.5, for the estimate named quote\"d", accept, up)
+		}
+	}
+
+	// Another path is next's alone.
+	req := httptest.NewRequest(http.MethodGet, "/healthz", nil)
+	rec := httptest.NewRecorder()
+	series.Wrap(http.NotFoundHandler()).ServeHTTP(rec, req)
+	if rec.Code != http.StatusNotFound || strings.Contains(rec.Body.String(), "ftcost_estimate") {
+		t.Errorf("/healthz: %d %q, want next's 404 without estimate series", rec.Code, rec.Body.String())
+	}
+	// A refused scrape gets no series either.
+	refuse := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "Forbidden", http.StatusForbidden) })
+	rec = httptest.NewRecorder()
+	series.Wrap(refuse).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusForbidden || strings.Contains(rec.Body.String(), "ftcost_estimate") {
+		t.Errorf("refused scrape: %d %q, want 403 without estimate series", rec.Code, rec.Body.String())
 	}
 }

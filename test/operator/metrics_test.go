@@ -2,6 +2,7 @@ package operator
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -9,6 +10,10 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -76,6 +81,33 @@ func TestMetricsNeedAuthorizedToken(t *testing.T) {
 		})
 	}
 
+	// The estimate series follow the registry's in one text exposition, even for a scraper that
+	// asks for protocol buffers and gzip, as Prometheus does.
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "scraped"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Client.Create(ctx, testenv.SupportBot("scraped", "support-bot")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		families, err := scrape(url, reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := families["controller_runtime_reconcile_total"]; !ok {
+			t.Fatal("the exposition lacks controller-runtime's metrics")
+		}
+		if up := families["ftcost_estimate_upfront_cost_usd"].GetMetric(); len(up) == 1 && up[0].GetGauge().GetValue() == 1001.25 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no ftcost_estimate_upfront_cost_usd of 1001.25 for the support bot within a minute: %v",
+				families["ftcost_estimate_upfront_cost_usd"])
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
 	// Plain HTTP is not served at all.
 	if resp, err := http.Get("http://" + addr + "/metrics"); err == nil {
 		_ = resp.Body.Close()
@@ -104,4 +136,26 @@ func waitServing(t *testing.T, p *testenv.Process, url string) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("%s did not answer within a minute", url)
+}
+
+// scrape GETs url as Prometheus does (protocol buffers preferred, gzip accepted) and parses the
+// answer, which must be the text format.
+func scrape(url, token string) (map[string]*dto.MetricFamily, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3")
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := testenv.Insecure.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		return nil, fmt.Errorf("GET %s: %d, Content-Type %q; want 200 and the text format", url, resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	return parser.TextToMetricFamilies(resp.Body)
 }
