@@ -18,9 +18,11 @@ import (
 	"syscall"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
@@ -31,6 +33,7 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	kresource "sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
 )
 
 // OperatorNamespace and OperatorServiceAccountName are where config/default deploys the manager.
@@ -146,12 +149,19 @@ type Process struct {
 
 // StartProcess runs bin with args and the kubeconfig, logging to logPath.
 func StartProcess(bin, kubeconfig, logPath string, args ...string) (*Process, error) {
+	return StartProcessWithEnv(bin, kubeconfig, logPath, nil, args...)
+}
+
+// StartProcessWithEnv is StartProcess with env ("NAME=value") added to the process's environment
+// only, e.g. the Go runtime settings a Deployment gives the manager; the control plane's processes
+// do not see them.
+func StartProcessWithEnv(bin, kubeconfig, logPath string, env []string, args ...string) (*Process, error) {
 	log, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Env = append(append(os.Environ(), "KUBECONFIG="+kubeconfig), env...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		_ = log.Close()
@@ -199,8 +209,11 @@ func (p *Process) PeakRSS() (int64, error) {
 }
 
 // CPUTime is the CPU time (user and system) the process has used so far.
-func (p *Process) CPUTime() (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Pid()))
+func (p *Process) CPUTime() (time.Duration, error) { return CPUTimeOf(p.Pid()) }
+
+// CPUTimeOf is the CPU time (user and system) process pid has used so far.
+func CPUTimeOf(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
 	}
@@ -232,4 +245,105 @@ func Get(ctx context.Context, url, token string) (int, string, error) {
 	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body), err
+}
+
+// MachineCPU is the CPU time all processes have used (busy) and all cores have had (total, busy
+// plus idle and I/O wait) since boot, from /proc/stat: how busy the machine was between two reads.
+func MachineCPU() (busy, total time.Duration, err error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0, fmt.Errorf("unexpected /proc/stat: %q", line)
+	}
+	var jiffies [8]int64
+	for i := range jiffies {
+		if jiffies[i], err = strconv.ParseInt(f[i+1], 10, 64); err != nil {
+			return 0, 0, fmt.Errorf("/proc/stat: %w", err)
+		}
+	}
+	idle := jiffies[3] + jiffies[4]
+	var all int64
+	for _, j := range jiffies {
+		all += j
+	}
+	return time.Duration(all-idle) * time.Second / 100, time.Duration(all) * time.Second / 100, nil
+}
+
+// ManagerEnv is the environment config/default's Deployment gives the manager container, each
+// resourceFieldRef resolved from the container's resources as the kubelet resolves it (memory in
+// bytes, rounded up to the divisor): the Go runtime settings the manager runs with in a cluster,
+// for a manager started with StartProcessWithEnv.
+func ManagerEnv() ([]string, error) {
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	m, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(RepoRoot(), "config", "default"))
+	if err != nil {
+		return nil, fmt.Errorf("kustomize build config/default: %w", err)
+	}
+	for _, r := range m.Resources() {
+		if r.GetKind() != "Deployment" {
+			continue
+		}
+		data, err := r.AsYAML()
+		if err != nil {
+			return nil, err
+		}
+		var d appsv1.Deployment
+		if err := yaml.Unmarshal(data, &d); err != nil {
+			return nil, fmt.Errorf("Deployment %s: %w", r.GetName(), err)
+		}
+		for i := range d.Spec.Template.Spec.Containers {
+			if c := &d.Spec.Template.Spec.Containers[i]; c.Name == "manager" {
+				return containerEnv(c)
+			}
+		}
+	}
+	return nil, errors.New("config/default has no Deployment with a container named manager")
+}
+
+func containerEnv(c *corev1.Container) ([]string, error) {
+	env := make([]string, 0, len(c.Env))
+	for _, e := range c.Env {
+		switch {
+		case e.ValueFrom == nil:
+			env = append(env, e.Name+"="+e.Value)
+		case e.ValueFrom.ResourceFieldRef != nil:
+			v, err := resourceValue(c, e.ValueFrom.ResourceFieldRef)
+			if err != nil {
+				return nil, fmt.Errorf("env %s: %w", e.Name, err)
+			}
+			env = append(env, e.Name+"="+v)
+		default:
+			// fieldRef and the like name the pod; a process has none.
+		}
+	}
+	return env, nil
+}
+
+// resourceValue is a container's requests.memory or limits.memory (or cpu) over the divisor,
+// rounded up.
+func resourceValue(c *corev1.Container, ref *corev1.ResourceFieldSelector) (string, error) {
+	kind, name, ok := strings.Cut(ref.Resource, ".")
+	var list corev1.ResourceList
+	switch kind {
+	case "requests":
+		list = c.Resources.Requests
+	case "limits":
+		list = c.Resources.Limits
+	}
+	q, found := list[corev1.ResourceName(name)]
+	if !ok || list == nil || !found {
+		return "", fmt.Errorf("resourceFieldRef %q: the container sets no such resource", ref.Resource)
+	}
+	divisor := ref.Divisor
+	if divisor.IsZero() {
+		divisor = resource.MustParse("1")
+	}
+	if name == "cpu" {
+		return strconv.FormatInt((q.MilliValue()+divisor.MilliValue()-1)/divisor.MilliValue(), 10), nil
+	}
+	return strconv.FormatInt((q.Value()+divisor.Value()-1)/divisor.Value(), 10), nil
 }

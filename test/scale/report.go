@@ -80,12 +80,15 @@ func Print(w io.Writer, cfg Config, rs []Round) {
 		{"2. estimates changed (watch events), restart to resync", "%.0f", column(rs, func(r Round) float64 { return float64(r.QuietModified) }), "0"},
 		{"3. fan-out: all on the new catalog generation (s)", "%.2f", secs(func(r Round) time.Duration { return r.FanOut }), ""},
 		{"3. fan-out / patch baseline", "%.2f", column(rs, func(r Round) float64 { return r.FanOut.Seconds() / r.BaselinePatch.Seconds() }), "<= 1.25"},
+		{"3. machine CPU busy: patch baseline (%)", "%.0f", column(rs, func(r Round) float64 { return 100 * r.BaselinePatchBusy }), ""},
+		{"3. machine CPU busy: fan-out (%)", "%.0f", column(rs, func(r Round) float64 { return 100 * r.FanOutBusy }), ""},
 		{"3. fan-out / create+patch baseline", "%.2f", column(rs, func(r Round) float64 { return r.FanOut.Seconds() / r.Baseline.Seconds() }), "<= 1.25"},
 		{"4. manager peak RSS (MiB)", "%.1f", column(rs, func(r Round) float64 { return float64(r.PeakRSS) / (1 << 20) }), "< 150 at N=10,000"},
 		{"5. manager CPU per estimate, convergence (us)", "%.0f", column(rs, func(r Round) float64 { return float64(r.ConvergeCPU.Microseconds()) / n }), ""},
 		{"5. manager CPU per estimate, fan-out (us)", "%.0f", column(rs, func(r Round) float64 { return float64(r.FanOutCPU.Microseconds()) / n }), ""},
 	}
-	_, _ = fmt.Fprintf(w, "\nN=%d, %d round(s), %d client workers, manager flags: %s\n\n", cfg.N, len(rs), cfg.Workers, flags(cfg.ManagerArgs))
+	_, _ = fmt.Fprintf(w, "\nN=%d, %d round(s), %d client workers, manager flags: %s, environment: %s\n\n", cfg.N, len(rs), cfg.Workers,
+		flags(cfg.ManagerArgs), strings.Join(cfg.ManagerEnv, " "))
 	_, _ = fmt.Fprintln(w, "| measure | rounds | median | goal |")
 	_, _ = fmt.Fprintln(w, "|---|---|---|---|")
 	for _, r := range rows {

@@ -27,6 +27,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -42,9 +43,13 @@ type Config struct {
 	N, Rounds, Workers int
 	// ManagerArgs are added to the manager's flags; empty runs its defaults.
 	ManagerArgs []string
+	// ManagerEnv is added to the manager process's environment ("NAME=value"), after what
+	// config/default's Deployment sets (testenv.ManagerEnv), so it overrides that.
+	ManagerEnv []string
 	// SyncPeriod is the restarted manager's --sync-period, the "forced resync" of the quiet phase.
 	SyncPeriod time.Duration
-	// Profile takes a CPU profile of the manager during the first round's convergence.
+	// Profile takes CPU profiles of the manager during the first round's convergence and fan-out,
+	// and of kube-apiserver during its patch baseline and fan-out.
 	Profile bool
 	// Dir receives the manager logs and the profile.
 	Dir string
@@ -71,6 +76,30 @@ type Round struct {
 	FanOut time.Duration
 	// PeakRSS: the larger of the two manager processes' peak resident set size.
 	PeakRSS int64
+	// BaselinePatchBusy, FanOutBusy: the share of the machine's CPU time that was busy (all
+	// processes: the control plane, the manager, this client) during those phases.
+	BaselinePatchBusy, FanOutBusy float64
+}
+
+// phase measures the machine's CPU over a phase of the benchmark.
+type phase struct{ busy, total, self time.Duration }
+
+func startPhase() phase {
+	var p phase
+	p.busy, p.total, _ = testenv.MachineCPU()
+	p.self, _ = testenv.CPUTimeOf(os.Getpid())
+	return p
+}
+
+// end returns the share of the machine's CPU that was busy since the phase started, the busy CPU
+// time of all processes, and this process's own (the client's and the watch's).
+func (p phase) end() (share float64, busy, self time.Duration) {
+	b, t, err := testenv.MachineCPU()
+	s, _ := testenv.CPUTimeOf(os.Getpid())
+	if err != nil || t <= p.total {
+		return 0, 0, s - p.self
+	}
+	return float64(b-p.busy) / float64(t-p.total), b - p.busy, s - p.self
 }
 
 // Harness is a control plane with the operator's RBAC installed and a manager binary built.
@@ -94,8 +123,14 @@ func Setup(ctx context.Context, cfg Config) (*Harness, error) {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
+	// The manager runs with the environment its Deployment gives it (the Go runtime's settings),
+	// then ManagerEnv's.
+	deployed, err := testenv.ManagerEnv()
+	if err != nil {
+		return nil, err
+	}
+	cfg.ManagerEnv = append(deployed, cfg.ManagerEnv...)
 	h := &Harness{cfg: cfg}
-	var err error
 	if h.bin, err = testenv.BuildManager(cfg.Dir); err != nil {
 		return nil, err
 	}
@@ -108,6 +143,9 @@ func Setup(ctx context.Context, cfg Config) (*Harness, error) {
 	}
 	return h, nil
 }
+
+// Config is what the harness runs with: the Config given, the Deployment's environment added.
+func (h *Harness) Config() Config { return h.cfg }
 
 func (h *Harness) setup(ctx context.Context) error {
 	env := h.env
@@ -243,13 +281,13 @@ func (h *Harness) namespace(ctx context.Context, name string) error {
 }
 
 // baseline times a plain client: create and patch the status of N estimates, then patch N statuses.
-func (h *Harness) baseline(ctx context.Context, ns string) (createPatch, patch time.Duration, err error) {
+func (h *Harness) baseline(ctx context.Context, ns string, profileAPIServer bool) (createPatch, patch time.Duration, patchBusy float64, err error) {
 	if err := h.namespace(ctx, ns); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	pc := &ftv1.PriceCatalog{}
 	if err := h.c.Get(ctx, types.NamespacedName{Name: ftv1.DefaultCatalogName}, pc); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	getter := func(string) (*ftv1.PriceCatalog, bool, error) { return pc, true, nil }
 	objs := estimates(ns, h.cfg.N)
@@ -261,16 +299,16 @@ func (h *Harness) baseline(ctx context.Context, ns string) (createPatch, patch t
 		c.Generation = 1
 		st, err := estimate.Compute(c, getter)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		if first[i], err = json.Marshal(map[string]any{"status": st}); err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		if st.Pricing != nil {
 			st.Pricing.CatalogGeneration++
 		}
 		if second[i], err = json.Marshal(map[string]any{"status": st}); err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 	}
 	createPatch, err = h.parallel(len(objs), func(i int) error {
@@ -281,15 +319,26 @@ func (h *Harness) baseline(ctx context.Context, ns string) (createPatch, patch t
 		return h.c.Status().Patch(ctx, o, client.RawPatch(types.MergePatchType, first[i]))
 	})
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
+	var profile sync.WaitGroup
+	if profileAPIServer {
+		// About as long as the patches take (as long as the creates and patches before them): a
+		// longer window would take in the deletes that follow.
+		secs := max(1, int(createPatch.Seconds()))
+		profile.Go(func() { h.apiServerProfile(ctx, secs, "apiserver-baseline-patch-cpu.pprof") })
+	}
+	ph := startPhase()
 	patch, err = h.parallel(len(objs), func(i int) error {
 		return h.c.Status().Patch(ctx, objs[i].DeepCopy(), client.RawPatch(types.MergePatchType, second[i]))
 	})
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	return createPatch, patch, h.deleteAll(ctx, objs)
+	patchBusy, all, self := ph.end()
+	profile.Wait()
+	h.logf("baseline patch: machine CPU %v busy, of which this client %v", all.Round(10*time.Millisecond), self.Round(10*time.Millisecond))
+	return createPatch, patch, patchBusy, h.deleteAll(ctx, objs)
 }
 
 // deleteAll deletes the estimates one by one on the workers: a deletecollection of 10,000 outlives
@@ -321,22 +370,30 @@ func (h *Harness) startManager(ctx context.Context, name string, extra ...string
 	args := append([]string{"--metrics-bind-address=" + maddr, "--health-probe-bind-address=0", "--pprof-bind-address=" + paddr},
 		h.cfg.ManagerArgs...)
 	args = append(args, extra...)
-	p, err := testenv.StartProcess(h.bin, h.kubeconfig, filepath.Join(h.cfg.Dir, name+".log"), args...)
+	p, err := testenv.StartProcessWithEnv(h.bin, h.kubeconfig, filepath.Join(h.cfg.Dir, name+".log"), h.cfg.ManagerEnv, args...)
 	if err != nil {
 		return nil, err
 	}
 	return &manager{p: p, metrics: "https://" + maddr + "/metrics", pprof: "http://" + paddr}, nil
 }
 
-// scrape sums the manager's counters: reconciles of FineTuneEstimates, the estimate workqueue's
-// depth, and the write requests (PUT, PATCH, DELETE) its client has sent.
-func (h *Harness) scrape(ctx context.Context, m *manager) (reconciles, depth, writes int, err error) {
+// counters are the manager's own metrics the harness reads.
+type counters struct {
+	// reconciles of FineTuneEstimates, and the depth of their workqueue.
+	reconciles, depth int
+	// writes: write requests (PUT, PATCH, DELETE) its client has sent; conflicts: answers 409.
+	writes, conflicts int
+}
+
+// scrape sums the manager's counters.
+func (h *Harness) scrape(ctx context.Context, m *manager) (counters, error) {
+	var c counters
 	code, body, err := testenv.Get(ctx, m.metrics, h.scrapeTok)
 	if err != nil {
-		return 0, 0, 0, err
+		return c, err
 	}
 	if code != 200 {
-		return 0, 0, 0, fmt.Errorf("GET %s: %d", m.metrics, code)
+		return c, fmt.Errorf("GET %s: %d", m.metrics, code)
 	}
 	s := bufio.NewScanner(strings.NewReader(body))
 	s.Buffer(make([]byte, 1<<20), 1<<20)
@@ -356,20 +413,23 @@ func (h *Harness) scrape(ctx context.Context, m *manager) (reconciles, depth, wr
 		series := line[:i]
 		switch {
 		case strings.HasPrefix(series, "controller_runtime_reconcile_total{") && strings.Contains(series, `controller="finetuneestimate"`):
-			reconciles += int(v)
+			c.reconciles += int(v)
 		case strings.HasPrefix(series, "workqueue_depth{") && strings.Contains(series, `name="finetuneestimate"`):
-			depth += int(v)
+			c.depth += int(v)
 		case strings.HasPrefix(series, "rest_client_requests_total{"):
+			if strings.Contains(series, `code="409"`) {
+				c.conflicts += int(v)
+			}
 			// Not POST: the metrics endpoint's own TokenReview and SubjectAccessReview for our
 			// scrape are POSTs. Status writes are PATCHes.
 			for _, w := range []string{"PUT", "PATCH", "DELETE"} {
 				if strings.Contains(series, `method="`+w+`"`) {
-					writes += int(v)
+					c.writes += int(v)
 				}
 			}
 		}
 	}
-	return reconciles, depth, writes, nil
+	return c, nil
 }
 
 // settle waits until the manager has reconciled at least min estimates and its queue is empty.
@@ -381,12 +441,12 @@ func (h *Harness) settle(ctx context.Context, m *manager, min int, timeout time.
 			return 0, 0, fmt.Errorf("the manager exited; see %s", h.cfg.Dir)
 		default:
 		}
-		r, depth, w, err := h.scrape(ctx, m)
-		if err == nil && r >= min && depth == 0 {
-			return r, w, nil
+		c, err := h.scrape(ctx, m)
+		if err == nil && c.reconciles >= min && c.depth == 0 {
+			return c.reconciles, c.writes, nil
 		}
 		if time.Now().After(deadline) {
-			return 0, 0, fmt.Errorf("manager not settled after %v (reconciles %d of %d, depth %d, err %v)", timeout, r, min, depth, err)
+			return 0, 0, fmt.Errorf("manager not settled after %v (reconciles %d of %d, depth %d, err %v)", timeout, c.reconciles, min, c.depth, err)
 		}
 		time.Sleep(time.Second) // a scrape lists every estimate: Prometheus scrapes every 15-60 s, not 10 times a second
 	}
@@ -516,10 +576,11 @@ func (h *Harness) round(ctx context.Context, r int) (Round, error) {
 	timeout := time.Minute + time.Duration(n)*100*time.Millisecond
 
 	h.logf("round %d: baseline, %d estimates", r, n)
-	if out.Baseline, out.BaselinePatch, err = h.baseline(ctx, fmt.Sprintf("bench-baseline-%d", r)); err != nil {
+	if out.Baseline, out.BaselinePatch, out.BaselinePatchBusy, err = h.baseline(ctx, fmt.Sprintf("bench-baseline-%d", r), h.cfg.Profile && r == 1); err != nil {
 		return out, fmt.Errorf("baseline: %w", err)
 	}
-	h.logf("round %d: baseline create+patch %v, patch %v", r, out.Baseline.Round(time.Millisecond), out.BaselinePatch.Round(time.Millisecond))
+	h.logf("round %d: baseline create+patch %v, patch %v (machine %.0f%% busy)", r, out.Baseline.Round(time.Millisecond),
+		out.BaselinePatch.Round(time.Millisecond), 100*out.BaselinePatchBusy)
 
 	// Convergence: the manager runs (its workers started), then N estimates arrive at once.
 	ns := fmt.Sprintf("bench-operator-%d", r)
@@ -543,7 +604,7 @@ func (h *Harness) round(ctx context.Context, r int) (Round, error) {
 		// CPU samples are taken only while the manager runs, so a window longer than the
 		// convergence costs wall time, not accuracy.
 		secs := int(2*out.Baseline.Seconds()) + 5
-		profile.Go(func() { h.profile(ctx, first, secs) })
+		profile.Go(func() { h.profile(ctx, first, secs, "manager-cpu.pprof") })
 	}
 	cpu0, _ := first.p.CPUTime()
 	objs := estimates(ns, n)
@@ -581,11 +642,11 @@ func (h *Harness) round(ctx context.Context, r int) (Round, error) {
 	}
 	// Wait out at least one resync period after the caches synced.
 	time.Sleep(h.cfg.SyncPeriod + h.cfg.SyncPeriod/2 - time.Since(restartStart)%h.cfg.SyncPeriod + time.Second)
-	rec, _, w, err := h.scrape(ctx, second)
+	quiet, err := h.scrape(ctx, second)
 	if err != nil {
 		return out, err
 	}
-	out.ResyncReconciles, out.ResyncWrites = rec-out.RestartReconciles, w-out.RestartWrites
+	out.ResyncReconciles, out.ResyncWrites = quiet.reconciles-out.RestartReconciles, quiet.writes-out.RestartWrites
 	out.QuietModified = t.modifications() - modified0
 	rssRestart, _ := second.p.PeakRSS()
 	h.logf("round %d: restart %d reconciles, %d writes; resync %d reconciles, %d writes; %d estimates changed; peak RSS %.1f MiB", r,
@@ -595,22 +656,38 @@ func (h *Harness) round(ctx context.Context, r int) (Round, error) {
 	}
 
 	// Fan-out: one catalog price change reaches every estimate.
+	if h.cfg.Profile && r == 1 {
+		secs := int(2*out.BaselinePatch.Seconds()) + 5
+		profile.Go(func() { h.profile(ctx, second, secs, "manager-fanout-cpu.pprof") })
+		profile.Go(func() { h.apiServerProfile(ctx, secs, "apiserver-fanout-cpu.pprof") })
+	}
+	start, ph := time.Now(), startPhase()
+	cpu0, _ = second.p.CPUTime()
 	gen, err := h.changePrice(ctx)
 	if err != nil {
 		return out, err
 	}
-	start = time.Now()
-	cpu0, _ = second.p.CPUTime()
 	if err := t.await(func(o *ftv1.FineTuneEstimate) bool {
 		return readyAtGeneration(o) && o.Status.Pricing != nil && o.Status.Pricing.CatalogGeneration == gen
 	}, n, timeout); err != nil {
 		return out, fmt.Errorf("fan-out: %w", err)
 	}
 	out.FanOut = time.Since(start)
+	var all, self time.Duration
+	out.FanOutBusy, all, self = ph.end()
 	cpu1, _ = second.p.CPUTime()
 	out.FanOutCPU = cpu1 - cpu0
-	h.logf("round %d: fan-out in %v (%.2fx of the patch baseline), manager CPU %v", r, out.FanOut.Round(time.Millisecond),
-		out.FanOut.Seconds()/out.BaselinePatch.Seconds(), out.FanOutCPU)
+	h.logf("fan-out: machine CPU %v busy, of which the manager %v, this client's watch %v", all.Round(10*time.Millisecond),
+		out.FanOutCPU.Round(10*time.Millisecond), self.Round(10*time.Millisecond))
+	profile.Wait()
+	h.logf("round %d: fan-out in %v (%.2fx of the patch baseline), manager CPU %v (machine %.0f%% busy)", r, out.FanOut.Round(time.Millisecond),
+		out.FanOut.Seconds()/out.BaselinePatch.Seconds(), out.FanOutCPU, 100*out.FanOutBusy)
+	if _, _, err := h.settle(ctx, second, 0, timeout); err == nil {
+		if after, err := h.scrape(ctx, second); err == nil {
+			h.logf("round %d: the fan-out took %d reconciles, %d write requests, %d conflicts", r,
+				after.reconciles-quiet.reconciles, after.writes-quiet.writes, after.conflicts-quiet.conflicts)
+		}
+	}
 	rss2, _ := second.p.PeakRSS()
 	out.PeakRSS = max(rss1, rss2)
 	if err := second.p.Stop(time.Minute); err != nil {
@@ -648,19 +725,36 @@ func (h *Harness) heapProfile(ctx context.Context, m *manager) {
 	h.fetchProfile(ctx, m, "heap?gc=1", "manager-heap.pprof", "heap profile")
 }
 
-// profile writes a CPU profile of secs seconds of the manager to Dir/manager-cpu.pprof.
-func (h *Harness) profile(ctx context.Context, m *manager, secs int) {
-	h.fetchProfile(ctx, m, fmt.Sprintf("profile?seconds=%d", secs), "manager-cpu.pprof", fmt.Sprintf("CPU profile (%d s)", secs))
+// profile writes a CPU profile of secs seconds of the manager to Dir/file.
+func (h *Harness) profile(ctx context.Context, m *manager, secs int, file string) {
+	h.fetchProfile(ctx, m, fmt.Sprintf("profile?seconds=%d", secs), file, fmt.Sprintf("CPU profile (%d s)", secs))
 }
 
 // fetchProfile writes the manager's /debug/pprof/<query> to Dir/file; failures are logged, not fatal.
 func (h *Harness) fetchProfile(ctx context.Context, m *manager, query, file, what string) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.pprof+"/debug/pprof/"+query, nil)
+	h.fetchProfileFrom(ctx, http.DefaultClient, m.pprof, query, file, what)
+}
+
+// apiServerProfile writes a CPU profile of secs seconds of kube-apiserver (its /debug/pprof, on by
+// default, read as the cluster admin) to Dir/file.
+func (h *Harness) apiServerProfile(ctx context.Context, secs int, file string) {
+	c, err := rest.HTTPClientFor(h.env.Config)
+	if err != nil {
+		h.logf("kube-apiserver CPU profile failed: %v", err)
+		return
+	}
+	h.fetchProfileFrom(ctx, c, strings.TrimSuffix(h.env.Config.Host, "/"), fmt.Sprintf("profile?seconds=%d", secs), file,
+		fmt.Sprintf("kube-apiserver CPU profile (%d s)", secs))
+}
+
+// fetchProfileFrom writes base's /debug/pprof/<query> to Dir/file; failures are logged, not fatal.
+func (h *Harness) fetchProfileFrom(ctx context.Context, c *http.Client, base, query, file, what string) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/debug/pprof/"+query, nil)
 	if err != nil {
 		h.logf("%s failed: %v", what, err)
 		return
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		h.logf("%s failed: %v", what, err)
 		return

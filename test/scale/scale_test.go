@@ -9,7 +9,8 @@ import (
 	"time"
 )
 
-func run(t *testing.T, cfg Config) []Round {
+// run returns the rounds and the configuration they ran with (the manager's environment included).
+func run(t *testing.T, cfg Config) (Config, []Round) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -22,14 +23,14 @@ func run(t *testing.T, cfg Config) []Round {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return rounds
+	return h.Config(), rounds
 }
 
 // TestSmoke runs the whole benchmark on a few estimates and checks what does not depend on timing:
 // every phase completes, and a restart and a forced resync write nothing.
 func TestSmoke(t *testing.T) {
 	cfg := Config{N: 20, Rounds: 1, Workers: 4, SyncPeriod: 2 * time.Second, Dir: smokeDir(t), Log: testWriter{t}}
-	rounds := run(t, cfg)
+	cfg, rounds := run(t, cfg)
 	r := rounds[0]
 	if r.RestartReconciles < cfg.N+1 {
 		t.Errorf("the restarted manager reconciled %d estimates, want all %d", r.RestartReconciles, cfg.N+1)
@@ -53,14 +54,14 @@ func TestBench(t *testing.T) {
 		t.Skip("run by make bench (FTCOST_BENCH=1)")
 	}
 	cfg := Config{N: envInt("N", 1000), Rounds: envInt("ROUNDS", 3), Workers: 16, SyncPeriod: 10 * time.Second,
-		ManagerArgs: strings.Fields(os.Getenv("FLAGS")), Profile: true, Dir: os.Getenv("BENCH_DIR"), Log: os.Stdout}
+		ManagerArgs: strings.Fields(os.Getenv("FLAGS")), ManagerEnv: strings.Fields(os.Getenv("MANAGER_ENV")), Profile: true, Dir: os.Getenv("BENCH_DIR"), Log: os.Stdout}
 	if cfg.Dir == "" {
 		cfg.Dir = t.TempDir()
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	rounds := run(t, cfg)
+	cfg, rounds := run(t, cfg)
 	Print(os.Stdout, cfg, rounds)
 	s := Summarize(rounds)
 	t.Logf("median convergence ratio %.2f, fan-out ratio %.2f, quiet writes %d, peak RSS %.1f MiB",
