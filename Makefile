@@ -68,7 +68,7 @@ test-fuzz: ## Fuzz the engine for a while (FUZZTIME each, default 30s).
 	go test ./engine -run '^$$' -fuzz '^FuzzJob$$' -fuzztime $${FUZZTIME:-30s}
 
 N ?= 1000
-ROUNDS ?= 3
+ROUNDS ?= 5
 FLAGS ?=
 MANAGER_ENV ?=
 BENCH_DIR ?= $(LOCALBIN)/bench
@@ -80,7 +80,7 @@ bench-engine: ## Benchmark the engine, and the CLI on 10,000 estimates.
 	go test ./engine ./internal/cli -run '^$$' -bench . -benchmem
 
 .PHONY: bench-operator
-bench-operator: manifests controlplane ## The operator against a plain client on the local control plane (N=1000 ROUNDS=3 FLAGS="--kube-api-qps=..."): docs/benchmarks.md.
+bench-operator: manifests controlplane ## The operator against a plain client on the local control plane (N=1000 ROUNDS=5 MANAGER_ENV="GOGC=..." FLAGS="--kube-api-qps=..."): docs/benchmarks.md.
 	FTCOST_BENCH=1 N=$(N) ROUNDS=$(ROUNDS) FLAGS="$(FLAGS)" MANAGER_ENV="$(MANAGER_ENV)" BENCH_DIR=$(BENCH_DIR) KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" \
 		go test ./test/scale -run '^TestBench$$' -count=1 -v -timeout 0
 	go tool pprof -top -nodecount=30 $(BENCH_DIR)/manager $(BENCH_DIR)/manager-cpu.pprof | head -40

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -180,6 +181,20 @@ func TestManagerDeployment(t *testing.T) {
 	}
 	probe("liveness", c.LivenessProbe, "/healthz")
 	probe("readiness", c.ReadinessProbe, "/readyz")
+
+	// The Go runtime's soft memory limit is the memory request, resolved as the kubelet resolves it,
+	// and below the hard limit.
+	env, err := testenv.ManagerEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	request, limit := c.Resources.Requests[corev1.ResourceMemory], c.Resources.Limits[corev1.ResourceMemory]
+	if want := fmt.Sprintf("GOMEMLIMIT=%d", request.Value()); !slices.Contains(env, want) {
+		t.Errorf("the manager's environment %q lacks %s (its memory request)", env, want)
+	}
+	if request.Cmp(limit) >= 0 {
+		t.Errorf("memory request %s (GOMEMLIMIT) must be below the limit %s, the hard ceiling", request.String(), limit.String())
+	}
 
 	for _, res := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
 		req, okReq := c.Resources.Requests[res]

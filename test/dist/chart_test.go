@@ -18,6 +18,7 @@ import (
 	"helm.sh/helm/v3/pkg/lint"
 	"helm.sh/helm/v3/pkg/lint/support"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -350,7 +351,7 @@ imagePullSecrets: [{name: regcred}]
 nodeSelector: {kubernetes.io/os: linux}
 tolerations: [{key: dedicated, operator: Equal, value: platform, effect: NoSchedule}]
 affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: kubernetes.io/arch, operator: In, values: [amd64]}]}]}}}
-resources: {requests: {cpu: 50m, memory: 96Mi}, limits: {cpu: "1", memory: 384Mi}}
+resources: {requests: {cpu: 50m, memory: 192Mi}, limits: {cpu: "1", memory: 384Mi}}
 extraArgs: [--max-concurrent-reconciles=8, --zap-log-level=debug]
 `, check: func(t *testing.T, d appsv1.Deployment, _ map[string]*unstructured.Unstructured, _ string) {
 		p := d.Spec.Template.Spec
@@ -361,8 +362,14 @@ extraArgs: [--max-concurrent-reconciles=8, --zap-log-level=debug]
 		if len(p.ImagePullSecrets) != 1 || p.NodeSelector["kubernetes.io/os"] != "linux" || len(p.Tolerations) != 1 || p.Affinity == nil || p.Affinity.NodeAffinity == nil {
 			t.Errorf("pod placement not applied: %+v", p)
 		}
-		if c.Resources.Limits.Memory().String() != "384Mi" || c.Resources.Requests.Cpu().String() != "50m" {
+		if c.Resources.Limits.Memory().String() != "384Mi" || c.Resources.Requests.Cpu().String() != "50m" ||
+			c.Resources.Requests.Memory().String() != "192Mi" {
 			t.Errorf("resources %+v", c.Resources)
+		}
+		// The Go runtime's soft memory limit follows the memory request, whatever it is set to.
+		if i := slices.IndexFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == "GOMEMLIMIT" }); i < 0 ||
+			c.Env[i].ValueFrom == nil || c.Env[i].ValueFrom.ResourceFieldRef == nil || c.Env[i].ValueFrom.ResourceFieldRef.Resource != "requests.memory" {
+			t.Errorf("env %+v: want GOMEMLIMIT from requests.memory", c.Env)
 		}
 		if got := c.Args[len(c.Args)-2:]; !slices.Equal(got, []string{"--max-concurrent-reconciles=8", "--zap-log-level=debug"}) {
 			t.Errorf("extra args: last args are %q", got)

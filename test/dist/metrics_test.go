@@ -2,6 +2,8 @@ package dist
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,13 +13,14 @@ import (
 
 	. "github.com/onsi/gomega"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/ftcost/ftcost/internal/gate"
 	"github.com/ftcost/ftcost/internal/manager"
@@ -25,6 +28,28 @@ import (
 )
 
 // series returns the value of the series of family name whose labels include want; nil when absent.
+// scrape GETs the manager's /metrics and parses the text exposition.
+func scrape(url string) ([]*dto.MetricFamily, error) {
+	resp, err := http.Get(url) //nolint:gosec,noctx // the test's own manager on localhost
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %d", url, resp.StatusCode)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	byName, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*dto.MetricFamily, 0, len(byName))
+	for _, f := range byName {
+		out = append(out, f)
+	}
+	return out, nil
+}
+
 func series(families []*dto.MetricFamily, name string, want map[string]string) *float64 {
 	m := metric(families, name, want)
 	switch {
@@ -149,10 +174,12 @@ func queries(t *testing.T) map[string]string {
 // TestDashboardQueriesExportedMetrics runs the manager on the API server, lets it estimate the article's
 // support bot and gate a Job on it, and checks (1) the figures a dashboard needs are exported with
 // the estimate's values and (2) every query of config/grafana's dashboard names only metrics the
-// manager's registry (the one /metrics serves) exports.
+// manager's /metrics exports (scraped over plain HTTP, as text).
 func TestDashboardQueriesExportedMetrics(t *testing.T) {
 	g := NewWithT(t)
-	mgr, err := manager.New(ctx, env.Config, manager.Options{MetricsAddr: "0", ProbeAddr: "0", QPS: 50, Burst: 100, Concurrency: 2, EnableJobGate: true})
+	addr, err := testenv.FreeAddr()
+	g.Expect(err).NotTo(HaveOccurred())
+	mgr, err := manager.New(ctx, env.Config, manager.Options{MetricsAddr: addr, ProbeAddr: "0", QPS: 50, Burst: 100, Concurrency: 2, EnableJobGate: true})
 	g.Expect(err).NotTo(HaveOccurred())
 	stop, err := testenv.RunManager(ctx, mgr)
 	g.Expect(err).NotTo(HaveOccurred())
@@ -192,7 +219,7 @@ func TestDashboardQueriesExportedMetrics(t *testing.T) {
 	est := map[string]string{"namespace": ns, "name": "support-bot"}
 	var names map[string]bool
 	g.Eventually(func(g Gomega) {
-		fams, err := ctrlmetrics.Registry.Gather()
+		fams, err := scrape("http://" + addr + "/metrics")
 		g.Expect(err).NotTo(HaveOccurred())
 		for metric, want := range map[string]float64{
 			"ftcost_estimate_upfront_cost_usd":     1001.25,

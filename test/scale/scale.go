@@ -383,6 +383,8 @@ type counters struct {
 	reconciles, depth int
 	// writes: write requests (PUT, PATCH, DELETE) its client has sent; conflicts: answers 409.
 	writes, conflicts int
+	// goSys: the memory the Go runtime holds from the OS; heapInuse: its heap spans in use.
+	goSys, heapInuse float64
 }
 
 // scrape sums the manager's counters.
@@ -416,6 +418,10 @@ func (h *Harness) scrape(ctx context.Context, m *manager) (counters, error) {
 			c.reconciles += int(v)
 		case strings.HasPrefix(series, "workqueue_depth{") && strings.Contains(series, `name="finetuneestimate"`):
 			c.depth += int(v)
+		case series == "go_memstats_sys_bytes":
+			c.goSys = v
+		case series == "go_memstats_heap_inuse_bytes":
+			c.heapInuse = v
 		case strings.HasPrefix(series, "rest_client_requests_total{"):
 			if strings.Contains(series, `code="409"`) {
 				c.conflicts += int(v)
@@ -649,8 +655,8 @@ func (h *Harness) round(ctx context.Context, r int) (Round, error) {
 	out.ResyncReconciles, out.ResyncWrites = quiet.reconciles-out.RestartReconciles, quiet.writes-out.RestartWrites
 	out.QuietModified = t.modifications() - modified0
 	rssRestart, _ := second.p.PeakRSS()
-	h.logf("round %d: restart %d reconciles, %d writes; resync %d reconciles, %d writes; %d estimates changed; peak RSS %.1f MiB", r,
-		out.RestartReconciles, out.RestartWrites, out.ResyncReconciles, out.ResyncWrites, out.QuietModified, float64(rssRestart)/(1<<20))
+	h.logf("round %d: restart %d reconciles, %d writes; resync %d reconciles, %d writes; %d estimates changed; peak RSS %.1f MiB (Go runtime holds %.1f MiB)", r,
+		out.RestartReconciles, out.RestartWrites, out.ResyncReconciles, out.ResyncWrites, out.QuietModified, float64(rssRestart)/(1<<20), quiet.goSys/(1<<20))
 	if h.cfg.Profile && r == 1 {
 		h.fetchProfile(ctx, second, "heap", "manager-restart-heap.pprof", "heap profile after the restart")
 	}
@@ -684,8 +690,8 @@ func (h *Harness) round(ctx context.Context, r int) (Round, error) {
 		out.FanOut.Seconds()/out.BaselinePatch.Seconds(), out.FanOutCPU, 100*out.FanOutBusy)
 	if _, _, err := h.settle(ctx, second, 0, timeout); err == nil {
 		if after, err := h.scrape(ctx, second); err == nil {
-			h.logf("round %d: the fan-out took %d reconciles, %d write requests, %d conflicts", r,
-				after.reconciles-quiet.reconciles, after.writes-quiet.writes, after.conflicts-quiet.conflicts)
+			h.logf("round %d: the fan-out took %d reconciles, %d write requests, %d conflicts; Go runtime holds %.1f MiB, heap in use %.1f MiB", r,
+				after.reconciles-quiet.reconciles, after.writes-quiet.writes, after.conflicts-quiet.conflicts, after.goSys/(1<<20), after.heapInuse/(1<<20))
 		}
 	}
 	rss2, _ := second.p.PeakRSS()

@@ -47,13 +47,13 @@ func TestSmoke(t *testing.T) {
 	t.Log(b.String())
 }
 
-// TestBench is `make bench`: N (default 1000) estimates, ROUNDS (default 3) rounds, the manager's
+// TestBench is `make bench`: N (default 1000) estimates, ROUNDS (default 5) rounds, the manager's
 // default flags plus FLAGS; the table goes to stdout and the CPU profile to BENCH_DIR.
 func TestBench(t *testing.T) {
 	if os.Getenv("FTCOST_BENCH") == "" {
 		t.Skip("run by make bench (FTCOST_BENCH=1)")
 	}
-	cfg := Config{N: envInt("N", 1000), Rounds: envInt("ROUNDS", 3), Workers: 16, SyncPeriod: 10 * time.Second,
+	cfg := Config{N: envInt("N", 1000), Rounds: envInt("ROUNDS", 5), Workers: 16, SyncPeriod: 10 * time.Second,
 		ManagerArgs: strings.Fields(os.Getenv("FLAGS")), ManagerEnv: strings.Fields(os.Getenv("MANAGER_ENV")), Profile: true, Dir: os.Getenv("BENCH_DIR"), Log: os.Stdout}
 	if cfg.Dir == "" {
 		cfg.Dir = t.TempDir()
