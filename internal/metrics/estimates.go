@@ -1,12 +1,10 @@
 package metrics
 
 import (
-	"bufio"
-	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -15,8 +13,8 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
@@ -58,11 +56,11 @@ var figures = []estimateFigure{
 }
 
 // EstimateSeries writes each FineTuneEstimate's figures, read from its status in the manager's
-// cache when scraped, in Prometheus' text format straight into the scrape's response. Nothing is
-// kept between scrapes (a deleted estimate's series are gone with it), and nothing is built per
-// series: client_golang's registry gathers every series of a scrape into protocol buffers before
-// writing any, and for 10,000 estimates that was 40 MB of live heap for each scrape, twice the
-// informer cache (docs/benchmarks.md). Serve it with Wrap; Gather is for tests.
+// cache when scraped, straight into the scrape's response, one metric family at a time. Nothing is
+// kept between scrapes (a deleted estimate's series are gone with it), and a scrape never holds all
+// the series at once: client_golang's registry gathers every series of a scrape as protocol buffers
+// before writing any, and for 10,000 estimates (nine families) that was 40 MB of live heap for each
+// scrape, twice the informer cache (docs/benchmarks.md). Serve it with Wrap; Gather is for tests.
 type EstimateSeries struct {
 	Reader client.Reader
 }
@@ -70,134 +68,156 @@ type EstimateSeries struct {
 // family is one metric family of the per-estimate series.
 type family struct {
 	name, help string
-	// value is the estimate's value and extra labels (`,label="value"` pairs that sort after name
-	// and namespace, escaped); ok is false when the estimate has no such series.
-	value func(*ftv1.FineTuneEstimate) (value float64, extra string, ok bool)
+	// value is the estimate's value and the labels after name and namespace; ok is false when the
+	// estimate has no such series.
+	value func(*ftv1.FineTuneEstimate) (value float64, extra []*dto.LabelPair, ok bool)
 }
 
-func families() []family {
+var families = func() []family {
 	fs := make([]family, 0, len(figures)+2)
 	for _, f := range figures {
-		fs = append(fs, family{f.name, f.help, func(e *ftv1.FineTuneEstimate) (float64, string, bool) {
+		fs = append(fs, family{f.name, f.help, func(e *ftv1.FineTuneEstimate) (float64, []*dto.LabelPair, bool) {
 			// Metrics are floats by nature; the API never is. Empty or unparsable: no series.
 			v, err := strconv.ParseFloat(f.figure(&e.Status), 64)
-			return v, "", err == nil
+			return v, nil, err == nil
 		}})
 	}
 	return append(fs,
 		family{"ftcost_estimate_approved", "1 when a FineTuneEstimate's Approved condition is True, else 0.",
-			func(e *ftv1.FineTuneEstimate) (float64, string, bool) {
+			func(e *ftv1.FineTuneEstimate) (float64, []*dto.LabelPair, bool) {
 				if meta.IsStatusConditionTrue(e.Status.Conditions, ftv1.ConditionApproved) {
-					return 1, "", true
+					return 1, nil, true
 				}
-				return 0, "", true
+				return 0, nil, true
 			}},
 		family{"ftcost_estimate_recommendation", "1 for a FineTuneEstimate's current recommendation (FineTune, API or Undetermined).",
-			func(e *ftv1.FineTuneEstimate) (float64, string, bool) {
-				r := e.Status.Recommendation
-				return 1, `,recommendation="` + labelValue(string(r)) + `"`, r != ""
+			func(e *ftv1.FineTuneEstimate) (float64, []*dto.LabelPair, bool) {
+				r := string(e.Status.Recommendation)
+				return 1, []*dto.LabelPair{{Name: ptr.To("recommendation"), Value: &r}}, r != ""
 			}})
+}()
+
+// metricFamily is family f of the estimates.
+func (f family) metricFamily(items []ftv1.FineTuneEstimate) *dto.MetricFamily {
+	mf := &dto.MetricFamily{Name: ptr.To(f.name), Help: ptr.To(f.help), Type: dto.MetricType_GAUGE.Enum()}
+	for i := range items {
+		e := &items[i]
+		v, extra, ok := f.value(e)
+		if !ok {
+			continue
+		}
+		// Labels in name order, as client_golang writes them.
+		labels := append([]*dto.LabelPair{{Name: ptr.To("name"), Value: &e.Name}, {Name: ptr.To("namespace"), Value: &e.Namespace}}, extra...)
+		mf.Metric = append(mf.Metric, &dto.Metric{Label: labels, Gauge: &dto.Gauge{Value: ptr.To(v)}})
+	}
+	return mf
 }
 
-// WriteText writes the series of every estimate in the cache, family by family, in the text
-// exposition format (version 0.0.4).
-func (s *EstimateSeries) WriteText(ctx context.Context, w io.Writer) error {
+// list reads the estimates from the cache, read-only: the cache's objects, not copies.
+func (s *EstimateSeries) list(ctx context.Context) ([]ftv1.FineTuneEstimate, error) {
 	list := &ftv1.FineTuneEstimateList{}
-	// Read-only: the cache's objects themselves, not 10,000 copies a scrape.
 	if err := s.Reader.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
-		return err
+		return nil, fmt.Errorf("listing FineTuneEstimates for their metrics: %w", err)
 	}
-	bw := bufio.NewWriter(w)
-	var line []byte
-	for _, f := range families() {
-		_, _ = fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s gauge\n", f.name, f.help, f.name)
-		for i := range list.Items {
-			e := &list.Items[i]
-			v, extra, ok := f.value(e)
-			if !ok {
-				continue
+	return list.Items, nil
+}
+
+// encode writes the families of items, one at a time, in format.
+func encode(w io.Writer, format expfmt.Format, items []ftv1.FineTuneEstimate) error {
+	enc := expfmt.NewEncoder(w, format)
+	for _, f := range families {
+		if mf := f.metricFamily(items); len(mf.Metric) > 0 {
+			if err := enc.Encode(mf); err != nil {
+				return err
 			}
-			line = append(line[:0], f.name...)
-			// Labels in name order, as client_golang writes them.
-			line = append(line, `{name="`...)
-			line = append(line, labelValue(e.Name)...)
-			line = append(line, `",namespace="`...)
-			line = append(line, labelValue(e.Namespace)...)
-			line = append(line, '"')
-			line = append(line, extra...)
-			line = append(line, "} "...)
-			line = strconv.AppendFloat(line, v, 'g', -1, 64)
-			line = append(line, '\n')
-			_, _ = bw.Write(line)
 		}
 	}
-	return bw.Flush()
+	return nil
 }
 
-// labelValue escapes a label value for the text format: backslash, double quote and line feed.
-func labelValue(v string) string {
-	if !strings.ContainsAny(v, "\\\"\n") {
-		return v
-	}
-	return labelEscaper.Replace(v)
-}
-
-var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
-
-// Gather parses what WriteText writes: the series as client_golang's testutil and Gatherers take
-// them.
+// Gather is the estimate series as client_golang's testutil and Gatherers take them.
 func (s *EstimateSeries) Gather() ([]*dto.MetricFamily, error) {
-	var b bytes.Buffer
-	if err := s.WriteText(context.Background(), &b); err != nil {
-		return nil, err
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	byName, err := parser.TextToMetricFamilies(&b)
+	items, err := s.list(context.Background())
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*dto.MetricFamily, 0, len(byName))
-	for _, name := range slices.Sorted(maps.Keys(byName)) {
-		if len(byName[name].GetMetric()) > 0 {
-			out = append(out, byName[name])
+	var out []*dto.MetricFamily
+	for _, f := range families {
+		if mf := f.metricFamily(items); len(mf.Metric) > 0 {
+			out = append(out, mf)
 		}
 	}
+	slices.SortFunc(out, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
 	return out, nil
 }
 
-// Wrap serves next (the metrics registry's handler) at /metrics in the text format, then the
-// estimate series. The text format is asked of next whatever the scraper accepts, and uncompressed,
-// so the two parts are one exposition; Prometheus reads the text format from any target.
+// Wrap serves /metrics: next (the metrics registry's handler), then the estimate series, as one
+// exposition in the format next is asked for: protocol buffers when the scraper prefers them (as
+// Prometheus does, and native histograms need), else the text format. OpenMetrics is not offered:
+// its exposition ends with an EOF line, after which nothing may be appended. The response is
+// compressed here, not by next, when the scraper accepts gzip. A scrape whose estimates cannot be
+// read fails as a whole (500), as a failing collector fails it, so Prometheus' up turns 0.
 func (s *EstimateSeries) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/metrics" || s.Reader == nil {
 			next.ServeHTTP(w, r)
 			return
 		}
-		r = r.Clone(r.Context())
-		r.Header.Set("Accept", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
-		r.Header.Del("Accept-Encoding")
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		items, err := s.list(ctx)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		format := expfmt.NewFormat(expfmt.TypeTextPlain)
+		if expfmt.Negotiate(r.Header).FormatType() == expfmt.TypeProtoDelim {
+			format = expfmt.NewFormat(expfmt.TypeProtoDelim)
+		}
+		inner := r.Clone(ctx)
+		inner.Header.Set("Accept", string(format))
+		inner.Header.Del("Accept-Encoding")
+		body := io.Writer(w)
+		if acceptsGzip(r.Header) {
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Header().Add("Vary", "Accept-Encoding")
+			gz := gzip.NewWriter(w)
+			defer func() { _ = gz.Close() }()
+			body = gz
+		}
+		rec := &recorder{ResponseWriter: w, body: body, status: http.StatusOK}
+		next.ServeHTTP(rec, inner)
 		if rec.status != http.StatusOK {
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-		defer cancel()
-		if err := s.WriteText(ctx, w); err != nil {
-			// The registry's part is out already; say why the rest is missing the way the text format
-			// allows, as a comment.
-			_, _ = fmt.Fprintf(w, "# ftcost estimate series: %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
-		}
+		// Headers are sent; an error here can only cut the exposition short.
+		_ = encode(body, format, items)
 	})
 }
 
-type statusRecorder struct {
+// acceptsGzip reports whether the Accept-Encoding header lists gzip without q=0.
+func acceptsGzip(h http.Header) bool {
+	for _, v := range h.Values("Accept-Encoding") {
+		for _, part := range strings.Split(v, ",") {
+			coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			if strings.EqualFold(strings.TrimSpace(coding), "gzip") && strings.ReplaceAll(params, " ", "") != "q=0" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// recorder passes next's response through body and remembers its status.
+type recorder struct {
 	http.ResponseWriter
+	body   io.Writer
 	status int
 }
 
-func (r *statusRecorder) WriteHeader(code int) {
+func (r *recorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
 }
+
+func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }

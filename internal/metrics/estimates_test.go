@@ -1,6 +1,10 @@
 package metrics
 
 import (
+	"compress/gzip"
+	"context"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -9,10 +13,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/internal/scheme"
@@ -20,7 +26,7 @@ import (
 
 // TestEstimateSeries: each estimate's figures are read from its status at scrape time: absent
 // figures have no series, the recommendation is one series, approval is 0 or 1, and an estimate that
-// is gone has none. The text written parses as Prometheus' text format (Gather parses it).
+// is gone has none.
 func TestEstimateSeries(t *testing.T) {
 	approved := []metav1.Condition{{Type: ftv1.ConditionApproved, Status: metav1.ConditionTrue, Reason: "Approved"}}
 	paysBack := &ftv1.FineTuneEstimate{ObjectMeta: metav1.ObjectMeta{Namespace: "ml", Name: "support-bot"},
@@ -82,9 +88,10 @@ ftcost_estimate_recommendation{name="low-traffic",namespace="ml",recommendation=
 	}
 }
 
-// Wrap serves the registry's metrics and the estimate series as one text exposition, whatever
-// format and encoding the scraper asks for, and leaves other paths and refused requests alone.
-func TestWrapServesOneTextExposition(t *testing.T) {
+// Wrap serves the registry's metrics and the estimate series as one exposition: protocol buffers
+// when the scraper prefers them, else text; gzipped when accepted. It leaves other paths and
+// refused requests alone, and fails the scrape when the estimates cannot be read.
+func TestWrapServesOneExposition(t *testing.T) {
 	est := &ftv1.FineTuneEstimate{ObjectMeta: metav1.ObjectMeta{Namespace: "ml", Name: `quote"d`},
 		Status: ftv1.FineTuneEstimateStatus{Recommendation: ftv1.RecommendationAPI, UpfrontCost: "12.5"}}
 	reg := prometheus.NewPedanticRegistry()
@@ -94,29 +101,61 @@ func TestWrapServesOneTextExposition(t *testing.T) {
 	series := &EstimateSeries{Reader: fake.NewClientBuilder().WithScheme(scheme.New()).WithObjects(est).Build()}
 	h := series.Wrap(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 
-	for _, accept := range []string{"", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited",
-		"application/openmetrics-text;version=1.0.0"} {
+	const protobuf = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3"
+	for _, tc := range []struct {
+		accept string
+		gzip   bool
+		want   expfmt.FormatType
+	}{
+		{"", false, expfmt.TypeTextPlain},
+		{"", true, expfmt.TypeTextPlain},
+		{protobuf, true, expfmt.TypeProtoDelim},
+		{protobuf, false, expfmt.TypeProtoDelim},
+		{"application/openmetrics-text;version=1.0.0", true, expfmt.TypeTextPlain},
+	} {
 		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
-		req.Header.Set("Accept", accept)
-		req.Header.Set("Accept-Encoding", "gzip")
+		req.Header.Set("Accept", tc.accept)
+		if tc.gzip {
+			req.Header.Set("Accept-Encoding", "gzip")
+		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK || rec.Header().Get("Content-Encoding") != "" ||
-			!strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain") {
-			t.Fatalf("Accept %q: %d, Content-Type %q, Content-Encoding %q; want 200, plain text, uncompressed", accept,
-				rec.Code, rec.Header().Get("Content-Type"), rec.Header().Get("Content-Encoding"))
+		format := expfmt.ResponseFormat(rec.Header())
+		if rec.Code != http.StatusOK || format.FormatType() != tc.want || (rec.Header().Get("Content-Encoding") == "gzip") != tc.gzip {
+			t.Fatalf("Accept %q, gzip %v: %d, Content-Type %q, Content-Encoding %q; want 200, %v", tc.accept, tc.gzip,
+				rec.Code, rec.Header().Get("Content-Type"), rec.Header().Get("Content-Encoding"), tc.want)
 		}
-		parser := expfmt.NewTextParser(model.UTF8Validation)
-		got, err := parser.TextToMetricFamilies(rec.Body)
-		if err != nil {
-			t.Fatalf("Accept %q: the exposition does not parse: %v", accept, err)
+		var body io.Reader = rec.Body
+		if tc.gzip {
+			zr, err := gzip.NewReader(rec.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body = zr
+		}
+		got := map[string]*dto.MetricFamily{}
+		dec := expfmt.NewDecoder(body, format)
+		for {
+			mf := &dto.MetricFamily{}
+			if err := dec.Decode(mf); errors.Is(err, io.EOF) {
+				break
+			} else if err != nil {
+				t.Fatalf("Accept %q, gzip %v: the exposition does not decode: %v", tc.accept, tc.gzip, err)
+			}
+			if got[mf.GetName()] != nil {
+				t.Errorf("Accept %q: family %s twice", tc.accept, mf.GetName())
+			}
+			got[mf.GetName()] = mf
 		}
 		if v := got["reconciles_total"].GetMetric()[0].GetCounter().GetValue(); v != 3 {
-			t.Errorf("Accept %q: reconciles_total = %v, want 3", accept, v)
+			t.Errorf("Accept %q: reconciles_total = %v, want 3", tc.accept, v)
 		}
 		up := got["ftcost_estimate_upfront_cost_usd"].GetMetric()
 		if len(up) != 1 || up[0].GetGauge().GetValue() != 12.5 || up[0].GetLabel()[0].GetValue() != `quote"d` {
-			t.Errorf("Accept %q: upfront cost series %v, want one, 12.5, for the estimate named quote\"d", accept, up)
+			t.Errorf("Accept %q: upfront cost series %v, want one, 12.5, for the estimate named quote\"d", tc.accept, up)
+		}
+		if rec := got["ftcost_estimate_recommendation"].GetMetric(); len(rec) != 1 || rec[0].GetLabel()[2].GetValue() != "API" {
+			t.Errorf("Accept %q: recommendation series %v, want one labelled API", tc.accept, rec)
 		}
 	}
 
@@ -133,5 +172,16 @@ func TestWrapServesOneTextExposition(t *testing.T) {
 	series.Wrap(refuse).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	if rec.Code != http.StatusForbidden || strings.Contains(rec.Body.String(), "ftcost_estimate") {
 		t.Errorf("refused scrape: %d %q, want 403 without estimate series", rec.Code, rec.Body.String())
+	}
+	// Estimates that cannot be read fail the whole scrape, so the scraper's up turns 0.
+	broken := &EstimateSeries{Reader: fake.NewClientBuilder().WithScheme(scheme.New()).WithInterceptorFuncs(interceptor.Funcs{
+		List: func(context.Context, client.WithWatch, client.ObjectList, ...client.ListOption) error {
+			return errors.New("cache not started")
+		}}).Build()}
+	rec = httptest.NewRecorder()
+	broken.Wrap(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusInternalServerError || strings.Contains(rec.Body.String(), "reconciles_total") ||
+		!strings.Contains(rec.Body.String(), "cache not started") {
+		t.Errorf("unreadable estimates: %d %q, want 500 naming the error and no metrics", rec.Code, rec.Body.String())
 	}
 }

@@ -1,8 +1,11 @@
 package operator
 
 import (
+	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -12,7 +15,6 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -81,8 +83,8 @@ func TestMetricsNeedAuthorizedToken(t *testing.T) {
 		})
 	}
 
-	// The estimate series follow the registry's in one text exposition, even for a scraper that
-	// asks for protocol buffers and gzip, as Prometheus does.
+	// The estimate series follow the registry's in one exposition, in the format and encoding
+	// Prometheus asks for.
 	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "scraped"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -138,8 +140,8 @@ func waitServing(t *testing.T, p *testenv.Process, url string) {
 	t.Fatalf("%s did not answer within a minute", url)
 }
 
-// scrape GETs url as Prometheus does (protocol buffers preferred, gzip accepted) and parses the
-// answer, which must be the text format.
+// scrape GETs url as Prometheus does (protocol buffers preferred, gzip accepted) and decodes the
+// answer, which must be protocol buffers, gzipped.
 func scrape(url, token string) (map[string]*dto.MetricFamily, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -153,9 +155,27 @@ func scrape(url, token string) (map[string]*dto.MetricFamily, error) {
 		return nil, err
 	}
 	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
-		return nil, fmt.Errorf("GET %s: %d, Content-Type %q; want 200 and the text format", url, resp.StatusCode, resp.Header.Get("Content-Type"))
+	format := expfmt.ResponseFormat(resp.Header)
+	if resp.StatusCode != http.StatusOK || format.FormatType() != expfmt.TypeProtoDelim || resp.Header.Get("Content-Encoding") != "gzip" {
+		return nil, fmt.Errorf("GET %s: %d, Content-Type %q, Content-Encoding %q; want 200 and gzipped protocol buffers", url,
+			resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Encoding"))
 	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	return parser.TextToMetricFamilies(resp.Body)
+	body, err := gzip.NewReader(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*dto.MetricFamily{}
+	dec := expfmt.NewDecoder(body, format)
+	for {
+		mf := &dto.MetricFamily{}
+		if err := dec.Decode(mf); errors.Is(err, io.EOF) {
+			return out, nil
+		} else if err != nil {
+			return nil, err
+		}
+		if out[mf.GetName()] != nil {
+			return nil, fmt.Errorf("family %s twice in one exposition", mf.GetName())
+		}
+		out[mf.GetName()] = mf
+	}
 }
