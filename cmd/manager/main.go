@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"runtime"
+	"runtime/debug"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -24,6 +25,10 @@ func main() {
 	ctrl.SetLogger(logging.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
 	log.Info("ftcost manager", "version", version.Get(), "revision", version.Revision(), "go", runtime.Version())
+	if limit, ok := manager.SoftMemoryLimit(os.Getenv); ok {
+		debug.SetMemoryLimit(limit)
+		log.Info("Soft memory limit set from the memory request", "bytes", limit)
+	}
 
 	ctx := ctrl.SetupSignalHandler()
 	mgr, err := manager.New(ctx, ctrl.GetConfigOrDie(), opts)

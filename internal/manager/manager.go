@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -267,4 +268,23 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		return nil, err
 	}
 	return mgr, nil
+}
+
+// MemoryRequestEnv names the environment variable config/manager fills with the container's memory
+// request in bytes (the downward API); the manager makes it the Go runtime's soft memory limit.
+const MemoryRequestEnv = "FTCOST_MEMORY_REQUEST"
+
+// SoftMemoryLimit is the soft memory limit to set from the environment: the memory request, unless
+// GOMEMLIMIT is set (the Go runtime applied it already, and it wins) or the request is absent, zero
+// or not a number of bytes. A zero limit would make the garbage collector run without pause, which
+// is what GOMEMLIMIT taken straight from an unset request would do.
+func SoftMemoryLimit(getenv func(string) string) (bytes int64, ok bool) {
+	if getenv("GOMEMLIMIT") != "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(getenv(MemoryRequestEnv), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, false
+	}
+	return n, true
 }

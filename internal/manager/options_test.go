@@ -36,3 +36,26 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestSoftMemoryLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		env       map[string]string
+		want      int64
+		wantLimit bool
+	}{
+		{"the request", map[string]string{MemoryRequestEnv: "100663296"}, 100663296, true},
+		{"no request", map[string]string{}, 0, false},
+		// The downward API gives 0 for a container without a memory request: no limit, not a zero one.
+		{"a zero request", map[string]string{MemoryRequestEnv: "0"}, 0, false},
+		{"not bytes", map[string]string{MemoryRequestEnv: "96Mi"}, 0, false},
+		{"GOMEMLIMIT wins", map[string]string{MemoryRequestEnv: "100663296", "GOMEMLIMIT": "200MiB"}, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := SoftMemoryLimit(func(k string) string { return tc.env[k] })
+			if got != tc.want || ok != tc.wantLimit {
+				t.Errorf("SoftMemoryLimit = %d, %v; want %d, %v", got, ok, tc.want, tc.wantLimit)
+			}
+		})
+	}
+}

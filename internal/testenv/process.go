@@ -248,7 +248,7 @@ func Get(ctx context.Context, url, token string) (int, string, error) {
 }
 
 // MachineCPU is the CPU time all processes have used (busy) and all cores have had (total, busy
-// plus idle and I/O wait) since boot, from /proc/stat: how busy the machine was between two reads.
+// plus idle, I/O wait and steal) since boot, from /proc/stat: how busy the machine was between two reads.
 func MachineCPU() (busy, total time.Duration, err error) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
@@ -265,7 +265,7 @@ func MachineCPU() (busy, total time.Duration, err error) {
 			return 0, 0, fmt.Errorf("/proc/stat: %w", err)
 		}
 	}
-	idle := jiffies[3] + jiffies[4]
+	idle := jiffies[3] + jiffies[4] + jiffies[7] // idle, iowait, and time stolen by the hypervisor
 	var all int64
 	for _, j := range jiffies {
 		all += j
@@ -274,9 +274,10 @@ func MachineCPU() (busy, total time.Duration, err error) {
 }
 
 // ManagerEnv is the environment config/default's Deployment gives the manager container, each
-// resourceFieldRef resolved from the container's resources as the kubelet resolves it (memory in
-// bytes, rounded up to the divisor): the Go runtime settings the manager runs with in a cluster,
-// for a manager started with StartProcessWithEnv.
+// resourceFieldRef resolved from the container's resources as the kubelet resolves it (in bytes or
+// cores, rounded up to the divisor; an unset request is 0; an unset limit, which the kubelet reads
+// as the node's allocatable, is an error here): what the manager runs with in a cluster, for a
+// manager started with StartProcessWithEnv.
 func ManagerEnv() ([]string, error) {
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
 	m, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(RepoRoot(), "config", "default"))
@@ -335,8 +336,15 @@ func resourceValue(c *corev1.Container, ref *corev1.ResourceFieldSelector) (stri
 		list = c.Resources.Limits
 	}
 	q, found := list[corev1.ResourceName(name)]
-	if !ok || list == nil || !found {
-		return "", fmt.Errorf("resourceFieldRef %q: the container sets no such resource", ref.Resource)
+	switch {
+	case !ok || (kind != "requests" && kind != "limits"):
+		return "", fmt.Errorf("resourceFieldRef %q: not requests.<name> or limits.<name>", ref.Resource)
+	case !found && kind == "requests":
+		// A request the container does not set (nor a limit, which would default it) reads as 0.
+		return "0", nil
+	case !found:
+		// The kubelet gives the node's allocatable, which a process here does not have.
+		return "", fmt.Errorf("resourceFieldRef %q: the container sets no such limit", ref.Resource)
 	}
 	divisor := ref.Divisor
 	if divisor.IsZero() {

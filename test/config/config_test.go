@@ -28,6 +28,7 @@ import (
 	"github.com/ftcost/ftcost/engine"
 	"github.com/ftcost/ftcost/internal/catalog"
 	"github.com/ftcost/ftcost/internal/estimate"
+	"github.com/ftcost/ftcost/internal/manager"
 	"github.com/ftcost/ftcost/internal/testenv"
 )
 
@@ -182,18 +183,18 @@ func TestManagerDeployment(t *testing.T) {
 	probe("liveness", c.LivenessProbe, "/healthz")
 	probe("readiness", c.ReadinessProbe, "/readyz")
 
-	// The Go runtime's soft memory limit is the memory request, resolved as the kubelet resolves it,
+	// The manager's soft memory limit is its memory request, resolved as the kubelet resolves it,
 	// and below the hard limit.
 	env, err := testenv.ManagerEnv()
 	if err != nil {
 		t.Fatal(err)
 	}
 	request, limit := c.Resources.Requests[corev1.ResourceMemory], c.Resources.Limits[corev1.ResourceMemory]
-	if want := fmt.Sprintf("GOMEMLIMIT=%d", request.Value()); !slices.Contains(env, want) {
+	if want := fmt.Sprintf("%s=%d", manager.MemoryRequestEnv, request.Value()); !slices.Contains(env, want) {
 		t.Errorf("the manager's environment %q lacks %s (its memory request)", env, want)
 	}
 	if request.Cmp(limit) >= 0 {
-		t.Errorf("memory request %s (GOMEMLIMIT) must be below the limit %s, the hard ceiling", request.String(), limit.String())
+		t.Errorf("memory request %s (the soft limit) must be below the limit %s, the hard ceiling", request.String(), limit.String())
 	}
 
 	for _, res := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {

@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/ftcost/ftcost/internal/dist"
+	"github.com/ftcost/ftcost/internal/manager"
 	"github.com/ftcost/ftcost/internal/testenv"
 )
 
@@ -366,10 +367,10 @@ extraArgs: [--max-concurrent-reconciles=8, --zap-log-level=debug]
 			c.Resources.Requests.Memory().String() != "192Mi" {
 			t.Errorf("resources %+v", c.Resources)
 		}
-		// The Go runtime's soft memory limit follows the memory request, whatever it is set to.
-		if i := slices.IndexFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == "GOMEMLIMIT" }); i < 0 ||
+		// The manager's soft memory limit follows the memory request, whatever it is set to.
+		if i := slices.IndexFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == manager.MemoryRequestEnv }); i < 0 ||
 			c.Env[i].ValueFrom == nil || c.Env[i].ValueFrom.ResourceFieldRef == nil || c.Env[i].ValueFrom.ResourceFieldRef.Resource != "requests.memory" {
-			t.Errorf("env %+v: want GOMEMLIMIT from requests.memory", c.Env)
+			t.Errorf("env %+v: want %s from requests.memory", c.Env, manager.MemoryRequestEnv)
 		}
 		if got := c.Args[len(c.Args)-2:]; !slices.Equal(got, []string{"--max-concurrent-reconciles=8", "--zap-log-level=debug"}) {
 			t.Errorf("extra args: last args are %q", got)

@@ -27,7 +27,6 @@ import (
 	"github.com/ftcost/ftcost/internal/testenv"
 )
 
-// series returns the value of the series of family name whose labels include want; nil when absent.
 // scrape GETs the manager's /metrics and parses the text exposition.
 func scrape(url string) ([]*dto.MetricFamily, error) {
 	resp, err := http.Get(url) //nolint:gosec,noctx // the test's own manager on localhost
@@ -50,6 +49,7 @@ func scrape(url string) ([]*dto.MetricFamily, error) {
 	return out, nil
 }
 
+// series returns the value of the series of family name whose labels include want; nil when absent.
 func series(families []*dto.MetricFamily, name string, want map[string]string) *float64 {
 	m := metric(families, name, want)
 	switch {

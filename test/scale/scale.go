@@ -49,7 +49,7 @@ type Config struct {
 	// SyncPeriod is the restarted manager's --sync-period, the "forced resync" of the quiet phase.
 	SyncPeriod time.Duration
 	// Profile takes CPU profiles of the manager during the first round's convergence and fan-out,
-	// and of kube-apiserver during its patch baseline and fan-out.
+	// and of kube-apiserver during its patch baseline, convergence and fan-out.
 	Profile bool
 	// Dir receives the manager logs and the profile.
 	Dir string
@@ -76,6 +76,8 @@ type Round struct {
 	FanOut time.Duration
 	// PeakRSS: the larger of the two manager processes' peak resident set size.
 	PeakRSS int64
+	// SoftMemoryLimit: the restarted manager's Go soft memory limit, in bytes.
+	SoftMemoryLimit float64
 	// BaselinePatchBusy, FanOutBusy: the share of the machine's CPU time that was busy (all
 	// processes: the control plane, the manager, this client) during those phases.
 	BaselinePatchBusy, FanOutBusy float64
@@ -323,8 +325,9 @@ func (h *Harness) baseline(ctx context.Context, ns string, profileAPIServer bool
 	}
 	var profile sync.WaitGroup
 	if profileAPIServer {
-		// About as long as the patches take (as long as the creates and patches before them): a
-		// longer window would take in the deletes that follow.
+		// As long as the creates and patches before took, about as long as the patches take (they
+		// took 0.8-1.2 times as long in the runs of docs/benchmarks.md); a longer window would take in
+		// the deletes that follow.
 		secs := max(1, int(createPatch.Seconds()))
 		profile.Go(func() { h.apiServerProfile(ctx, secs, "apiserver-baseline-patch-cpu.pprof") })
 	}
@@ -383,8 +386,9 @@ type counters struct {
 	reconciles, depth int
 	// writes: write requests (PUT, PATCH, DELETE) its client has sent; conflicts: answers 409.
 	writes, conflicts int
-	// goSys: the memory the Go runtime holds from the OS; heapInuse: its heap spans in use.
-	goSys, heapInuse float64
+	// goSys: the memory the Go runtime holds from the OS; heapInuse: its heap spans in use;
+	// memLimit: its soft memory limit (GOMEMLIMIT or what the manager set).
+	goSys, heapInuse, memLimit float64
 }
 
 // scrape sums the manager's counters.
@@ -422,6 +426,8 @@ func (h *Harness) scrape(ctx context.Context, m *manager) (counters, error) {
 			c.goSys = v
 		case series == "go_memstats_heap_inuse_bytes":
 			c.heapInuse = v
+		case series == "go_gc_gomemlimit_bytes":
+			c.memLimit = v
 		case strings.HasPrefix(series, "rest_client_requests_total{"):
 			if strings.Contains(series, `code="409"`) {
 				c.conflicts += int(v)
@@ -611,6 +617,11 @@ func (h *Harness) round(ctx context.Context, r int) (Round, error) {
 		// convergence costs wall time, not accuracy.
 		secs := int(2*out.Baseline.Seconds()) + 5
 		profile.Go(func() { h.profile(ctx, first, secs, "manager-cpu.pprof") })
+		// The API server's window ends before the convergence would at the baseline's pace: a longer
+		// one would take in the restart that follows.
+		profile.Go(func() {
+			h.apiServerProfile(ctx, max(1, int(out.Baseline.Seconds())), "apiserver-converge-cpu.pprof")
+		})
 	}
 	cpu0, _ := first.p.CPUTime()
 	objs := estimates(ns, n)
@@ -654,9 +665,11 @@ func (h *Harness) round(ctx context.Context, r int) (Round, error) {
 	}
 	out.ResyncReconciles, out.ResyncWrites = quiet.reconciles-out.RestartReconciles, quiet.writes-out.RestartWrites
 	out.QuietModified = t.modifications() - modified0
+	out.SoftMemoryLimit = quiet.memLimit
 	rssRestart, _ := second.p.PeakRSS()
-	h.logf("round %d: restart %d reconciles, %d writes; resync %d reconciles, %d writes; %d estimates changed; peak RSS %.1f MiB (Go runtime holds %.1f MiB)", r,
-		out.RestartReconciles, out.RestartWrites, out.ResyncReconciles, out.ResyncWrites, out.QuietModified, float64(rssRestart)/(1<<20), quiet.goSys/(1<<20))
+	h.logf("round %d: restart %d reconciles, %d writes; resync %d reconciles, %d writes; %d estimates changed; peak RSS %.1f MiB (Go runtime holds %.1f MiB, soft limit %.1f MiB)", r,
+		out.RestartReconciles, out.RestartWrites, out.ResyncReconciles, out.ResyncWrites, out.QuietModified, float64(rssRestart)/(1<<20),
+		quiet.goSys/(1<<20), quiet.memLimit/(1<<20))
 	if h.cfg.Profile && r == 1 {
 		h.fetchProfile(ctx, second, "heap", "manager-restart-heap.pprof", "heap profile after the restart")
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	ftmanager "github.com/ftcost/ftcost/internal/manager"
 )
 
 // run returns the rounds and the configuration they ran with (the manager's environment included).
@@ -38,6 +40,16 @@ func TestSmoke(t *testing.T) {
 	if r.RestartWrites != 0 || r.ResyncWrites != 0 || r.QuietModified != 0 {
 		t.Errorf("converged estimates were written again: %d write requests on restart, %d on resync, %d estimates changed",
 			r.RestartWrites, r.ResyncWrites, r.QuietModified)
+	}
+	// The Deployment's memory request reaches the manager's Go runtime as its soft memory limit.
+	var request float64
+	for _, e := range cfg.ManagerEnv {
+		if v, ok := strings.CutPrefix(e, ftmanager.MemoryRequestEnv+"="); ok {
+			request, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if request <= 0 || r.SoftMemoryLimit != request {
+		t.Errorf("the manager's soft memory limit is %.0f bytes, want its memory request %.0f", r.SoftMemoryLimit, request)
 	}
 	if r.PeakRSS <= 0 || r.ConvergeCPU <= 0 {
 		t.Errorf("no peak RSS (%d) or CPU time (%v) read for the manager process", r.PeakRSS, r.ConvergeCPU)
