@@ -1,0 +1,4 @@
+package controller
+
+// PatchStatus is patchStatus, for the envtest suite.
+var PatchStatus = patchStatus
