@@ -19,7 +19,8 @@ func New(opts ...zap.Opts) logr.Logger {
 }
 
 // Lazy wraps a core so that With defers encoding its fields until an entry is written
-// (zapcore.NewLazyWith, what zap's Logger.WithLazy does), at every level of nesting.
+// (zapcore.NewLazyWith, what zap's Logger.WithLazy does), at every level of nesting. A field is
+// read when first written, so pass values (names, IDs), not objects that change afterwards.
 func Lazy(c zapcore.Core) zapcore.Core { return lazyCore{c} }
 
 type lazyCore struct{ zapcore.Core }
