@@ -53,18 +53,26 @@ func BuildManager(dir string) (string, error) {
 	return bin, nil
 }
 
+// renderDefault is config/default rendered with kustomize, as deployed.
+func renderDefault() ([]*kresource.Resource, error) {
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	m, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(RepoRoot(), "config", "default"))
+	if err != nil {
+		return nil, fmt.Errorf("kustomize build config/default: %w", err)
+	}
+	return m.Resources(), nil
+}
+
 // InstallOperatorRBAC creates what config/default deploys for the manager's identity: its Namespace,
 // ServiceAccount, (Cluster)Roles and bindings, rendered with kustomize exactly as deployed. A
 // manager run with OperatorToken then has the permissions of a real install, and no more.
 func (e *Env) InstallOperatorRBAC(ctx context.Context) error {
-	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	m, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(RepoRoot(), "config", "default"))
+	rs, err := renderDefault()
 	if err != nil {
-		return fmt.Errorf("kustomize build config/default: %w", err)
+		return err
 	}
 	want := map[string]bool{"Namespace": true, "ServiceAccount": true, "ClusterRole": true,
 		"ClusterRoleBinding": true, "Role": true, "RoleBinding": true}
-	rs := m.Resources()
 	// Namespaces first: the rest live in them.
 	slices.SortStableFunc(rs, func(a, b *kresource.Resource) int {
 		return cmpBool(b.GetKind() == "Namespace", a.GetKind() == "Namespace")
@@ -279,12 +287,11 @@ func MachineCPU() (busy, total time.Duration, err error) {
 // as the node's allocatable, is an error here): what the manager runs with in a cluster, for a
 // manager started with StartProcessWithEnv.
 func ManagerEnv() ([]string, error) {
-	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	m, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(RepoRoot(), "config", "default"))
+	rs, err := renderDefault()
 	if err != nil {
-		return nil, fmt.Errorf("kustomize build config/default: %w", err)
+		return nil, err
 	}
-	for _, r := range m.Resources() {
+	for _, r := range rs {
 		if r.GetKind() != "Deployment" {
 			continue
 		}
