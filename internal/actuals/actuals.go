@@ -11,14 +11,12 @@ import (
 	"github.com/shopspring/decimal"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
-	"github.com/ftcost/ftcost/internal/conditions"
 )
 
 // GPUResources are the extended resources counted as GPUs.
@@ -261,30 +259,6 @@ func OutsideBand(run ftv1.ActualRun, status *ftv1.FineTuneEstimateStatus) bool {
 		return true
 	}
 	return false
-}
-
-// SetSpendCondition sets ActualSpendWithinBudget from status.actuals and spec.budget, and removes
-// it while either is missing. Both writers of the status call it, so it never goes stale.
-func SetSpendCondition(obj *ftv1.FineTuneEstimate, status *ftv1.FineTuneEstimateStatus) {
-	b := obj.Spec.Budget
-	if status.Actuals == nil || b == nil || b.MaxUpfrontCost == nil {
-		meta.RemoveStatusCondition(&status.Conditions, ftv1.ConditionActualSpendWithinBudget)
-		return
-	}
-	spent, err1 := engine.ParseMoney(status.Actuals.Spend)
-	limit, err2 := engine.ParseMoney(string(*b.MaxUpfrontCost))
-	if err1 != nil || err2 != nil {
-		meta.RemoveStatusCondition(&status.Conditions, ftv1.ConditionActualSpendWithinBudget)
-		return
-	}
-	set := conditions.Setter(&status.Conditions, obj.Generation)
-	if spent.Cmp(limit) > 0 {
-		set(ftv1.ConditionActualSpendWithinBudget, metav1.ConditionFalse, ftv1.ReasonSpendOverBudget,
-			fmt.Sprintf("Actual spend %s USD over %d runs is above spec.budget.maxUpfrontCost %s", spent, status.Actuals.Runs, limit))
-		return
-	}
-	set(ftv1.ConditionActualSpendWithinBudget, metav1.ConditionTrue, ftv1.ReasonSpendWithinBudget,
-		fmt.Sprintf("Actual spend %s USD over %d runs is within spec.budget.maxUpfrontCost %s", spent, status.Actuals.Runs, limit))
 }
 
 // Tokens is the training tokens a run of the estimate processes: examples x tokensPerExample x

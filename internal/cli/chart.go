@@ -106,7 +106,7 @@ func chartInput(t *target) (*chart.Input, error) {
 		if last := int32(be.Ceil().IntPart()); last > r.HorizonMonths && last <= engine.MaxHorizonMonths {
 			longer := *t.input
 			longer.HorizonMonths = min(engine.MaxHorizonMonths, last+max(1, last/10))
-			lr, err := engine.Estimate(&longer, t.resolution.Catalog)
+			lr, err := engine.Estimate(&longer, t.catalog)
 			if err != nil {
 				return nil, err
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	corev1 "k8s.io/api/core/v1"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -17,6 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/internal/evaluation"
 )
 
 // estimateResource is how FineTuneEstimates are named to the resource builder: fully qualified, so no
@@ -247,28 +249,55 @@ func clusterEstimate(c *clusterFlags, arg string) (*ftv1.FineTuneEstimate, error
 	return fte, nil
 }
 
-// clusterLookups find PriceCatalogs and ThroughputProfiles in the cluster. Only the catalog the
-// estimate's status names is served, so figures are recomputed with the prices the operator used:
-// when the status says the built-in catalog was used, no catalog is found, whatever exists now.
-// Profiles are read as they are now (they only gain samples).
-func clusterLookups(ctx context.Context, c *clusterFlags, st *ftv1.FineTuneEstimateStatus) (lookups, error) {
+// clusterSource reads an estimate's inputs from the cluster. Only the catalog the estimate's status
+// names is served, so figures are recomputed with the prices the operator used: when the status says
+// the built-in catalog was used, no catalog is found, whatever exists now. Profiles and CostPolicies
+// are read as they are now; a user who may not list CostPolicies (they are cluster-scoped) sees the
+// figures without them, and the stored status still says which applied.
+func clusterSource(ctx context.Context, c *clusterFlags, st *ftv1.FineTuneEstimateStatus) (*inputSource, error) {
 	cfg, err := c.config.ToRESTConfig()
 	if err != nil {
-		return lookups{}, err
+		return nil, err
 	}
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
-		return lookups{}, err
+		return nil, err
 	}
 	catalogs := clusterGetter[ftv1.PriceCatalog](ctx, dyn, "pricecatalogs")
-	return lookups{
-		catalogs: func(name string) (*ftv1.PriceCatalog, bool, error) {
+	return &inputSource{
+		catalog: func(name string) (*ftv1.PriceCatalog, bool, error) {
 			if st.Pricing == nil || st.Pricing.Source == ftv1.PricingSourceBuiltin {
 				return nil, false, nil
 			}
 			return catalogs(name)
 		},
-		profiles: clusterGetter[ftv1.ThroughputProfile](ctx, dyn, "throughputprofiles"),
+		profile: clusterGetter[ftv1.ThroughputProfile](ctx, dyn, "throughputprofiles"),
+		policies: func() ([]ftv1.CostPolicy, error) {
+			list, err := dyn.Resource(ftv1.GroupVersion.WithResource("costpolicies")).List(ctx, metav1.ListOptions{})
+			if apierrors.IsForbidden(err) {
+				return nil, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			out := make([]ftv1.CostPolicy, len(list.Items))
+			for i := range list.Items {
+				if err := runtime.DefaultUnstructuredConverter.FromUnstructured(list.Items[i].Object, &out[i]); err != nil {
+					return nil, err
+				}
+			}
+			return out, nil
+		},
+		namespaceLabels: func(name string) (map[string]string, error) {
+			ns, err := dyn.Resource(corev1.SchemeGroupVersion.WithResource("namespaces")).Get(ctx, name, metav1.GetOptions{})
+			if apierrors.IsForbidden(err) || apierrors.IsNotFound(err) {
+				return evaluation.NamespaceLabelsOf(nil, name), nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			return ns.GetLabels(), nil
+		},
 	}, nil
 }
 

@@ -2,11 +2,14 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"runtime/debug"
 	"strings"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -17,6 +20,7 @@ import (
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/internal/catalog"
 	"github.com/ftcost/ftcost/internal/estimate"
+	"github.com/ftcost/ftcost/internal/evaluation"
 	"github.com/ftcost/ftcost/internal/validate"
 )
 
@@ -44,14 +48,19 @@ func newEstimateCommand(s Streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "estimate -f FILE|- [-f FILE...] [-o wide|json|yaml|name|jsonpath=...|custom-columns=...] [--no-headers] [--catalog FILE] [--fail-on api|budget|not-approved]",
 		Short: "Estimate FineTuneEstimates from files and print the status the operator would write",
-		Long: `estimate reads FineTuneEstimates, and optionally PriceCatalogs, from multi-document YAML or JSON
-files, validates them as the API server would (CRD schema and CEL rules), and prints each estimate
-with the status the ftcost operator would write, in the output formats of kubectl get: the default
-table has the CRD's printer columns (less AGE: nothing was created), with NAMESPACE first.
+		Long: `estimate reads FineTuneEstimates, and optionally PriceCatalogs, CostPolicies, Namespaces and
+ThroughputProfiles, from multi-document YAML or JSON files, validates them as the API server would
+(CRD schema and CEL rules), and prints each estimate with the status the ftcost operator would
+write, in the output formats of kubectl get: the default table has the CRD's printer columns (less
+AGE: nothing was created), with NAMESPACE first. The status is the operator's own evaluation, run
+on the objects of the files instead of the cluster's.
 
 An estimate is priced with the PriceCatalog its spec.priceCatalogRef names, "default" when it names
 none. Catalogs come from the -f files and the --catalog files (a --catalog file wins over an -f file
 for the same name). With no catalog "default", the built-in catalog is used, as in the operator.
+CostPolicies apply to the estimates of the namespaces they select, by the labels of the Namespaces
+in the files (every namespace has kubernetes.io/metadata.name, as on a cluster). A Calibrated
+estimate reads the ThroughputProfile of the files (status included, e.g. from kubectl get -o yaml).
 
 Exit status: 0 when every estimate is Ready and no gate tripped; 1 when a --fail-on gate tripped;
 2 on bad input (unreadable file, YAML error, unknown kind, schema or CEL violation) or an estimate
@@ -66,7 +75,7 @@ that is not Ready (ModelNotFound, CatalogNotFound, ...).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVarP(&o.files, "filename", "f", nil, "file, directory or - (stdin) holding FineTuneEstimates, PriceCatalogs and the ThroughputProfiles Calibrated estimates read; repeatable")
+	f.StringArrayVarP(&o.files, "filename", "f", nil, "file, directory or - (stdin) holding FineTuneEstimates, PriceCatalogs, CostPolicies (with the Namespaces whose labels they select), and the ThroughputProfiles Calibrated estimates read; repeatable")
 	f.StringArrayVar(&o.catalogs, "catalog", nil, "file or directory holding PriceCatalogs; repeatable")
 	o.print.addFlags(cmd)
 	f.StringSliceVar(&o.failOn, "fail-on", nil, "exit 1 when an estimate trips a gate: api (not recommended), budget (over budget), not-approved; repeatable or comma-separated")
@@ -106,24 +115,19 @@ func runEstimate(s Streams, o *estimateOptions) error {
 		defer debug.SetGCPercent(debug.SetGCPercent(gcPercent))
 	}
 	estimates, found, errs := load(&reader{validator: v, stdin: s.In}, o)
-	get := found.catalogs
 	now := o.now()
 
-	// Estimate, convert each object for the printers and render it for -o json|yaml, in parallel.
 	render := itemRenderer(o.print.format())
 	results := make([]result, len(estimates))
 	parallel(len(estimates), func(i int) {
 		e := estimates[i]
 		res := &results[i]
-		status, err := estimate.ComputeWith(e.estimate, get, found.profiles)
+		in, err := evaluation.Gather(context.Background(), found, e.estimate, now)
 		if err != nil {
 			res.err = fmt.Sprintf("%s: %s/%s: %v", e.from, e.estimate.Namespace, e.estimate.Name, err)
 			return
 		}
-		// As the operator: no approval on a Stale catalog under Enforce. CostPolicies select by
-		// namespace labels, which files do not carry, so they are checked as manifests only.
-		estimate.ApplyChecks(e.estimate, status, estimate.Checks{CatalogStale: staleness(status, get, now)})
-		e.estimate.Status = *status
+		e.estimate.Status = *evaluation.Evaluate(in).Status
 		res.obj = e.estimate
 		res.u, res.renderErr = toUnstructured(e.estimate)
 		if render != nil && res.renderErr == nil {
@@ -198,20 +202,15 @@ func runEstimate(s Streams, o *estimateOptions) error {
 
 // lookups find the objects an estimate reads besides itself: PriceCatalogs, and the
 // ThroughputProfiles of Calibrated estimates.
-type lookups struct {
-	catalogs estimate.CatalogGetter
-	profiles estimate.ProfileGetter
-}
-
-// load reads the -f and --catalog files. It returns the valid estimates, lookups over the valid
-// catalogs (a --catalog file's catalog wins over an -f file's of the same name; a name twice in one
-// set is an error) and the -f files' ThroughputProfiles, and a message per problem found.
-func load(r *reader, o *estimateOptions) ([]decoded, lookups, []string) {
+func load(r *reader, o *estimateOptions) ([]decoded, *inputSource, []string) {
 	var errs []string
 	var estimates []decoded
 	catalogs := map[string]*ftv1.PriceCatalog{}
 	profiles := map[string]*ftv1.ThroughputProfile{}
 	profileFrom := map[string]origin{}
+	var policies []ftv1.CostPolicy
+	policyFrom := map[string]origin{}
+	namespaces := map[string]*corev1.Namespace{}
 	for _, set := range []struct {
 		paths        []string
 		catalogsOnly bool
@@ -227,8 +226,24 @@ func load(r *reader, o *estimateOptions) ([]decoded, lookups, []string) {
 			case d.profile != nil && set.catalogsOnly:
 				d.err = fmt.Errorf("ThroughputProfile %q: --catalog files hold PriceCatalogs only; use -f", d.profile.Name)
 				errs = append(errs, d.message())
+			case d.policy != nil && set.catalogsOnly:
+				d.err = fmt.Errorf("CostPolicy %q: --catalog files hold PriceCatalogs only; use -f", d.policy.Name)
+				errs = append(errs, d.message())
+			case d.namespace != nil && set.catalogsOnly:
+				d.err = fmt.Errorf("Namespace %q: --catalog files hold PriceCatalogs only; use -f", d.namespace.Name)
+				errs = append(errs, d.message())
 			case d.estimate != nil:
 				estimates = append(estimates, d)
+			case d.namespace != nil:
+				namespaces[d.namespace.Name] = d.namespace
+			case d.policy != nil:
+				if first, dup := policyFrom[d.policy.Name]; dup {
+					d.err = fmt.Errorf("CostPolicy %q is already defined in %s", d.policy.Name, first)
+					errs = append(errs, d.message())
+					continue
+				}
+				policyFrom[d.policy.Name] = d.from
+				policies = append(policies, *d.policy)
 			case d.profile != nil:
 				if first, dup := profileFrom[d.profile.Name]; dup {
 					d.err = fmt.Errorf("ThroughputProfile %q is already defined in %s", d.profile.Name, first)
@@ -254,32 +269,22 @@ func load(r *reader, o *estimateOptions) ([]decoded, lookups, []string) {
 			}
 		}
 	}
-	return estimates, lookups{
-		catalogs: func(name string) (*ftv1.PriceCatalog, bool, error) {
+	return estimates, &inputSource{
+		catalog: func(name string) (*ftv1.PriceCatalog, bool, error) {
 			pc, ok := catalogs[name]
 			return pc, ok, nil
 		},
-		profiles: func(name string) (*ftv1.ThroughputProfile, bool, error) {
+		profile: func(name string) (*ftv1.ThroughputProfile, bool, error) {
 			p, ok := profiles[name]
 			return p, ok, nil
+		},
+		policies: func() ([]ftv1.CostPolicy, error) { return policies, nil },
+		namespaceLabels: func(ns string) (map[string]string, error) {
+			return evaluation.NamespaceLabelsOf(namespaces[ns], ns), nil
 		},
 	}, errs
 }
 
-// staleness is the Stale condition the operator would give the catalog that priced status, now.
-func staleness(status *ftv1.FineTuneEstimateStatus, get estimate.CatalogGetter, now time.Time) *metav1.Condition {
-	if status.Pricing == nil || status.Pricing.Source != ftv1.PricingSourceCatalog {
-		return nil
-	}
-	pc, found, err := get(status.Pricing.Catalog)
-	if err != nil || !found {
-		return nil
-	}
-	s, _ := catalog.Status(pc, now)
-	return meta.FindStatusCondition(s.Conditions, ftv1.ConditionStale)
-}
-
-// result is one computed estimate, and the same as an unstructured object for the printers.
 type result struct {
 	obj       *ftv1.FineTuneEstimate
 	u         *unstructured.Unstructured

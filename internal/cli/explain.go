@@ -72,16 +72,16 @@ func figure(d *decimal.Decimal) string {
 // status's own; the formulas show the inputs they come from.
 func explain(w io.Writer, t *target) {
 	fte, r, st, in := t.obj, t.result, t.fresh, t.input
-	cat := t.resolution.Catalog
+	cat := t.catalog
 	spec := &fte.Spec
 	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
 
 	p("FineTuneEstimate %s/%s, from %s (generation %d)", fte.Namespace, fte.Name, t.from, fte.Generation)
-	switch t.resolution.Pricing.Source {
+	switch t.pricing.Source {
 	case ftv1.PricingSourceBuiltin:
 		p("Prices: the built-in catalog %q (no PriceCatalog %q exists)", cat.Name, ftv1.DefaultCatalogName)
 	default:
-		p("Prices: PriceCatalog %q, generation %d", cat.Name, t.resolution.Pricing.CatalogGeneration)
+		p("Prices: PriceCatalog %q, generation %d", cat.Name, t.pricing.CatalogGeneration)
 	}
 	p("Money in %s. Money lines are rounded half away from zero to the cent as they are made.", st.Currency)
 

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/shopspring/decimal"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -31,6 +33,8 @@ var (
 	catalogGVK  = ftv1.GroupVersion.WithKind("PriceCatalog")
 	policyGVK   = ftv1.GroupVersion.WithKind("CostPolicy")
 	profileGVK  = ftv1.GroupVersion.WithKind("ThroughputProfile")
+	// namespaceGVK: a Namespace's labels say which CostPolicies select the estimates in it.
+	namespaceGVK = corev1.SchemeGroupVersion.WithKind("Namespace")
 )
 
 // origin says where an object came from: "bad.yaml: document 2".
@@ -52,14 +56,16 @@ func (o origin) String() string {
 }
 
 // decoded is what one document (or one item of a v1 List) holds: an estimate, a catalog, a
-// CostPolicy (checked, not applied: offline there are no namespace labels to select by), or an error.
+// CostPolicy, a ThroughputProfile, a Namespace (for its labels), or an error.
 type decoded struct {
 	from     origin
 	estimate *ftv1.FineTuneEstimate
 	catalog  *ftv1.PriceCatalog
 	policy   *ftv1.CostPolicy
 	profile  *ftv1.ThroughputProfile
-	err      error
+	// namespace is a Namespace's labels, by which CostPolicies select the estimates in it.
+	namespace *corev1.Namespace
+	err       error
 }
 
 // document is one YAML document of a file, not yet decoded.
@@ -246,6 +252,16 @@ func (r *reader) decodeObject(from origin, obj map[string]any, out []decoded) []
 		return out
 	}
 	gvk := gv.WithKind(kind)
+	if gvk == namespaceGVK {
+		ns := &corev1.Namespace{}
+		if err := fromUnstructured(obj, ns); err != nil {
+			return append(out, decoded{from: from, err: err})
+		}
+		if ns.Name == "" {
+			return append(out, decoded{from: from, err: errors.New("Namespace: metadata.name: Required value")})
+		}
+		return append(out, decoded{from: from, namespace: ns})
+	}
 	if gvk != estimateGVK && gvk != catalogGVK && gvk != policyGVK && gvk != profileGVK {
 		return append(out, decoded{from: from, err: &validate.UnknownKindError{APIVersion: apiVersion, Kind: kind}})
 	}

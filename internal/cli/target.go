@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -12,7 +13,7 @@ import (
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
-	"github.com/ftcost/ftcost/internal/estimate"
+	"github.com/ftcost/ftcost/internal/evaluation"
 	"github.com/ftcost/ftcost/internal/validate"
 )
 
@@ -37,12 +38,13 @@ func (t *targetFlags) addFlags(cmd *cobra.Command) {
 type target struct {
 	obj *ftv1.FineTuneEstimate // the status shown: stored in the cluster, or computed from files
 	// fresh is the status recomputed now; from files it is obj.Status.
-	fresh      *ftv1.FineTuneEstimateStatus
-	input      *engine.Input
-	resolution *estimate.Resolution
-	result     *engine.Result
-	from       string   // "the cluster" or the file and document
-	warnings   []string // where the stored status and a fresh estimate differ
+	fresh    *ftv1.FineTuneEstimateStatus
+	input    *engine.Input
+	catalog  *engine.Catalog
+	pricing  *ftv1.Pricing
+	result   *engine.Result
+	from     string   // "the cluster" or the file and document
+	warnings []string // where the stored status and a fresh estimate differ
 }
 
 // load finds the estimate args name and recomputes it with the catalog its status names.
@@ -67,7 +69,7 @@ func (t *targetFlags) load(ctx context.Context, s Streams, args []string) (*targ
 	if err := ready(id, &fte.Status); err != nil {
 		return nil, err
 	}
-	found, err := clusterLookups(ctx, t.cluster, &fte.Status)
+	found, err := clusterSource(ctx, t.cluster, &fte.Status)
 	if err != nil {
 		return nil, err
 	}
@@ -117,37 +119,22 @@ func (t *targetFlags) loadFile(s Streams, args []string) (*target, error) {
 	return compute(fte, found, picked[0].from.String())
 }
 
-// compute estimates fte afresh with the catalogs and profiles found: the status, and the engine's
-// input, catalog and result behind it. A file's estimate takes the fresh status as its own.
-func compute(fte *ftv1.FineTuneEstimate, found lookups, from string) (*target, error) {
-	get := found.catalogs
-	status, err := estimate.ComputeWith(fte, get, found.profiles)
+// compute evaluates fte afresh from src: the status, and the engine's input, catalog and result
+// behind it. A file's estimate takes the fresh status as its own.
+func compute(fte *ftv1.FineTuneEstimate, src *inputSource, from string) (*target, error) {
+	in, err := evaluation.Gather(context.Background(), src, fte, time.Now())
 	if err != nil {
 		return nil, err
 	}
+	ev := evaluation.Evaluate(in)
 	id := fte.Namespace + "/" + fte.Name
 	if from != "the cluster" {
-		fte.Status = *status
+		fte.Status = *ev.Status
 	}
-	if err := ready(id, status); err != nil {
+	if err := ready(id, ev.Status); err != nil {
 		return nil, err
 	}
-	res, err := estimate.Resolve(&fte.Spec, get)
-	if err != nil {
-		return nil, err
-	}
-	in, err := estimate.Input(&fte.Spec)
-	if err != nil {
-		return nil, err
-	}
-	if err := estimate.AddThroughput(in, &fte.Spec, res.Catalog, found.profiles); err != nil {
-		return nil, err
-	}
-	r, err := engine.Estimate(in, res.Catalog)
-	if err != nil {
-		return nil, err
-	}
-	return &target{obj: fte, fresh: status, input: in, resolution: res, result: r, from: from}, nil
+	return &target{obj: fte, fresh: ev.Status, input: ev.Input, catalog: ev.Catalog, pricing: ev.Status.Pricing, result: ev.Result, from: from}, nil
 }
 
 // ready refuses an estimate without figures, saying why.

@@ -28,6 +28,7 @@ import (
 	"github.com/ftcost/ftcost/engine"
 	"github.com/ftcost/ftcost/internal/actuals"
 	"github.com/ftcost/ftcost/internal/estimate"
+	"github.com/ftcost/ftcost/internal/evaluation"
 	"github.com/ftcost/ftcost/internal/gate"
 )
 
@@ -118,7 +119,7 @@ func (r *ActualsReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if est.Status.Actuals, err = actuals.Add(est.Status.Actuals, m.Run, est.Status.GPUHours); err != nil {
 		return ctrl.Result{}, err
 	}
-	actuals.SetSpendCondition(est, &est.Status)
+	evaluation.JudgeSpend(est, &est.Status)
 	// The optimistic lock keeps two writers (a restarted manager, the estimate reconciler) from
 	// counting a run twice or dropping one.
 	if err := patchStatus(ctx, r, prev, est); err != nil {

@@ -4,11 +4,11 @@ package controller
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
@@ -23,10 +23,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
-	"github.com/ftcost/ftcost/engine"
-	"github.com/ftcost/ftcost/internal/actuals"
 	"github.com/ftcost/ftcost/internal/costpolicy"
 	"github.com/ftcost/ftcost/internal/estimate"
+	"github.com/ftcost/ftcost/internal/evaluation"
 )
 
 // CatalogIndex indexes FineTuneEstimates by the PriceCatalog name they resolve to ("default" when
@@ -48,6 +47,8 @@ func calibratedKey(model string, method ftv1.Method) string { return model + "/"
 type FineTuneEstimateReconciler struct {
 	client.Client
 	Recorder recorder.EventRecorder
+	// Now is the clock prices are judged by; nil is time.Now.
+	Now func() time.Time
 }
 
 // +kubebuilder:rbac:groups=ftcost.io,resources=finetuneestimates,verbs=get;list;watch
@@ -57,29 +58,25 @@ type FineTuneEstimateReconciler struct {
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// Reconcile computes the estimate and writes its status with one patch, or none when nothing changed.
+// Reconcile gathers the estimate's inputs, evaluates it and writes its status with one patch, or
+// none when nothing changed.
 func (r *FineTuneEstimateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	obj := &ftv1.FineTuneEstimate{}
 	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	get := r.catalogGetter(ctx)
-	status, lookupErr := estimate.ComputeWith(obj, get, r.profileGetter(ctx))
+	var status *ftv1.FineTuneEstimateStatus
+	var result ctrl.Result
+	in, lookupErr := evaluation.Gather(ctx, clusterSource{r.Client}, obj, r.now())
 	if lookupErr != nil {
-		// The catalog could not be read; say so and retry with backoff.
-		status = estimate.Pending(obj, fmt.Sprintf("Reading the price catalog failed: %v", lookupErr))
-	} else if checks, err := r.checks(ctx, obj, status, get); err != nil {
-		// Never approve without the platform's limits: no verdict until they can be read.
-		lookupErr = err
-		status = estimate.Pending(obj, fmt.Sprintf("Reading the cost policies failed: %v", err))
+		// Never a verdict without every input (a catalog, the platform's limits): retry with backoff.
+		status = estimate.Pending(obj, fmt.Sprintf("Reading the estimate's inputs failed: %v", lookupErr))
 	} else {
-		estimate.ApplyChecks(obj, status, checks)
+		ev := evaluation.Evaluate(in)
+		status, result.RequeueAfter = ev.Status, ev.RecheckAfter
 	}
-	// status.actuals is the actuals reconciler's record; the estimate keeps it and judges its spend.
-	status.Actuals = obj.Status.Actuals
-	actuals.SetSpendCondition(obj, status)
 	if equality.Semantic.DeepEqual(obj.Status, *status) {
-		return ctrl.Result{}, lookupErr
+		return result, lookupErr
 	}
 	prev := obj.DeepCopy()
 	obj.Status = *status
@@ -90,20 +87,58 @@ func (r *FineTuneEstimateReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	// Only what was written is news: a failed patch is retried, and must not repeat its Events.
 	r.recordChanges(prev, status)
 	log.FromContext(ctx).V(1).Info("Estimated", "recommendation", status.Recommendation, "upfront", status.UpfrontCost)
-	return ctrl.Result{}, lookupErr
+	return result, lookupErr
 }
 
-func (r *FineTuneEstimateReconciler) profileGetter(ctx context.Context) estimate.ProfileGetter {
-	return func(name string) (*ftv1.ThroughputProfile, bool, error) {
-		p := &ftv1.ThroughputProfile{}
-		if err := r.Get(ctx, types.NamespacedName{Name: name}, p); err != nil {
-			if apierrors.IsNotFound(err) {
-				return nil, false, nil
-			}
-			return nil, false, err
-		}
-		return p, true, nil
+func (r *FineTuneEstimateReconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
 	}
+	return time.Now()
+}
+
+// clusterSource is what Gather reads, from the manager's cache.
+type clusterSource struct{ client.Reader }
+
+// PriceCatalog reads a catalog from the cache without copying it: a catalog is large, and the
+// evaluation only reads it (catalog.Engine converts each generation once).
+func (c clusterSource) PriceCatalog(ctx context.Context, name string) (*ftv1.PriceCatalog, bool, error) {
+	list := &ftv1.PriceCatalogList{}
+	if err := c.List(ctx, list, client.MatchingFields{CatalogNameIndex: name}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, false, err
+	}
+	if len(list.Items) == 0 {
+		return nil, false, nil
+	}
+	return &list.Items[0], true, nil
+}
+
+func (c clusterSource) ThroughputProfile(ctx context.Context, name string) (*ftv1.ThroughputProfile, bool, error) {
+	p := &ftv1.ThroughputProfile{}
+	if err := c.Get(ctx, types.NamespacedName{Name: name}, p); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	return p, true, nil
+}
+
+func (c clusterSource) CostPolicies(ctx context.Context) ([]ftv1.CostPolicy, error) {
+	list := &ftv1.CostPolicyList{}
+	if err := c.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, err
+	}
+	return list.Items, nil
+}
+
+func (c clusterSource) NamespaceLabels(ctx context.Context, name string) (map[string]string, error) {
+	ns := &metav1.PartialObjectMetadata{}
+	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	if err := c.Get(ctx, types.NamespacedName{Name: name}, ns); err != nil {
+		return nil, client.IgnoreNotFound(err)
+	}
+	return ns.Labels, nil
 }
 
 // estimatesOfProfile maps a ThroughputProfile to the Calibrated estimates of its model and method
@@ -120,61 +155,6 @@ func (r *FineTuneEstimateReconciler) estimatesOfProfile(ctx context.Context, o c
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 	}
 	return reqs
-}
-
-// catalogGetter reads PriceCatalogs from the cache without copying them: a catalog is large, every
-// reconcile reads it up to three times, and the estimate only reads it (catalog.Engine converts each
-// generation once). The returned catalog must not be modified.
-func (r *FineTuneEstimateReconciler) catalogGetter(ctx context.Context) estimate.CatalogGetter {
-	return func(name string) (*ftv1.PriceCatalog, bool, error) {
-		list := &ftv1.PriceCatalogList{}
-		if err := r.List(ctx, list, client.MatchingFields{CatalogNameIndex: name}, client.UnsafeDisableDeepCopy); err != nil {
-			return nil, false, err
-		}
-		if len(list.Items) == 0 {
-			return nil, false, nil
-		}
-		return &list.Items[0], true, nil
-	}
-}
-
-// checks reads what the verdict weighs beside the figures: the Stale condition of the catalog that
-// priced the estimate, and the CostPolicies that select its namespace with the rules it breaks.
-func (r *FineTuneEstimateReconciler) checks(ctx context.Context, obj *ftv1.FineTuneEstimate, status *ftv1.FineTuneEstimateStatus, get estimate.CatalogGetter) (estimate.Checks, error) {
-	var c estimate.Checks
-	var priced *engine.Catalog
-	if status.Pricing != nil && status.Pricing.Source == ftv1.PricingSourceCatalog {
-		pc, found, err := get(status.Pricing.Catalog)
-		if err != nil {
-			return c, err
-		}
-		if found {
-			c.CatalogStale = meta.FindStatusCondition(pc.Status.Conditions, ftv1.ConditionStale)
-		}
-	}
-	if res, err := estimate.Resolve(&obj.Spec, get); err == nil {
-		priced = res.Catalog
-	}
-	policies := &ftv1.CostPolicyList{}
-	if err := r.List(ctx, policies); err != nil {
-		return c, err
-	}
-	if len(policies.Items) == 0 {
-		return c, nil
-	}
-	ns := &metav1.PartialObjectMetadata{}
-	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
-	if err := r.Get(ctx, types.NamespacedName{Name: obj.Namespace}, ns); client.IgnoreNotFound(err) != nil {
-		return c, err
-	}
-	applied, broken := costpolicy.Applicable(policies.Items, ns.Labels)
-	c.Violations = broken
-	for _, p := range applied {
-		c.Policies = append(c.Policies, p.Name)
-		c.Violations = append(c.Violations, costpolicy.Check(p, costpolicy.Estimate{
-			Spec: &obj.Spec, UpfrontCost: status.UpfrontCost, Catalog: priced})...)
-	}
-	return c, nil
 }
 
 // recordChanges emits Events for what a person should notice: a verdict that flips, an upfront cost

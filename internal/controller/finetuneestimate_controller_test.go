@@ -34,7 +34,7 @@ import (
 	"github.com/ftcost/ftcost/engine"
 	"github.com/ftcost/ftcost/internal/catalog"
 	"github.com/ftcost/ftcost/internal/controller"
-	"github.com/ftcost/ftcost/internal/estimate"
+	"github.com/ftcost/ftcost/internal/evaluation"
 	ftmetrics "github.com/ftcost/ftcost/internal/metrics"
 	"github.com/ftcost/ftcost/internal/testenv"
 )
@@ -103,8 +103,7 @@ func TestEstimateWorkedExample(t *testing.T) {
 	g.Expect(meta.FindStatusCondition(got.Status.Conditions, ftv1.ConditionStalled)).To(BeNil())
 
 	// The status equals what the shared function computes offline (the CLI prints the same).
-	want, err := estimate.Compute(got, func(string) (*ftv1.PriceCatalog, bool, error) { return nil, false, nil })
-	g.Expect(err).NotTo(HaveOccurred())
+	want := evaluation.Evaluate(&evaluation.Inputs{Estimate: got, Now: time.Now()}).Status
 	g.Expect(cmp.Diff(*want, got.Status, cmpopts.IgnoreFields(metav1.Condition{}, "LastTransitionTime"))).To(BeEmpty())
 
 	// kstatus, which Flux and the cli-utils appliers use, reports Current.

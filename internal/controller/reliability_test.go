@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus"
@@ -152,7 +153,7 @@ func TestStaleCatalogHoldsApprovalUnderEnforce(t *testing.T) {
 	}
 	got := estimated(g, key(enforce), approvedReason(ftv1.ReasonPricesStale))
 	g.Expect(approved(got).Status).To(Equal(metav1.ConditionFalse))
-	g.Expect(approved(got).Message).To(ContainSubstring(`PriceCatalog "stale-enforce" is Stale`))
+	g.Expect(approved(got).Message).To(ContainSubstring(`PriceCatalog "stale-enforce": effectiveDate 2026-01-01 of provider runpod is older than maxAge 24h0m0s`))
 	g.Expect(ready(got)).To(BeTrue(), "the figures are computed; only the verdict waits")
 	estimated(g, key(advisory), approvedReason(ftv1.ReasonApproved))
 
@@ -164,6 +165,40 @@ func TestStaleCatalogHoldsApprovalUnderEnforce(t *testing.T) {
 		return env.Client.Update(ctx, pc)
 	}).WithTimeout(timeout).Should(Succeed())
 	estimated(g, key(enforce), approvedReason(ftv1.ReasonApproved))
+}
+
+// Staleness counts only the prices an estimate uses: an old price of an API model the estimate does
+// not compare with makes the catalog Stale, and the estimate stays Approved under Enforce. Once one
+// of its own prices is old, it is held, and the message names that price.
+func TestStaleIsPerPrice(t *testing.T) {
+	g := NewWithT(t)
+	ns := namespace(t)
+	today := time.Now().UTC().Format(time.DateOnly)
+	pc := testenv.SmallCatalog("stale-per-price")
+	pc.Spec.MaxAge = ptr.To[ftv1.Duration]("720h")
+	pc.Spec.Providers[0].EffectiveDate, pc.Spec.APIModels[0].EffectiveDate = today, today
+	pc.Spec.APIModels = append(pc.Spec.APIModels, ftv1.CatalogAPIModel{Name: "grok-3", InputPricePerMillionTokens: "3",
+		OutputPricePerMillionTokens: "15", Provenance: ftv1.Provenance{EffectiveDate: "2025-06-02"}})
+	create(g, t, env.Client, pc)
+	g.Eventually(func(g Gomega) {
+		g.Expect(env.Client.Get(ctx, key(pc), pc)).To(Succeed())
+		stale := meta.FindStatusCondition(pc.Status.Conditions, ftv1.ConditionStale)
+		g.Expect(stale).NotTo(BeNil())
+		g.Expect(stale.Message).To(ContainSubstring("grok-3"))
+	}).WithTimeout(timeout).Should(Succeed())
+
+	fresh := supportBot(ns, "fresh")
+	fresh.Spec.Policy, fresh.Spec.PriceCatalogRef = ftv1.PolicyEnforce, pc.Name
+	create(g, t, env.Client, fresh)
+	estimated(g, key(fresh), approvedReason(ftv1.ReasonApproved))
+
+	old := supportBot(ns, "compares-with-grok")
+	old.Spec.Policy, old.Spec.PriceCatalogRef = ftv1.PolicyEnforce, pc.Name
+	old.Spec.API = ftv1.APIPricing{Model: "grok-3"}
+	create(g, t, env.Client, old)
+	got := estimated(g, key(old), approvedReason(ftv1.ReasonPricesStale))
+	g.Expect(approved(got).Message).To(ContainSubstring("effectiveDate 2025-06-02 of API model grok-3 is older than maxAge 720h0m0s"))
+	g.Expect(approved(got).Message).NotTo(ContainSubstring("runpod"))
 }
 
 // impersonate returns a client acting as user (in system:authenticated), as kubectl --as does.

@@ -1,6 +1,6 @@
 // Package costpolicy is the CostPolicy's own code: which namespaces a policy selects, and which of its
 // rules an estimate breaks. It is pure: the estimate reconciler reads the policies, the namespace and
-// the catalog, and folds the violations into the Approved condition (internal/estimate.ApplyChecks).
+// the catalog, and folds the violations into the Approved condition (internal/evaluation.Evaluate).
 package costpolicy
 
 import (
@@ -72,8 +72,8 @@ func Selector(p *ftv1.CostPolicy) (labels.Selector, error) {
 // Estimate is what a policy checks of an estimate.
 type Estimate struct {
 	Spec *ftv1.FineTuneEstimateSpec
-	// UpfrontCost is status.upfrontCost; empty when the estimate could not be computed.
-	UpfrontCost string
+	// UpfrontCost is the engine's upfront cost; nil when the estimate could not be computed.
+	UpfrontCost *decimal.Decimal
 	// Catalog is the catalog the estimate priced with; nil when it could not be resolved.
 	Catalog *engine.Catalog
 }
@@ -84,16 +84,13 @@ func Check(p *ftv1.CostPolicy, e Estimate) []Violation {
 	add := func(rule, format string, args ...any) {
 		out = append(out, Violation{Policy: p.Name, Rule: rule, Message: fmt.Sprintf(format, args...)})
 	}
-	if limit := p.Spec.MaxUpfrontCost; limit != nil && e.UpfrontCost != "" {
-		max, err1 := decimal.NewFromString(string(*limit))
-		cost, err2 := decimal.NewFromString(e.UpfrontCost)
+	if limit := p.Spec.MaxUpfrontCost; limit != nil && e.UpfrontCost != nil {
+		max, err := decimal.NewFromString(string(*limit))
 		switch {
-		case err1 != nil:
+		case err != nil:
 			add(RuleMaxUpfrontCost, "%q is not a decimal; the policy fails closed", *limit)
-		case err2 != nil:
-			add(RuleMaxUpfrontCost, "upfront cost %q cannot be read", e.UpfrontCost)
-		case cost.GreaterThan(max):
-			add(RuleMaxUpfrontCost, "upfront cost %s USD exceeds the limit of %s USD", e.UpfrontCost, *limit)
+		case e.UpfrontCost.GreaterThan(max):
+			add(RuleMaxUpfrontCost, "upfront cost %s USD exceeds the limit of %s USD", engine.Cents(*e.UpfrontCost), *limit)
 		}
 	}
 	if p.Spec.RequiredPolicy == ftv1.PolicyEnforce && e.Spec.Policy != ftv1.PolicyEnforce {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shopspring/decimal"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -126,12 +127,13 @@ func TestCheck(t *testing.T) {
 			if tc.spec != nil {
 				tc.spec(spec)
 			}
-			upfront := tc.upfront
-			switch upfront {
+			var upfront *decimal.Decimal
+			switch tc.upfront {
 			case "":
-				upfront = "1001.25"
+				upfront = ptr.To(decimal.RequireFromString("1001.25"))
 			case "-":
-				upfront = ""
+			default:
+				upfront = ptr.To(decimal.RequireFromString(tc.upfront))
 			}
 			got := Check(policy(tc.policy), Estimate{Spec: spec, UpfrontCost: upfront, Catalog: catalog})
 			if len(got) != len(tc.want) {

@@ -9,9 +9,6 @@ import (
 	"github.com/ftcost/ftcost/engine"
 )
 
-// ProfileGetter finds a ThroughputProfile by name; found is false when it does not exist.
-type ProfileGetter func(name string) (p *ftv1.ThroughputProfile, found bool, err error)
-
 // ProfileName is the ThroughputProfile of a model, method and GPU type: "llama-13b.lora.h100". The
 // three parts are DNS labels already (the schema's patterns), lower-cased to make a valid name.
 func ProfileName(model string, method ftv1.Method, gpuType string) string {
@@ -50,24 +47,6 @@ func CalibratedProfile(spec *ftv1.FineTuneEstimateSpec, cat *engine.Catalog) str
 		return ""
 	}
 	return ProfileName(spec.Model, spec.Method, gpu)
-}
-
-// AddThroughput gives a Calibrated estimate's input the measurement of its ThroughputProfile, when
-// profiles finds one (profiles nil reads none: the engine falls back to FLOPs and says so). The
-// error is a failure to read the profile.
-func AddThroughput(in *engine.Input, spec *ftv1.FineTuneEstimateSpec, cat *engine.Catalog, profiles ProfileGetter) error {
-	name := CalibratedProfile(spec, cat)
-	if name == "" || profiles == nil {
-		return nil
-	}
-	p, found, err := profiles(name)
-	if err != nil {
-		return err
-	}
-	if found {
-		in.Throughput = Throughput(p)
-	}
-	return nil
 }
 
 func calibrationStatus(c *engine.Calibration) *ftv1.CalibrationStatus {

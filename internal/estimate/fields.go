@@ -57,8 +57,8 @@ func SpecPath(f engine.Field) string {
 	return string(f)
 }
 
-// specMessage is an engine error in the spec's words: "spec.dataset.examples: must be at least 1".
-func specMessage(e *engine.Error) string {
+// SpecMessage is an engine error in the spec's words: "spec.dataset.examples: must be at least 1".
+func SpecMessage(e *engine.Error) string {
 	if e.Field == "" {
 		return e.Message
 	}

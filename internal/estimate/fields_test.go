@@ -49,8 +49,8 @@ func TestSpecMessage(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			if got := specMessage(&tc.err); got != tc.want {
-				t.Errorf("specMessage = %q, want %q", got, tc.want)
+			if got := SpecMessage(&tc.err); got != tc.want {
+				t.Errorf("SpecMessage = %q, want %q", got, tc.want)
 			}
 		})
 	}

@@ -9,12 +9,8 @@ import (
 	"github.com/ftcost/ftcost/internal/catalog"
 )
 
-// builtin is the built-in catalog, built once and shared: the engine only reads a catalog.
-var builtin = sync.OnceValue(engine.BuiltinCatalog)
-
-// CatalogGetter finds a PriceCatalog by name: from the API server in the operator, from files in the CLI.
-// found is false when the catalog does not exist; err is for failures to look.
-type CatalogGetter func(name string) (pc *ftv1.PriceCatalog, found bool, err error)
+// Builtin is the built-in catalog, built once and shared: the engine only reads a catalog.
+var Builtin = sync.OnceValue(engine.BuiltinCatalog)
 
 // Resolution is the catalog an estimate prices with and how it was found.
 type Resolution struct {
@@ -37,20 +33,17 @@ func CatalogRef(spec *ftv1.FineTuneEstimateSpec) string {
 	return spec.PriceCatalogRef
 }
 
-// Resolve finds the catalog an estimate prices with. An empty ref means "default"; when no "default"
-// exists the built-in catalog is used and Pricing.Source says so. A named catalog that does not exist
-// is a *CatalogNotFoundError, never a silent fallback.
-func Resolve(spec *ftv1.FineTuneEstimateSpec, get CatalogGetter) (*Resolution, error) {
+// Resolve is the catalog an estimate prices with, given pc, the PriceCatalog its ref names (nil when
+// none exists). An empty ref means "default"; when no "default" exists the built-in catalog is used
+// and Pricing.Source says so. A named catalog that does not exist is a *CatalogNotFoundError, never a
+// silent fallback; an invalid catalog is an *engine.Error naming spec.priceCatalogRef.
+func Resolve(spec *ftv1.FineTuneEstimateSpec, pc *ftv1.PriceCatalog) (*Resolution, error) {
 	name := CatalogRef(spec)
-	pc, found, err := get(name)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
+	if pc == nil {
 		if spec.PriceCatalogRef != "" && spec.PriceCatalogRef != ftv1.DefaultCatalogName {
 			return nil, &CatalogNotFoundError{Name: name}
 		}
-		return &Resolution{Catalog: builtin(), Pricing: ftv1.Pricing{
+		return &Resolution{Catalog: Builtin(), Pricing: ftv1.Pricing{
 			Catalog: engine.BuiltinCatalogName, Source: ftv1.PricingSourceBuiltin}}, nil
 	}
 	c, errs, err := catalog.Engine(pc)

@@ -1,7 +1,6 @@
 package estimate
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 
@@ -16,49 +15,6 @@ import (
 
 // Currency of every money figure.
 const Currency = "USD"
-
-// Compute estimates obj against the catalog get resolves and returns the status the operator writes:
-// figures, recommendation and conditions, each condition stamped with obj's generation. Conditions
-// keep their lastTransitionTime from obj's current status when their status does not change. err is
-// non-nil only for a failure to look up a catalog, which is worth retrying; problems with the spec or
-// the catalog's content are reported in the returned status.
-func Compute(obj *ftv1.FineTuneEstimate, get CatalogGetter) (*ftv1.FineTuneEstimateStatus, error) {
-	return ComputeWith(obj, get, nil)
-}
-
-// ComputeWith is Compute with the ThroughputProfiles the Calibrated estimator reads; profiles nil
-// reads none (the estimate falls back to FLOPs and says so). A failure to read a profile is
-// returned like a failure to read the catalog.
-func ComputeWith(obj *ftv1.FineTuneEstimate, get CatalogGetter, profiles ProfileGetter) (*ftv1.FineTuneEstimateStatus, error) {
-	res, err := Resolve(&obj.Spec, get)
-	var notFound *CatalogNotFoundError
-	var bad *engine.Error
-	switch {
-	case errors.As(err, &notFound):
-		return Failed(obj, ftv1.ReasonCatalogNotFound, err.Error(), nil), nil
-	case errors.As(err, &bad):
-		return Failed(obj, string(bad.Reason), specMessage(bad), nil), nil
-	case err != nil:
-		return nil, err
-	}
-	in, err := Input(&obj.Spec)
-	if err == nil {
-		if perr := AddThroughput(in, &obj.Spec, res.Catalog, profiles); perr != nil {
-			return nil, perr
-		}
-	}
-	if err == nil {
-		var r *engine.Result
-		if r, err = engine.Estimate(in, res.Catalog); err == nil {
-			return Succeeded(obj, r, &res.Pricing), nil
-		}
-	}
-	var ee *engine.Error
-	if !errors.As(err, &ee) {
-		ee = &engine.Error{Reason: engine.ReasonInvalidSpec, Message: err.Error()}
-	}
-	return Failed(obj, string(ee.Reason), specMessage(ee), &res.Pricing), nil
-}
 
 func ptrString(d *decimal.Decimal, format func(decimal.Decimal) string) string {
 	if d == nil {
@@ -85,8 +41,16 @@ func memoryBreakdown(m *engine.MemoryBreakdown) *ftv1.MemoryBreakdown {
 	}
 }
 
-// Succeeded is the status of a computed estimate.
-func Succeeded(obj *ftv1.FineTuneEstimate, r *engine.Result, pricing *ftv1.Pricing) *ftv1.FineTuneEstimateStatus {
+// Hold is a "no" to approval from outside the estimate's own figures (a CostPolicy, stale prices):
+// the Approved condition's reason and message.
+type Hold struct {
+	Reason, Message string
+}
+
+// Succeeded is the status of a computed estimate. hold, when set, says why it is not Approved
+// whatever its own figures say; it outranks NotRecommended and OverBudget. Every condition is set
+// once, to its final value, so a recomputation keeps each lastTransitionTime.
+func Succeeded(obj *ftv1.FineTuneEstimate, r *engine.Result, pricing *ftv1.Pricing, hold *Hold) *ftv1.FineTuneEstimateStatus {
 	s := &ftv1.FineTuneEstimateStatus{
 		ObservedGeneration: obj.Generation,
 		Recommendation:     ftv1.Recommendation(r.Recommendation),
@@ -159,6 +123,8 @@ func Succeeded(obj *ftv1.FineTuneEstimate, r *engine.Result, pricing *ftv1.Prici
 	}
 
 	switch {
+	case hold != nil:
+		set(ftv1.ConditionApproved, metav1.ConditionFalse, hold.Reason, hold.Message)
 	case !recommended:
 		set(ftv1.ConditionApproved, metav1.ConditionFalse, ftv1.ReasonNotRecommended, "FineTuneRecommended is False: the API is cheaper over the horizon")
 	case !within:

@@ -1,7 +1,7 @@
 // Package cli tests ftcost's cluster commands (get, chart, explain), in-process and as the kubectl
 // plugin, against a real kube-apiserver: kubectl's connection flags (--kubeconfig, --context, -n,
 // -A), the server's own Table of the CRD's printer columns, and kubectl's output formats. No
-// controller runs; each estimate's status is the one estimate.Compute gives, written as the operator
+// controller runs; each estimate's status is the one evaluation.Evaluate gives, written as the operator
 // would write it.
 package cli
 
@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,6 +24,7 @@ import (
 	"github.com/ftcost/ftcost/engine"
 	"github.com/ftcost/ftcost/internal/catalog"
 	"github.com/ftcost/ftcost/internal/estimate"
+	"github.com/ftcost/ftcost/internal/evaluation"
 	"github.com/ftcost/ftcost/internal/testenv"
 )
 
@@ -132,10 +134,13 @@ func writeStatus(ctx context.Context, c client.Client, fte *ftv1.FineTuneEstimat
 		}
 		return pc, err == nil, nil
 	}
-	st, err := estimate.Compute(fte, get)
+	pc, found, err := get(estimate.CatalogRef(&fte.Spec))
 	if err != nil {
 		return err
 	}
-	fte.Status = *st
+	if !found {
+		pc = nil
+	}
+	fte.Status = *evaluation.Evaluate(&evaluation.Inputs{Estimate: fte, Catalog: pc, Now: time.Now()}).Status
 	return c.Status().Update(ctx, fte)
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
@@ -27,7 +28,7 @@ import (
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
 	"github.com/ftcost/ftcost/internal/catalog"
-	"github.com/ftcost/ftcost/internal/estimate"
+	"github.com/ftcost/ftcost/internal/evaluation"
 	"github.com/ftcost/ftcost/internal/manager"
 	"github.com/ftcost/ftcost/internal/testenv"
 )
@@ -437,10 +438,7 @@ func TestSamples(t *testing.T) {
 			if !ok {
 				t.Fatalf("sample %q has no expected figures in this test", fte.Name)
 			}
-			st, err := estimate.Compute(&fte, func(string) (*ftv1.PriceCatalog, bool, error) { return catalog, true, nil })
-			if err != nil {
-				t.Fatal(err)
-			}
+			st := evaluation.Evaluate(&evaluation.Inputs{Estimate: &fte, Catalog: catalog, Now: time.Now()}).Status
 			got := struct {
 				upfront, apiMonthly, breakEven, netSavings, roi string
 				recommendation                                  ftv1.Recommendation

@@ -26,7 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
-	"github.com/ftcost/ftcost/internal/estimate"
+	"github.com/ftcost/ftcost/internal/evaluation"
 	"github.com/ftcost/ftcost/internal/testenv"
 )
 
@@ -120,9 +120,7 @@ func estimates(ns string, n int) []*ftv1.FineTuneEstimate {
 
 // offline is what the CLI computes for obj (no PriceCatalog objects exist here: the built-in prices).
 func offline(g Gomega, obj *ftv1.FineTuneEstimate) *ftv1.FineTuneEstimateStatus {
-	s, err := estimate.Compute(obj, func(string) (*ftv1.PriceCatalog, bool, error) { return nil, false, nil })
-	g.Expect(err).NotTo(HaveOccurred())
-	return s
+	return evaluation.Evaluate(&evaluation.Inputs{Estimate: obj, Now: time.Now()}).Status
 }
 
 var ignoreTimes = cmpopts.IgnoreFields(metav1.Condition{}, "LastTransitionTime")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/cel-go/cel"
 	celtypes "github.com/google/cel-go/common/types"
@@ -17,12 +18,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/yaml"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
-	"github.com/ftcost/ftcost/internal/costpolicy"
+	"github.com/ftcost/ftcost/engine"
+	"github.com/ftcost/ftcost/internal/catalog"
 	"github.com/ftcost/ftcost/internal/estimate"
+	"github.com/ftcost/ftcost/internal/evaluation"
 	"github.com/ftcost/ftcost/internal/gate"
 )
 
@@ -201,19 +205,24 @@ func toMap(t *testing.T, obj *ftv1.FineTuneEstimate) map[string]any {
 func computed(t *testing.T, obj *ftv1.FineTuneEstimate, catalogExists bool) *ftv1.FineTuneEstimate {
 	t.Helper()
 	obj.Generation = 1
-	st, err := estimate.Compute(obj, func(string) (*ftv1.PriceCatalog, bool, error) { return nil, false, nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj.Status = *st
+	obj.Status = *evaluation.Evaluate(&evaluation.Inputs{Estimate: obj, Now: time.Now()}).Status
 	return obj
 }
 
-// checked is computed with the operator's checks applied: a stale catalog, CostPolicy violations.
-func checked(t *testing.T, obj *ftv1.FineTuneEstimate, c estimate.Checks) *ftv1.FineTuneEstimate {
-	obj = computed(t, obj, false)
-	obj.Status.Pricing = &ftv1.Pricing{Catalog: "default", CatalogGeneration: 1, Source: ftv1.PricingSourceCatalog}
-	estimate.ApplyChecks(obj, &obj.Status, c)
+// checked is obj evaluated with the checks beside its figures: prices older than the catalog's
+// maxAge (stale), or a CostPolicy whose limit it breaks.
+func checked(t *testing.T, obj *ftv1.FineTuneEstimate, stale bool, policies ...*ftv1.CostPolicy) *ftv1.FineTuneEstimate {
+	t.Helper()
+	obj.Generation = 1
+	pc := catalog.FromEngine(engine.BuiltinCatalog(), ftv1.DefaultCatalogName)
+	pc.Generation = 1
+	if stale {
+		pc.Spec.MaxAge = ptr.To(ftv1.Duration("720h"))
+		for i := range pc.Spec.Providers {
+			pc.Spec.Providers[i].EffectiveDate = "2020-01-01"
+		}
+	}
+	obj.Status = *evaluation.Evaluate(&evaluation.Inputs{Estimate: obj, Catalog: pc, Policies: policies, Now: time.Now()}).Status
 	return obj
 }
 
@@ -235,9 +244,8 @@ func TestHealthChecks(t *testing.T) {
 	retrying.Status = *estimate.Pending(retrying, "Reading the price catalog failed: timeout")
 	noCatalog := supportBot("ml", "x", ftv1.PolicyEnforce)
 	noCatalog.Spec.PriceCatalogRef = "premium"
-	stale := &metav1.Condition{Type: ftv1.ConditionStale, Status: metav1.ConditionTrue, Reason: ftv1.ReasonPricesOutdated, Message: "older than maxAge 720h0m0s"}
-	violated := estimate.Checks{Policies: []string{"platform"}, Violations: []costpolicy.Violation{
-		{Policy: "platform", Rule: costpolicy.RuleMaxUpfrontCost, Message: "upfront cost 1001.25 USD exceeds the limit of 500 USD"}}}
+	platform := &ftv1.CostPolicy{ObjectMeta: metav1.ObjectMeta{Name: "platform"},
+		Spec: ftv1.CostPolicySpec{NamespaceSelector: &metav1.LabelSelector{}, MaxUpfrontCost: ptr.To(ftv1.Decimal("500"))}}
 	apiCheaper := func(p ftv1.Policy) *ftv1.FineTuneEstimate {
 		o := supportBot("ml", "x", p)
 		o.Spec.Usage.RequestsPerMonth = 10
@@ -263,10 +271,10 @@ func TestHealthChecks(t *testing.T) {
 		"over budget, Enforce":               {obj: computed(t, overBudget("ml", "x", ftv1.PolicyEnforce), false), argo: "Degraded", argoMsg: "OverBudget", flux: kstatus.FailedStatus},
 		"use the API, Advisory":              {obj: apiCheaper(ftv1.PolicyAdvisory), argo: "Healthy", argoMsg: "policy Advisory", flux: kstatus.CurrentStatus, kstatus: kstatus.CurrentStatus},
 		"use the API, no policy":             {obj: apiCheaper(""), argo: "Healthy", argoMsg: "policy Advisory", flux: kstatus.CurrentStatus},
-		"stale prices, Enforce":              {obj: checked(t, supportBot("ml", "x", ftv1.PolicyEnforce), estimate.Checks{CatalogStale: stale}), argo: "Degraded", argoMsg: "PricesStale", flux: kstatus.FailedStatus, kstatus: kstatus.CurrentStatus},
-		"stale prices, Advisory":             {obj: checked(t, supportBot("ml", "x", ftv1.PolicyAdvisory), estimate.Checks{CatalogStale: stale}), argo: "Healthy", argoMsg: "Approved", flux: kstatus.CurrentStatus},
-		"cost policy says no, Enforce":       {obj: checked(t, supportBot("ml", "x", ftv1.PolicyEnforce), violated), argo: "Degraded", argoMsg: "PolicyViolated: CostPolicy platform maxUpfrontCost", flux: kstatus.FailedStatus},
-		"cost policy says no, Advisory":      {obj: checked(t, supportBot("ml", "x", ftv1.PolicyAdvisory), violated), argo: "Degraded", argoMsg: "Not approved by a CostPolicy", flux: kstatus.FailedStatus, kstatus: kstatus.CurrentStatus},
+		"stale prices, Enforce":              {obj: checked(t, supportBot("ml", "x", ftv1.PolicyEnforce), true), argo: "Degraded", argoMsg: "PricesStale", flux: kstatus.FailedStatus, kstatus: kstatus.CurrentStatus},
+		"stale prices, Advisory":             {obj: checked(t, supportBot("ml", "x", ftv1.PolicyAdvisory), true), argo: "Healthy", argoMsg: "Approved", flux: kstatus.CurrentStatus},
+		"cost policy says no, Enforce":       {obj: checked(t, supportBot("ml", "x", ftv1.PolicyEnforce), false, platform), argo: "Degraded", argoMsg: "PolicyViolated: CostPolicy platform maxUpfrontCost", flux: kstatus.FailedStatus},
+		"cost policy says no, Advisory":      {obj: checked(t, supportBot("ml", "x", ftv1.PolicyAdvisory), false, platform), argo: "Degraded", argoMsg: "Not approved by a CostPolicy", flux: kstatus.FailedStatus, kstatus: kstatus.CurrentStatus},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -32,7 +32,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
-	"github.com/ftcost/ftcost/internal/estimate"
+	"github.com/ftcost/ftcost/internal/evaluation"
 	"github.com/ftcost/ftcost/internal/testenv"
 )
 
@@ -291,7 +291,6 @@ func (h *Harness) baseline(ctx context.Context, ns string, profileAPIServer bool
 	if err := h.c.Get(ctx, types.NamespacedName{Name: ftv1.DefaultCatalogName}, pc); err != nil {
 		return 0, 0, 0, err
 	}
-	getter := func(string) (*ftv1.PriceCatalog, bool, error) { return pc, true, nil }
 	objs := estimates(ns, h.cfg.N)
 	// The status the operator would write, computed before the clock starts; the second patch
 	// changes it as a catalog change would.
@@ -299,10 +298,8 @@ func (h *Harness) baseline(ctx context.Context, ns string, profileAPIServer bool
 	for i, o := range objs {
 		c := o.DeepCopy()
 		c.Generation = 1
-		st, err := estimate.Compute(c, getter)
-		if err != nil {
-			return 0, 0, 0, err
-		}
+		st := evaluation.Evaluate(&evaluation.Inputs{Estimate: c, Catalog: pc, Now: time.Now()}).Status
+		var err error
 		if first[i], err = json.Marshal(map[string]any{"status": st}); err != nil {
 			return 0, 0, 0, err
 		}

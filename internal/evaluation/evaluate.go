@@ -1,0 +1,143 @@
+package evaluation
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/engine"
+	"github.com/ftcost/ftcost/internal/catalog"
+	"github.com/ftcost/ftcost/internal/costpolicy"
+	"github.com/ftcost/ftcost/internal/estimate"
+)
+
+// Evaluation is an estimate evaluated: the status to write, and the engine's figures behind it for
+// those who explain them.
+type Evaluation struct {
+	Status *ftv1.FineTuneEstimateStatus
+	// Input, Catalog and Result are the engine's input, the catalog it priced with and its result;
+	// nil where the evaluation stopped before them (Status says why).
+	Input   *engine.Input
+	Catalog *engine.Catalog
+	Result  *engine.Result
+	// RecheckAfter is when the verdict changes if nothing else does: a price the estimate uses
+	// turns stale. 0: no such time.
+	RecheckAfter time.Duration
+}
+
+// Evaluate turns gathered inputs into the estimate's status: the engine's figures, then the checks
+// beside them in one order (prices stale under Enforce, then CostPolicy violations, then the
+// estimate's own verdict), then the actual spend against the budget. Decimals stay decimals until
+// the status is formatted, once. Every condition is set once, to its final value, so evaluating the
+// same inputs again yields the same status with the same transition times.
+func Evaluate(in *Inputs) *Evaluation {
+	obj := in.Estimate
+	ev := &Evaluation{}
+	policies := policyNames(in.Policies)
+	res, err := estimate.Resolve(&obj.Spec, in.Catalog)
+	if err != nil {
+		ev.Status = failed(obj, err, nil)
+	} else {
+		ev.Catalog = res.Catalog
+		ev.Input, err = estimate.Input(&obj.Spec)
+		if err == nil {
+			ev.Input.Throughput = estimate.Throughput(in.Profile)
+			ev.Result, err = engine.Estimate(ev.Input, res.Catalog)
+		}
+		if err != nil {
+			ev.Result = nil
+			ev.Status = failed(obj, err, &res.Pricing)
+		} else {
+			var hold *estimate.Hold
+			hold, ev.RecheckAfter = verdict(in, ev.Input, ev.Catalog, ev.Result)
+			ev.Status = estimate.Succeeded(obj, ev.Result, &res.Pricing, hold)
+		}
+	}
+	ev.Status.CostPolicies = policies
+	// status.actuals is the actuals reconciler's record: kept, and judged against the budget.
+	ev.Status.Actuals = obj.Status.Actuals
+	JudgeSpend(obj, ev.Status)
+	return ev
+}
+
+// failed is the status of an estimate that could not be computed, naming the spec field at fault.
+func failed(obj *ftv1.FineTuneEstimate, err error, pricing *ftv1.Pricing) *ftv1.FineTuneEstimateStatus {
+	var notFound *estimate.CatalogNotFoundError
+	if errors.As(err, &notFound) {
+		return estimate.Failed(obj, ftv1.ReasonCatalogNotFound, err.Error(), pricing)
+	}
+	var ee *engine.Error
+	if !errors.As(err, &ee) {
+		ee = &engine.Error{Reason: engine.ReasonInvalidSpec, Message: err.Error()}
+	}
+	return estimate.Failed(obj, string(ee.Reason), estimate.SpecMessage(ee), pricing)
+}
+
+// verdict weighs what stands beside the estimate's own figures, in order: the prices it uses
+// being stale under policy Enforce (no verdict on outdated prices), then the rules of the
+// CostPolicies that select its namespace. It returns the first "no" (nil when there is none) and
+// when a used price turns stale.
+func verdict(in *Inputs, input *engine.Input, cat *engine.Catalog, r *engine.Result) (*estimate.Hold, time.Duration) {
+	obj := in.Estimate
+	var recheck time.Duration
+	if in.Catalog != nil {
+		st := catalog.StalePrices(in.Catalog, UsedPrices(input, cat), in.Now)
+		recheck = st.Recheck
+		if len(st.Stale) > 0 && obj.Spec.Policy == ftv1.PolicyEnforce {
+			return &estimate.Hold{Reason: ftv1.ReasonPricesStale, Message: fmt.Sprintf(
+				"PriceCatalog %q: %s, and the policy is Enforce: no approval on outdated prices", in.Catalog.Name, st.Message())}, 0
+		}
+	}
+	violations := in.BrokenPolicies
+	upfront := r.UpfrontCost.Decimal()
+	for _, p := range in.Policies {
+		violations = append(violations, costpolicy.Check(p, costpolicy.Estimate{Spec: &obj.Spec, UpfrontCost: &upfront, Catalog: cat})...)
+	}
+	if len(violations) > 0 {
+		msgs := make([]string, len(violations))
+		for i, v := range violations {
+			msgs[i] = v.String()
+		}
+		return &estimate.Hold{Reason: ftv1.ReasonPolicyViolated, Message: strings.Join(msgs, "; ")}, recheck
+	}
+	return nil, recheck
+}
+
+// UsedPrices are the catalog entries whose prices an estimate's figures rest on: its training
+// provider, the provider it self-hosts on, the API model it compares with, and the API model that
+// bills its fine-tuned model (spec.serving.apiModel, else a Managed provider's).
+func UsedPrices(in *engine.Input, cat *engine.Catalog) []catalog.PriceRef {
+	refs := []catalog.PriceRef{{Kind: catalog.EntryProvider, Name: in.Provider}}
+	add := func(kind, name string) {
+		for _, r := range refs {
+			if r.Kind == kind && r.Name == name {
+				return
+			}
+		}
+		refs = append(refs, catalog.PriceRef{Kind: kind, Name: name})
+	}
+	if in.SelfHosted != nil {
+		add(catalog.EntryProvider, in.SelfHosted.Provider)
+	}
+	if in.APIModel != "" && in.APICostPerRequest == nil {
+		add(catalog.EntryAPIModel, in.APIModel)
+	}
+	serving := in.ServingAPIModel
+	if p, ok := cat.Providers[in.Provider]; ok && serving == "" {
+		serving = p.ServingAPIModel
+	}
+	if serving != "" {
+		add(catalog.EntryAPIModel, serving)
+	}
+	return refs
+}
+
+func policyNames(policies []*ftv1.CostPolicy) []string {
+	var names []string
+	for _, p := range policies {
+		names = append(names, p.Name)
+	}
+	return names
+}
