@@ -602,6 +602,13 @@ type FineTuneEstimateStatus struct {
 	// actuals are what the estimate's gated workloads used and cost once they finished.
 	// +optional
 	Actuals *Actuals `json:"actuals,omitempty"`
+	// releases are the workloads the gate released on this estimate that have not finished, with
+	// the generation, size and spend cap each was approved for. Written by the operator only.
+	// +optional
+	// +listType=map
+	// +listMapKey=uid
+	// +kubebuilder:validation:MaxItems=32
+	Releases []Release `json:"releases,omitempty"`
 	// costPolicies names the CostPolicies that select the estimate's namespace and were checked.
 	// +optional
 	// +listType=set

@@ -56,7 +56,9 @@ func Evaluate(in *Inputs) *Evaluation {
 		}
 	}
 	ev.Status.CostPolicies = policies
-	// status.actuals is the actuals reconciler's record: kept, and judged against the budget.
+	// status.releases is the gate's record, status.actuals the actuals reconciler's: both kept, the
+	// spend judged against the budget.
+	ev.Status.Releases = obj.Status.Releases
 	ev.Status.Actuals = obj.Status.Actuals
 	JudgeSpend(obj, ev.Status)
 	return ev
