@@ -2,8 +2,8 @@ package controller
 
 import (
 	"context"
+	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/internal/evaluation"
 	"github.com/ftcost/ftcost/internal/gate"
 )
 
@@ -66,7 +67,9 @@ func viaEstimatesOfCatalog(c client.Reader, perEstimate func(context.Context, cl
 const kueueQueueLabel = "kueue.x-k8s.io/queue-name"
 
 // gateInput reads what gate.Decide needs for work in namespace ns labelled with estimate name: the
-// estimate (nil when missing) and the Stale condition of the catalog that priced it.
+// estimate as stored (nil when missing), and the same estimate evaluated afresh from its inputs, so
+// the gate acts on the verdict the inputs give, never on a status someone else may have written,
+// and on the age of the prices the estimate itself uses.
 func gateInput(ctx context.Context, c client.Reader, ns, name string) (gate.Input, error) {
 	in := gate.Input{Namespace: ns, EstimateName: name}
 	if name == "" {
@@ -77,16 +80,14 @@ func gateInput(ctx context.Context, c client.Reader, ns, name string) (gate.Inpu
 		return in, client.IgnoreNotFound(err)
 	}
 	in.Estimate = obj
-	if cat := gate.CatalogToCheck(obj); cat != "" {
-		pc := &ftv1.PriceCatalog{}
-		switch err := c.Get(ctx, types.NamespacedName{Name: cat}, pc); {
-		case apierrors.IsNotFound(err):
-			// The estimate controller will notice and say CatalogNotFound; nothing is stale.
-		case err != nil:
-			return in, err
-		default:
-			in.CatalogStale = meta.FindStatusCondition(pc.Status.Conditions, ftv1.ConditionStale)
-		}
+	inputs, err := evaluation.Gather(ctx, clusterSource{c}, obj, time.Now())
+	if err != nil {
+		return in, err
+	}
+	ev := evaluation.Evaluate(inputs)
+	in.Fresh = ev.Status
+	if len(ev.Stale.Stale) > 0 {
+		in.StalePrices = ev.Stale.Message()
 	}
 	return in, nil
 }

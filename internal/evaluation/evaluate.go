@@ -22,8 +22,10 @@ type Evaluation struct {
 	Input   *engine.Input
 	Catalog *engine.Catalog
 	Result  *engine.Result
-	// RecheckAfter is when the verdict changes if nothing else does: a price the estimate uses
-	// turns stale. 0: no such time.
+	// Stale is how old the prices the estimate uses are against its catalog's maxAge; its Recheck
+	// is when the verdict changes if nothing else does (a used price turns stale).
+	Stale catalog.Staleness
+	// RecheckAfter is when to evaluate again if nothing changes; 0: no such time.
 	RecheckAfter time.Duration
 }
 
@@ -50,9 +52,11 @@ func Evaluate(in *Inputs) *Evaluation {
 			ev.Result = nil
 			ev.Status = failed(obj, err, &res.Pricing)
 		} else {
-			var hold *estimate.Hold
-			hold, ev.RecheckAfter = verdict(in, ev.Input, ev.Catalog, ev.Result)
-			ev.Status = estimate.Succeeded(obj, ev.Result, &res.Pricing, hold)
+			if in.Catalog != nil {
+				ev.Stale = catalog.StalePrices(in.Catalog, UsedPrices(ev.Input, ev.Catalog), in.Now)
+				ev.RecheckAfter = ev.Stale.Recheck
+			}
+			ev.Status = estimate.Succeeded(obj, ev.Result, &res.Pricing, verdict(in, ev.Stale, ev.Catalog, ev.Result))
 		}
 	}
 	ev.Status.CostPolicies = policies
@@ -79,18 +83,12 @@ func failed(obj *ftv1.FineTuneEstimate, err error, pricing *ftv1.Pricing) *ftv1.
 
 // verdict weighs what stands beside the estimate's own figures, in order: the prices it uses
 // being stale under policy Enforce (no verdict on outdated prices), then the rules of the
-// CostPolicies that select its namespace. It returns the first "no" (nil when there is none) and
-// when a used price turns stale.
-func verdict(in *Inputs, input *engine.Input, cat *engine.Catalog, r *engine.Result) (*estimate.Hold, time.Duration) {
+// CostPolicies that select its namespace. It returns the first "no", nil when there is none.
+func verdict(in *Inputs, stale catalog.Staleness, cat *engine.Catalog, r *engine.Result) *estimate.Hold {
 	obj := in.Estimate
-	var recheck time.Duration
-	if in.Catalog != nil {
-		st := catalog.StalePrices(in.Catalog, UsedPrices(input, cat), in.Now)
-		recheck = st.Recheck
-		if len(st.Stale) > 0 && obj.Spec.Policy == ftv1.PolicyEnforce {
-			return &estimate.Hold{Reason: ftv1.ReasonPricesStale, Message: fmt.Sprintf(
-				"PriceCatalog %q: %s, and the policy is Enforce: no approval on outdated prices", in.Catalog.Name, st.Message())}, 0
-		}
+	if len(stale.Stale) > 0 && obj.Spec.Policy == ftv1.PolicyEnforce {
+		return &estimate.Hold{Reason: ftv1.ReasonPricesStale, Message: fmt.Sprintf(
+			"PriceCatalog %q: %s, and the policy is Enforce: no approval on outdated prices", in.Catalog.Name, stale.Message())}
 	}
 	violations := in.BrokenPolicies
 	upfront := r.UpfrontCost.Decimal()
@@ -102,9 +100,9 @@ func verdict(in *Inputs, input *engine.Input, cat *engine.Catalog, r *engine.Res
 		for i, v := range violations {
 			msgs[i] = v.String()
 		}
-		return &estimate.Hold{Reason: ftv1.ReasonPolicyViolated, Message: strings.Join(msgs, "; ")}, recheck
+		return &estimate.Hold{Reason: ftv1.ReasonPolicyViolated, Message: strings.Join(msgs, "; ")}
 	}
-	return nil, recheck
+	return nil
 }
 
 // UsedPrices are the catalog entries whose prices an estimate's figures rest on: its training

@@ -290,14 +290,17 @@ func TestVerdict(t *testing.T) {
 			wantRecheck: time.Date(2026, 2, 9, 0, 0, 0, 0, time.UTC).Sub(testNow)},
 		"its own old price under Enforce": {policy: ftv1.PolicyEnforce, catalog: aged("2025-06-02", "2026-01-10"),
 			wantStatus: metav1.ConditionFalse, wantReason: ftv1.ReasonPricesStale,
-			wantMsg: `PriceCatalog "default": effectiveDate 2025-06-02 of provider runpod is older than maxAge 720h0m0s, and the policy is Enforce`},
+			wantMsg: `PriceCatalog "default": effectiveDate 2025-06-02 of provider runpod is older than maxAge 720h0m0s, and the policy is Enforce`,
+			// claude-sonnet's turn comes later: the message will name it too.
+			wantRecheck: time.Date(2026, 2, 9, 0, 0, 0, 0, time.UTC).Sub(testNow)},
 		"its own old price under Advisory": {policy: ftv1.PolicyAdvisory, catalog: aged("2025-06-02", "2026-01-10"),
 			wantStatus: metav1.ConditionTrue, wantReason: ftv1.ReasonApproved,
 			wantRecheck: time.Date(2026, 2, 9, 0, 0, 0, 0, time.UTC).Sub(testNow)},
 		"policy violated": {policies: []*ftv1.CostPolicy{platform}, wantStatus: metav1.ConditionFalse, wantReason: ftv1.ReasonPolicyViolated,
 			wantMsg: "CostPolicy platform maxUpfrontCost: upfront cost 1001.25 USD exceeds the limit of 500 USD"},
 		"stale outranks a violation": {policy: ftv1.PolicyEnforce, catalog: aged("2025-06-02", "2026-01-10"), policies: []*ftv1.CostPolicy{platform},
-			wantStatus: metav1.ConditionFalse, wantReason: ftv1.ReasonPricesStale},
+			wantStatus: metav1.ConditionFalse, wantReason: ftv1.ReasonPricesStale,
+			wantRecheck: time.Date(2026, 2, 9, 0, 0, 0, 0, time.UTC).Sub(testNow)},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

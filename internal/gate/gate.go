@@ -5,6 +5,7 @@ package gate
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -57,6 +58,15 @@ const (
 	ReasonApproved = ftv1.ReasonApproved
 	// ReasonAdvisoryNotApproved: the estimate is not Approved, but its policy is Advisory.
 	ReasonAdvisoryNotApproved = "AdvisoryNotApproved"
+	// ReasonStatusDisagrees: the estimate's stored verdict is not what a fresh evaluation of its
+	// inputs gives (written by someone else, or not yet rewritten by the operator).
+	ReasonStatusDisagrees = "StatusDisagrees"
+	// ReasonSizeExceedsPlan: the workload asks for more accelerators than its estimate planned.
+	ReasonSizeExceedsPlan = "SizeExceedsPlan"
+	// ReasonGPUTypeMismatch: the workload pins another GPU type than its estimate planned.
+	ReasonGPUTypeMismatch = "GPUTypeMismatch"
+	// ReasonSizeUnknown: the workload's accelerators cannot be read from its spec.
+	ReasonSizeUnknown = "SizeUnknown"
 )
 
 // Delays before looking again at held work. An estimate is computed within a second of a change, so a
@@ -83,11 +93,26 @@ type Input struct {
 	Namespace string
 	// EstimateName is the value of the EstimateLabel; empty when the work has none.
 	EstimateName string
-	// Estimate is the named estimate; nil when it does not exist.
+	// Estimate is the named estimate as stored; nil when it does not exist.
 	Estimate *ftv1.FineTuneEstimate
-	// CatalogStale is the Stale condition of the PriceCatalog named by status.pricing.catalog; nil when
-	// the catalog is not Stale (or the built-in catalog was used, which has none).
-	CatalogStale *metav1.Condition
+	// Fresh is the estimate's status evaluated afresh from its inputs by the gate itself: the verdict
+	// the gate acts on, so a status written by anyone else releases nothing. nil with Estimate.
+	Fresh *ftv1.FineTuneEstimateStatus
+	// StalePrices says which prices the estimate uses are older than its catalog's maxAge; "" when
+	// none is. Whatever the policy, a verdict on outdated prices is no verdict.
+	StalePrices string
+	// Asked is what the workload asks for, to compare with the plan; nil when not compared (a Kueue
+	// Workload, which Kueue sizes).
+	Asked *Accelerators
+}
+
+// Accelerators are what a workload asks for: pods x per-pod accelerator requests, and the GPU type
+// it pins (by node selector or affinity), if any.
+type Accelerators struct {
+	GPUs    int64
+	GPUType string
+	// Unknown says why the count cannot be read from the spec ("" when it can).
+	Unknown string
 }
 
 // Decide says what the estimate's verdict on the work is. A verdict that does not exist yet, or rests
@@ -104,19 +129,32 @@ func Decide(in Input) Decision {
 		return Decision{Outcome: Pending, Reason: ReasonEstimateNotFound, RetryAfter: PendingRetryAfter,
 			Message: fmt.Sprintf("FineTuneEstimate %s does not exist", ref)}
 	}
-	approved := meta.FindStatusCondition(obj.Status.Conditions, ftv1.ConditionApproved)
+	stored := meta.FindStatusCondition(obj.Status.Conditions, ftv1.ConditionApproved)
 	ready := meta.FindStatusCondition(obj.Status.Conditions, ftv1.ConditionReady)
 	if obj.Status.ObservedGeneration != obj.Generation || ready == nil || ready.Status == metav1.ConditionUnknown ||
-		approved == nil || approved.Status == metav1.ConditionUnknown || approved.ObservedGeneration != obj.Generation {
+		stored == nil || stored.Status == metav1.ConditionUnknown || stored.ObservedGeneration != obj.Generation || in.Fresh == nil {
 		return Decision{Outcome: Pending, Reason: ReasonEstimatePending, RetryAfter: PendingRetryAfter,
 			Message: fmt.Sprintf("FineTuneEstimate %s has not been estimated for generation %d yet", ref, obj.Generation)}
 	}
-	if in.CatalogStale != nil && in.CatalogStale.Status == metav1.ConditionTrue {
+	approved := meta.FindStatusCondition(in.Fresh.Conditions, ftv1.ConditionApproved)
+	if approved == nil || approved.Status != stored.Status || approved.Reason != stored.Reason {
+		fresh := "none"
+		if approved != nil {
+			fresh = string(approved.Status) + " (" + approved.Reason + ")"
+		}
+		return Decision{Outcome: Pending, Reason: ReasonStatusDisagrees, RetryAfter: PendingRetryAfter,
+			Message: fmt.Sprintf("FineTuneEstimate %s says Approved=%s (%s), but its inputs give %s now: waiting for the operator to write its verdict",
+				ref, stored.Status, stored.Reason, fresh)}
+	}
+	if in.StalePrices != "" {
 		return Decision{Outcome: Pending, Reason: ReasonPricesStale, RetryAfter: StaleRetryAfter,
-			Message: fmt.Sprintf("FineTuneEstimate %s is priced with PriceCatalog %q, which is Stale: %s",
-				ref, catalogName(obj), in.CatalogStale.Message)}
+			Message: fmt.Sprintf("FineTuneEstimate %s is priced with PriceCatalog %q, whose prices it uses are stale: %s",
+				ref, catalogName(obj), in.StalePrices)}
 	}
 	if approved.Status == metav1.ConditionTrue {
+		if d, ok := sized(ref, in.Fresh, in.Asked); !ok {
+			return d
+		}
 		return Decision{Outcome: Approved, Reason: ReasonApproved,
 			Message: fmt.Sprintf("FineTuneEstimate %s is Approved: %s", ref, approved.Message)}
 	}
@@ -136,10 +174,48 @@ func Decide(in Input) Decision {
 
 // enforced ends a gate's message for a Rejected decision: what enforced the "no".
 func enforced(d Decision) string {
-	if d.Reason == ftv1.ReasonPolicyViolated {
+	switch d.Reason {
+	case ftv1.ReasonPolicyViolated:
 		return "; a CostPolicy is enforced whatever spec.policy"
+	case ReasonSizeExceedsPlan, ReasonGPUTypeMismatch, ReasonSizeUnknown:
+		return "; an approval is for the planned GPUs, whatever spec.policy"
 	}
 	return "; policy Enforce"
+}
+
+// sized holds an approved workload that asks for more accelerators than the plan, or another GPU
+// type, or whose size cannot be read: an approval is for the plan's GPUs, not for whatever runs.
+func sized(ref string, plan *ftv1.FineTuneEstimateStatus, asked *Accelerators) (Decision, bool) {
+	switch {
+	case asked == nil:
+		return Decision{}, true
+	case asked.Unknown != "":
+		return Decision{Outcome: Rejected, Reason: ReasonSizeUnknown,
+			Message: fmt.Sprintf("FineTuneEstimate %s plans %d GPUs, but the workload's size cannot be read: %s", ref, plan.GPUCount, asked.Unknown)}, false
+	case asked.GPUs > int64(plan.GPUCount):
+		return Decision{Outcome: Rejected, Reason: ReasonSizeExceedsPlan,
+			Message: fmt.Sprintf("the workload asks for %d GPUs; FineTuneEstimate %s is Approved for %d %s GPUs: lower its size or raise spec.training.gpuCount",
+				asked.GPUs, ref, plan.GPUCount, plan.GPUType)}, false
+	case asked.GPUType != "" && plan.GPUType != "" && !SameGPUType(asked.GPUType, plan.GPUType):
+		return Decision{Outcome: Rejected, Reason: ReasonGPUTypeMismatch,
+			Message: fmt.Sprintf("the workload pins GPU type %q; FineTuneEstimate %s is Approved for %s: pin %s or change spec.training.gpuType",
+				asked.GPUType, ref, plan.GPUType, plan.GPUType)}, false
+	}
+	return Decision{}, true
+}
+
+// SameGPUType says whether a node label's GPU product (nvidia.com/gpu.product "NVIDIA-H100-80GB-HBM3",
+// GKE's cloud.google.com/gke-accelerator "nvidia-h100-80gb") names a catalog's GPU type ("H100"): the
+// catalog's name, as a whole word, in the label's value, case-insensitively.
+func SameGPUType(label, catalogType string) bool {
+	words := strings.FieldsFunc(strings.ToLower(label), func(r rune) bool { return r == '-' || r == '_' || r == ' ' || r == '.' })
+	want := strings.ToLower(catalogType)
+	for _, w := range words {
+		if w == want {
+			return true
+		}
+	}
+	return strings.EqualFold(label, catalogType)
 }
 
 // CatalogToCheck is the PriceCatalog whose Stale condition matters for an estimate; empty when the

@@ -33,7 +33,11 @@ func fte(gen, observed int64, approved metav1.ConditionStatus, reason string, po
 }
 
 func TestDecide(t *testing.T) {
-	stale := &metav1.Condition{Type: ftv1.ConditionStale, Status: metav1.ConditionTrue, Reason: ftv1.ReasonPricesOutdated, Message: "runpod H100 is from 2024-01-01"}
+	stale := "effectiveDate 2024-01-01 of provider runpod is older than maxAge 720h0m0s"
+	forged := fte(1, 1, metav1.ConditionTrue, ftv1.ReasonApproved, ftv1.PolicyEnforce) // as patched by someone else
+	freshNo := fte(1, 1, metav1.ConditionFalse, ftv1.ReasonOverBudget, ftv1.PolicyEnforce).Status
+	planned := fte(1, 1, metav1.ConditionTrue, ftv1.ReasonApproved, ftv1.PolicyEnforce)
+	planned.Status.GPUCount, planned.Status.GPUType = 2, "H100"
 	readyUnknown := fte(1, 1, metav1.ConditionFalse, ftv1.ReasonNotReady, ftv1.PolicyEnforce)
 	readyUnknown.Status.Conditions[0].Status = metav1.ConditionUnknown
 	noConditions := fte(1, 1, metav1.ConditionTrue, ftv1.ReasonApproved, "")
@@ -55,9 +59,13 @@ func TestDecide(t *testing.T) {
 		"Ready Unknown":                                  {in: Input{EstimateName: "bot", Estimate: readyUnknown}, want: Pending, reason: ReasonEstimatePending, retry: PendingRetryAfter},
 		"Approved from an old generation":                {in: Input{EstimateName: "bot", Estimate: oldApproved}, want: Pending, reason: ReasonEstimatePending, retry: PendingRetryAfter},
 		"approved passes":                                {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionTrue, ftv1.ReasonApproved, ftv1.PolicyEnforce)}, want: Approved, reason: ReasonApproved},
-		"approved but stale waits":                       {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionTrue, ftv1.ReasonApproved, ""), CatalogStale: stale}, want: Pending, reason: ReasonPricesStale, retry: StaleRetryAfter, msgContains: "2024-01-01"},
-		"stale waits even when advisory":                 {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonOverBudget, ftv1.PolicyAdvisory), CatalogStale: stale}, want: Pending, reason: ReasonPricesStale, retry: StaleRetryAfter},
-		"Stale False is fresh":                           {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionTrue, ftv1.ReasonApproved, ""), CatalogStale: &metav1.Condition{Status: metav1.ConditionFalse}}, want: Approved, reason: ReasonApproved},
+		"approved but stale waits":                       {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionTrue, ftv1.ReasonApproved, ""), StalePrices: stale}, want: Pending, reason: ReasonPricesStale, retry: StaleRetryAfter, msgContains: "2024-01-01"},
+		"stale waits even when advisory":                 {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonOverBudget, ftv1.PolicyAdvisory), StalePrices: stale}, want: Pending, reason: ReasonPricesStale, retry: StaleRetryAfter},
+		"a forged Approved waits for the operator":       {in: Input{EstimateName: "bot", Estimate: forged, Fresh: &freshNo}, want: Pending, reason: ReasonStatusDisagrees, retry: PendingRetryAfter, msgContains: "says Approved=True (Approved), but its inputs give False (OverBudget)"},
+		"within the plan passes":                         {in: Input{EstimateName: "bot", Estimate: planned, Asked: &Accelerators{GPUs: 2, GPUType: "NVIDIA-H100-80GB-HBM3"}}, want: Approved, reason: ReasonApproved},
+		"more GPUs than planned":                         {in: Input{EstimateName: "bot", Estimate: planned, Asked: &Accelerators{GPUs: 64}}, want: Rejected, reason: ReasonSizeExceedsPlan, msgContains: "asks for 64 GPUs; FineTuneEstimate ml/bot is Approved for 2 H100 GPUs"},
+		"another GPU type":                               {in: Input{EstimateName: "bot", Estimate: planned, Asked: &Accelerators{GPUs: 1, GPUType: "nvidia-a100-80gb"}}, want: Rejected, reason: ReasonGPUTypeMismatch, msgContains: `pins GPU type "nvidia-a100-80gb"; FineTuneEstimate ml/bot is Approved for H100`},
+		"a size that cannot be read":                     {in: Input{EstimateName: "bot", Estimate: planned, Asked: &Accelerators{Unknown: "spec.trainer does not state numNodes"}}, want: Rejected, reason: ReasonSizeUnknown, msgContains: "cannot be read: spec.trainer"},
 		"enforce rejects with the reason":                {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonNotRecommended, ftv1.PolicyEnforce)}, want: Rejected, reason: ftv1.ReasonNotRecommended, msgContains: "FineTuneEstimate ml/bot is not Approved (NotRecommended): why"},
 		"enforce rejects not ready":                      {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonNotReady, ftv1.PolicyEnforce)}, want: Rejected, reason: ftv1.ReasonNotReady},
 		"advisory passes with a message":                 {in: Input{EstimateName: "bot", Estimate: fte(1, 1, metav1.ConditionFalse, ftv1.ReasonOverBudget, ftv1.PolicyAdvisory)}, want: AdvisoryNotApproved, reason: ReasonAdvisoryNotApproved, msgContains: "not Approved (OverBudget): why"},
@@ -68,6 +76,9 @@ func TestDecide(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			tc.in.Namespace = "ml"
+			if tc.in.Estimate != nil && tc.in.Fresh == nil {
+				tc.in.Fresh = &tc.in.Estimate.Status // what a fresh evaluation gives, unless the case says
+			}
 			got := Decide(tc.in)
 			if got.Outcome != tc.want || got.Reason != tc.reason || got.RetryAfter != tc.retry {
 				t.Errorf("Decide = %+v, want outcome %s reason %s retry %s", got, tc.want, tc.reason, tc.retry)
