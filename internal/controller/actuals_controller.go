@@ -65,8 +65,8 @@ type ActualsReconciler struct {
 	Reader client.Reader
 }
 
-// The kinds themselves are read with the rules of workload_kinds.go; a RayJob's RayCluster is read
-// once to find its pods.
+// The kinds themselves are read under the RBAC rules of workload_kinds.go; a RayJob's RayCluster
+// is read once to find its pods.
 // +kubebuilder:rbac:groups=ray.io,resources=rayclusters,verbs=get
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list
 // +kubebuilder:rbac:groups=ftcost.io,resources=throughputprofiles,verbs=get;list;watch;create

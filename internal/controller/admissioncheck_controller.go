@@ -151,8 +151,8 @@ func (r *WorkloadGateReconciler) ourChecks(ctx context.Context, wl *kueue.Worklo
 }
 
 // estimateName is the ftcost.io/estimate label of the workload that controls the Workload, when it
-// is of a kind the suspend gate covers (a Job, JobSet, TrainJob, PyTorchJob or RayJob), and
-// otherwise the Workload's own label (a plain Workload, another integration, or Kueue's
+// is of a kind of workload.Kinds (a Job, JobSet, TrainJob, PyTorchJob or RayJob), and otherwise
+// the Workload's own label (a plain Workload, another integration, or Kueue's
 // labelKeysToCopy having copied it).
 func (r *WorkloadGateReconciler) estimateName(ctx context.Context, wl *kueue.Workload) (string, error) {
 	k, owner, ok := gatedOwner(wl)
