@@ -18,9 +18,10 @@ var Job = Kind{
 	StartedConditions: []string{"Complete", "Failed"},
 	// Set while it runs; the Job controller clears it when the Job is suspended.
 	StartedField: []string{"status", "startTime"},
-	ScaleFields:  []string{"spec.parallelism"},
-	PodSets:      jobPodSets,
-	Ended:        jobEnded,
+	// spec.completions may change only with parallelism (elastic Indexed Jobs keep them equal).
+	ScaleFields: []string{"spec.parallelism"},
+	PodSets:     jobPodSets,
+	Ended:       jobEnded,
 	Pods: func(u *unstructured.Unstructured) []PodSource {
 		return []PodSource{labelledBy(JobControllerUIDLabel, string(u.GetUID()))}
 	},

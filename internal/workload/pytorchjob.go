@@ -20,10 +20,11 @@ var PyTorchJob = Kind{
 	Upstream:          Upstream{"github.com/kubeflow/training-operator", "v1.8.1", []string{"manifests/base/crds/kubeflow.org_pytorchjobs.yaml"}},
 	SuspendPath:       []string{"spec", "runPolicy", "suspend"},
 	StartedConditions: []string{"Running", "Restarting", "Succeeded", "Failed"},
-	ScaleFields:       []string{"spec.pytorchReplicaSpecs.*.replicas"},
-	PodSets:           pyTorchJobPodSets,
-	Ended:             pyTorchJobEnded,
-	Pods:              pyTorchJobPods,
+	// An elastic PyTorchJob's workers may be scaled up to spec.elasticPolicy.maxReplicas.
+	ScaleFields: []string{"spec.pytorchReplicaSpecs.*.replicas", "spec.elasticPolicy.maxReplicas"},
+	PodSets:     pyTorchJobPodSets,
+	Ended:       pyTorchJobEnded,
+	Pods:        pyTorchJobPods,
 }
 
 // pyTorchJobPodSets: per spec.pytorchReplicaSpecs (Master, Worker), replicas (1 when unset) pods of
