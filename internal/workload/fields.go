@@ -56,8 +56,6 @@ func resumedOrCreated(u *unstructured.Unstructured) *metav1.Time {
 	return nil
 }
 
-func dotted(path []string) string { return strings.Join(path, ".") }
-
 // timeAt is the RFC 3339 time at path; nil when missing, not a string, or not a time.
 func timeAt(obj map[string]any, path ...string) *metav1.Time {
 	s, ok := fieldAt(obj, path...).(string)
