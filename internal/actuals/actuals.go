@@ -9,18 +9,14 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
+	"github.com/ftcost/ftcost/internal/workload"
 )
-
-// GPUResources are the extended resources counted as GPUs.
-var GPUResources = []corev1.ResourceName{"nvidia.com/gpu", "amd.com/gpu"}
 
 // Measured is one finished run: the status entry and its exact GPU time.
 type Measured struct {
@@ -29,80 +25,6 @@ type Measured struct {
 	// Unmeasured says why the GPU time is unknown ("" when it was measured): no pod was left and the
 	// workload's spec does not tell its GPUs. The run is recorded at 0 GPU-hours, with no error figure.
 	Unmeasured string
-}
-
-// JobFinished says how a Job ended and when, from its Complete or Failed condition; ok is false
-// while it runs.
-func JobFinished(j *batchv1.Job) (outcome ftv1.RunOutcome, end time.Time, ok bool) {
-	for _, c := range j.Status.Conditions {
-		if c.Status != corev1.ConditionTrue {
-			continue
-		}
-		switch c.Type {
-		case batchv1.JobComplete:
-			end = c.LastTransitionTime.Time
-			if j.Status.CompletionTime != nil {
-				end = j.Status.CompletionTime.Time
-			}
-			return ftv1.RunSucceeded, end, true
-		case batchv1.JobFailed:
-			return ftv1.RunFailed, c.LastTransitionTime.Time, true
-		}
-	}
-	return "", time.Time{}, false
-}
-
-// PodGPUs is the GPUs a pod's containers ask for (limits, which extended resources require to
-// equal requests; else requests). Init containers are not counted: they do not train.
-func PodGPUs(spec *corev1.PodSpec) int64 {
-	var n int64
-	for _, c := range spec.Containers {
-		for _, r := range GPUResources {
-			q, ok := c.Resources.Limits[r]
-			if !ok {
-				q, ok = c.Resources.Requests[r]
-			}
-			if ok {
-				n += q.Value()
-			}
-		}
-	}
-	return n
-}
-
-// Run is a finished workload of any kind, read from its status and spec: what Measure needs.
-type Run struct {
-	// Kind, Name and UID identify the workload; a run is counted once by its UID.
-	Kind, Name string
-	UID        types.UID
-	Outcome    ftv1.RunOutcome
-	// Start is when the workload started; nil when its status does not say.
-	Start *metav1.Time
-	// End is when it completed or failed.
-	End time.Time
-	// FallbackGPUs is the GPUs its spec holds at once while it runs (for a Job: parallelism x the GPUs
-	// of its pod template), the fallback when no pod is left to read; meaningful when
-	// FallbackUnknown is empty.
-	FallbackGPUs int64
-	// FallbackUnknown says why the spec does not tell the GPUs ("" when it does).
-	FallbackUnknown string
-	// SharedPods: its pods serve other work too (a RayJob on a RayCluster chosen by clusterSelector),
-	// so each pod counts only from the run's start.
-	SharedPods bool
-}
-
-// JobRun reads a finished Job as a Run; ok is false while it runs.
-func JobRun(j *batchv1.Job) (Run, bool) {
-	outcome, end, ok := JobFinished(j)
-	if !ok {
-		return Run{}, false
-	}
-	run := Run{Kind: "Job", Name: j.Name, UID: j.UID, Outcome: outcome, End: end,
-		FallbackGPUs: int64(ptr.Deref(j.Spec.Parallelism, 1)) * PodGPUs(&j.Spec.Template.Spec)}
-	if j.Status.StartTime != nil {
-		run.Start = j.Status.StartTime.DeepCopy()
-	}
-	return run, true
 }
 
 // podSpan is when a pod ran: from status.startTime to the last container's finish, else until the
@@ -127,7 +49,7 @@ func podSpan(p *corev1.Pod, workloadEnd time.Time) (time.Time, time.Time, bool) 
 // Pods). When no pod with GPUs is left to read (garbage-collected, TTL), it is the run's start to its end x
 // FallbackGPUs (Source Workload: an upper bound for pods that ran one after another, a lower bound
 // for retries beside each other); Unmeasured says why when even that is unknown.
-func Measure(run Run, pods []corev1.Pod) Measured {
+func Measure(run workload.Run, pods []corev1.Pod) Measured {
 	m := Measured{Run: ftv1.ActualRun{Kind: run.Kind, Name: run.Name, UID: string(run.UID), Outcome: run.Outcome,
 		StartTime: run.Start.DeepCopy(), EndTime: ptr.To(metav1.NewTime(run.End)), Source: ftv1.UsageSourcePods}}
 	counted, gpuPods := false, false
@@ -140,7 +62,7 @@ func Measure(run Run, pods []corev1.Pod) Measured {
 			start = run.Start.Time
 		}
 		counted = true
-		gpus := PodGPUs(&pods[i].Spec)
+		gpus := workload.PodGPUs(&pods[i].Spec)
 		gpuPods = gpuPods || gpus > 0
 		m.GPUSeconds += engine.GPUSeconds(gpus, start, stop)
 	}
@@ -160,15 +82,6 @@ func Measure(run Run, pods []corev1.Pod) Measured {
 		m.GPUSeconds = engine.GPUSeconds(run.FallbackGPUs, run.Start.Time, run.End)
 	}
 	return m
-}
-
-// MeasureJob measures a finished Job (Measure of JobRun); ok is false while the Job runs.
-func MeasureJob(j *batchv1.Job, pods []corev1.Pod) (Measured, bool) {
-	run, ok := JobRun(j)
-	if !ok {
-		return Measured{}, false
-	}
-	return Measure(run, pods), true
 }
 
 // Counted says whether a run was counted already.

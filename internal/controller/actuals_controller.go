@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -16,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -30,6 +28,7 @@ import (
 	"github.com/ftcost/ftcost/internal/estimate"
 	"github.com/ftcost/ftcost/internal/evaluation"
 	"github.com/ftcost/ftcost/internal/gate"
+	"github.com/ftcost/ftcost/internal/workload"
 )
 
 // Event reasons of recorded runs.
@@ -48,9 +47,9 @@ const waitForEstimate = 30 * time.Second
 
 // ActualsReconciler records each finished workload labelled ftcost.io/estimate in its estimate's
 // status.actuals, once, keyed by the workload's UID, and adds the throughput of successful runs to
-// the ThroughputProfile of their model, method and GPU type. One reconciler per kind: batch/v1 Jobs
-// through the manager's cache, and each kind of actuals.Kinds, once its CRD is served, through a
-// label-selected cache of its own (SetupWithManager starts them).
+// the ThroughputProfile of their model, method and GPU type. One reconciler per kind of
+// workload.Kinds, once its API is served, through the kind's label-selected cache, shared with the
+// suspend gate (SetupWithManager starts them).
 type ActualsReconciler struct {
 	client.Client
 	// APIReader lists a finished run's pods (and reads the objects they belong to) straight from the
@@ -62,48 +61,43 @@ type ActualsReconciler struct {
 	// Caches are the labelled workloads' caches, shared with the suspend gate.
 	Caches *WorkloadCaches
 
-	// Kind is the workload kind measured, read through Reader, its cache of Caches; nil for
-	// batch/v1 Jobs, read through the manager's cache.
-	Kind   *actuals.Kind
+	// Kind is the workload kind measured, read through Reader, its cache of Caches.
+	Kind   workload.Kind
 	Reader client.Reader
 }
 
-// The kinds are read as unstructured; get;list;watch on them is granted to the suspend gate too.
-// +kubebuilder:rbac:groups=jobset.x-k8s.io,resources=jobsets,verbs=get;list;watch
-// +kubebuilder:rbac:groups=trainer.kubeflow.org,resources=trainjobs,verbs=get;list;watch
-// +kubebuilder:rbac:groups=kubeflow.org,resources=pytorchjobs,verbs=get;list;watch
-// +kubebuilder:rbac:groups=ray.io,resources=rayjobs,verbs=get;list;watch
+// The kinds themselves are read under the RBAC rules of workload_kinds.go; a RayJob's RayCluster
+// is read once to find its pods.
 // +kubebuilder:rbac:groups=ray.io,resources=rayclusters,verbs=get
-// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list
 // +kubebuilder:rbac:groups=ftcost.io,resources=throughputprofiles,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups=ftcost.io,resources=throughputprofiles/status,verbs=get;patch;update
 
 // Reconcile measures a finished workload and records it.
 func (r *ActualsReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	workload, run, sources, err := r.finishedRun(ctx, req)
-	if workload == nil || err != nil {
+	obj, run, sources, err := r.finishedRun(ctx, req)
+	if obj == nil || err != nil {
 		return ctrl.Result{}, err
 	}
-	name := workload.GetLabels()[gate.EstimateLabel]
+	name := obj.GetLabels()[gate.EstimateLabel]
 	if name == "" {
 		return ctrl.Result{}, nil
 	}
-	if measured, err := r.parentMeasured(ctx, workload); measured || err != nil {
+	if measured, err := r.parentMeasured(ctx, obj); measured || err != nil {
 		return ctrl.Result{}, err
 	}
 	est := &ftv1.FineTuneEstimate{}
-	if err := r.Get(ctx, types.NamespacedName{Namespace: workload.GetNamespace(), Name: name}, est); err != nil {
+	if err := r.Get(ctx, types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}, est); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if actuals.Counted(est.Status.Actuals, string(workload.GetUID())) {
+	if actuals.Counted(est.Status.Actuals, string(obj.GetUID())) {
 		return ctrl.Result{}, nil
 	}
 	if est.Status.PricePerGPUHour == "" {
 		// Not priced yet (or priced by tokens at a managed provider): nothing to price the run at.
 		return ctrl.Result{RequeueAfter: waitForEstimate}, nil
 	}
-	pods, err := r.podsOf(ctx, workload, sources)
+	pods, err := r.podsOf(ctx, obj, sources)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -126,12 +120,12 @@ func (r *ActualsReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{}, err
 	}
 	r.Metrics.ObserveRun(&est.Status, ratio, hasRatio)
-	r.Recorder.Eventf(est, workload, corev1.EventTypeNormal, ReasonActualRecorded, "Actuals", "%s", runNote(m.Run, &est.Status))
+	r.Recorder.Eventf(est, obj, corev1.EventTypeNormal, ReasonActualRecorded, "Actuals", "%s", runNote(m.Run, &est.Status))
 	if m.Unmeasured != "" {
-		r.Recorder.Eventf(est, workload, corev1.EventTypeWarning, ReasonActualUnmeasured, "Actuals",
+		r.Recorder.Eventf(est, obj, corev1.EventTypeWarning, ReasonActualUnmeasured, "Actuals",
 			"%s %s: GPU time unknown, recorded as 0 GPU-hours: %s", m.Run.Kind, m.Run.Name, m.Unmeasured)
 	} else if actuals.OutsideBand(m.Run, &est.Status) {
-		r.Recorder.Eventf(est, workload, corev1.EventTypeWarning, ReasonActualOutsideBand, "Actuals",
+		r.Recorder.Eventf(est, obj, corev1.EventTypeWarning, ReasonActualOutsideBand, "Actuals",
 			"%s %s used %s GPU-hours, outside the estimate's band %s to %s", m.Run.Kind, m.Run.Name, m.Run.GPUHours,
 			est.Status.GPUHoursLow, est.Status.GPUHoursHigh)
 	}
@@ -142,21 +136,10 @@ func (r *ActualsReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 
 // finishedRun reads the workload of req and, once it has finished, its run and where its pods
 // are; the workload is nil when it is gone or still runs.
-func (r *ActualsReconciler) finishedRun(ctx context.Context, req ctrl.Request) (client.Object, actuals.Run, []actuals.PodSource, error) {
-	if r.Kind == nil {
-		job := &batchv1.Job{}
-		if err := r.Get(ctx, req.NamespacedName, job); err != nil {
-			return nil, actuals.Run{}, nil, client.IgnoreNotFound(err)
-		}
-		run, finished := actuals.JobRun(job)
-		if !finished {
-			return nil, run, nil, nil
-		}
-		return job, run, []actuals.PodSource{{Labels: map[string]string{actuals.JobControllerUIDLabel: string(job.UID)}}}, nil
-	}
-	u := unstructuredOf(r.Kind.GVK)
+func (r *ActualsReconciler) finishedRun(ctx context.Context, req ctrl.Request) (client.Object, workload.Run, []workload.PodSource, error) {
+	u := r.Kind.New()
 	if err := r.Reader.Get(ctx, req.NamespacedName, u); err != nil {
-		return nil, actuals.Run{}, nil, client.IgnoreNotFound(err)
+		return nil, workload.Run{}, nil, client.IgnoreNotFound(err)
 	}
 	run, finished := r.Kind.Finished(u)
 	if !finished {
@@ -168,20 +151,20 @@ func (r *ActualsReconciler) finishedRun(ctx context.Context, req ctrl.Request) (
 // podsOf lists the pods of a run from each of its sources, each pod once. A source's child (a
 // TrainJob's JobSet, a RayJob's RayCluster or submitter Job) is read first; one that is gone (with
 // its pods), not served, or not controlled by the workload adds no pods.
-func (r *ActualsReconciler) podsOf(ctx context.Context, workload client.Object, sources []actuals.PodSource) ([]corev1.Pod, error) {
+func (r *ActualsReconciler) podsOf(ctx context.Context, obj client.Object, sources []workload.PodSource) ([]corev1.Pod, error) {
 	seen := map[types.UID]bool{}
 	var pods []corev1.Pod
 	for _, src := range sources {
 		if c := src.Child; c != nil {
 			child := unstructuredOf(c.GVK)
-			err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: workload.GetNamespace(), Name: c.Name}, child)
+			err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: obj.GetNamespace(), Name: c.Name}, child)
 			if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
 				continue
 			}
 			if err != nil {
 				return nil, err
 			}
-			if !c.Shared && !metav1.IsControlledBy(child, workload) {
+			if !c.Shared && !metav1.IsControlledBy(child, obj) {
 				continue
 			}
 			src = c.Pods(child)
@@ -190,7 +173,7 @@ func (r *ActualsReconciler) podsOf(ctx context.Context, workload client.Object, 
 			continue
 		}
 		list := &corev1.PodList{}
-		if err := r.APIReader.List(ctx, list, client.InNamespace(workload.GetNamespace()), client.MatchingLabels(src.Labels)); err != nil {
+		if err := r.APIReader.List(ctx, list, client.InNamespace(obj.GetNamespace()), client.MatchingLabels(src.Labels)); err != nil {
 			return nil, err
 		}
 		for _, p := range src.Keep(list.Items) {
@@ -211,14 +194,14 @@ func unstructuredOf(gvk schema.GroupVersionKind) *unstructured.Unstructured {
 
 // parentMeasured says whether a workload's run is its gated parent's: the parent exists and
 // carries the estimate label, so its run counts the child's pods.
-func (r *ActualsReconciler) parentMeasured(ctx context.Context, workload metav1.Object) (bool, error) {
-	ref := actuals.GatedParent(workload)
+func (r *ActualsReconciler) parentMeasured(ctx context.Context, obj metav1.Object) (bool, error) {
+	ref := workload.GatedParent(obj)
 	if ref == nil {
 		return false, nil
 	}
 	parent := &metav1.PartialObjectMetadata{}
 	parent.SetGroupVersionKind(schema.FromAPIVersionAndKind(ref.APIVersion, ref.Kind))
-	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: workload.GetNamespace(), Name: ref.Name}, parent)
+	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: obj.GetNamespace(), Name: ref.Name}, parent)
 	switch {
 	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
 		return false, nil
@@ -273,35 +256,14 @@ func (r *ActualsReconciler) calibrate(ctx context.Context, est *ftv1.FineTuneEst
 	return nil
 }
 
-// finishedJob passes Jobs that have completed or failed.
-var finishedJob = predicate.NewPredicateFuncs(func(o client.Object) bool {
-	j, ok := o.(*batchv1.Job)
-	if !ok {
-		return false
-	}
-	_, _, done := actuals.JobFinished(j)
-	return done
-})
-
-// SetupWithManager watches the labelled Jobs the manager caches, once they have finished, and
-// starts a reconciler for each kind of actuals.Kinds once its CRD is served (a metadata-only watch
-// on CustomResourceDefinitions, as the suspend gate does).
+// SetupWithManager starts a reconciler for each kind of workload.Kinds once its API is served (a
+// metadata-only watch on CustomResourceDefinitions, as the suspend gate does).
 func (r *ActualsReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	err := ctrl.NewControllerManagedBy(mgr).
-		For(&batchv1.Job{}, builder.WithPredicates(finishedJob)).
-		Named("actuals-job").
-		Complete(r)
-	if err != nil {
-		return err
-	}
 	kinds := &actualsKinds{base: r, mgr: mgr, running: map[schema.GroupKind]bool{}}
-	return kindStarter[actuals.Kind]{
-		name: "actuals-kinds", started: "its actuals are measured", kinds: actuals.Kinds,
-		crd: actuals.Kind.CRDName, gk: func(k actuals.Kind) schema.GroupKind { return k.GVK.GroupKind() }, ensure: kinds.ensure,
-	}.setupWithManager(mgr)
+	return kindStarter{name: "actuals-kinds", started: "its actuals are measured", ensure: kinds.ensure}.setupWithManager(mgr)
 }
 
-// actualsKinds starts the reconcilers of the kinds of actuals.Kinds, each once.
+// actualsKinds starts the reconcilers of the kinds of workload.Kinds, each once.
 type actualsKinds struct {
 	base    *ActualsReconciler
 	mgr     ctrl.Manager
@@ -311,7 +273,7 @@ type actualsKinds struct {
 
 // ensure starts the label-selected cache and the reconciler of a kind once; it fails with a
 // no-match error while the kind is not served.
-func (a *actualsKinds) ensure(ctx context.Context, k actuals.Kind) error {
+func (a *actualsKinds) ensure(ctx context.Context, k workload.Kind) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.running[k.GVK.GroupKind()] {
@@ -325,19 +287,19 @@ func (a *actualsKinds) ensure(ctx context.Context, k actuals.Kind) error {
 		return err
 	}
 	r := *a.base
-	r.Kind, r.Reader = &k, c
+	r.Kind, r.Reader = k, c
 	finished := predicate.NewTypedPredicateFuncs(func(u *unstructured.Unstructured) bool {
 		_, done := k.Finished(u)
 		return done && u.GetLabels()[gate.EstimateLabel] != ""
 	})
 	err = ctrl.NewControllerManagedBy(a.mgr).
 		Named("actuals-" + strings.ToLower(k.GVK.Kind)).
-		WatchesRawSource(source.Kind(c, unstructuredOf(k.GVK), &handler.TypedEnqueueRequestForObject[*unstructured.Unstructured]{}, finished)).
+		WatchesRawSource(source.Kind(c, k.New(), &handler.TypedEnqueueRequestForObject[*unstructured.Unstructured]{}, finished)).
 		Complete(&r)
 	if err != nil {
 		return err
 	}
 	a.running[k.GVK.GroupKind()] = true
-	log.FromContext(ctx).Info("Measuring the actuals of a workload kind", "kind", k.GVK.GroupKind().String())
+	log.FromContext(ctx).Info("Measuring the actuals of a obj kind", "kind", k.GVK.GroupKind().String())
 	return nil
 }

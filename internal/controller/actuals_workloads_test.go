@@ -19,9 +19,9 @@ import (
 	"sigs.k8s.io/yaml"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
-	"github.com/ftcost/ftcost/internal/actuals"
 	"github.com/ftcost/ftcost/internal/gate"
 	"github.com/ftcost/ftcost/internal/testenv"
+	"github.com/ftcost/ftcost/internal/workload"
 )
 
 // createWorkload creates a workload of gvk from YAML in ns; a client learns a kind from discovery,
@@ -72,12 +72,11 @@ func ranPods(g Gomega, ns, prefix string, labels map[string]string, controller *
 }
 
 func gvkOf(kind string) schema.GroupVersionKind {
-	for _, k := range actuals.Kinds {
-		if k.GVK.Kind == kind {
-			return k.GVK
-		}
+	k, ok := workload.Named(kind)
+	if !ok {
+		panic("no kind " + kind)
 	}
-	panic("no kind " + kind)
+	return k.GVK
 }
 
 // TestActualsOfWorkloadKinds installs the CRDs of JobSet, TrainJob, PyTorchJob and RayJob while
@@ -108,8 +107,8 @@ func TestActualsOfWorkloadKinds(t *testing.T) {
 	js := createWorkload(g, gvkOf("JobSet"), ns, "js-a", `spec: {replicatedJobs: [{name: workers, replicas: 2, template: {spec: {
   parallelism: 1, completions: 1, template: {spec: {restartPolicy: Never, containers: [{name: train, image: "trainer:1",
   resources: {limits: {nvidia.com/gpu: "2"}}}]}}}}}]}`, gated, nil)
-	ranPods(g, ns, "js-a", map[string]string{actuals.JobSetUIDLabel: string(js.GetUID()), "jobset.sigs.k8s.io/jobset-name": "js-a"}, nil, start, 2, 30*time.Minute, 24*time.Minute)
-	ranPods(g, ns, "js-a-old", map[string]string{actuals.JobSetUIDLabel: "an-earlier-uid", "jobset.sigs.k8s.io/jobset-name": "js-a"}, nil, start, 8, time.Hour)
+	ranPods(g, ns, "js-a", map[string]string{workload.JobSetUIDLabel: string(js.GetUID()), "jobset.sigs.k8s.io/jobset-name": "js-a"}, nil, start, 2, 30*time.Minute, 24*time.Minute)
+	ranPods(g, ns, "js-a-old", map[string]string{workload.JobSetUIDLabel: "an-earlier-uid", "jobset.sigs.k8s.io/jobset-name": "js-a"}, nil, start, 8, time.Hour)
 	finishWorkload(g, js, `{terminalState: Completed, conditions: [
   {type: Suspended, status: "False", reason: ResumeJobs, message: jobset is resumed, lastTransitionTime: "`+at(0)+`"},
   {type: Completed, status: "True", reason: AllJobsCompleted, message: jobset completed successfully, lastTransitionTime: "`+at(31*time.Minute)+`"}]}`)
@@ -124,7 +123,7 @@ func TestActualsOfWorkloadKinds(t *testing.T) {
 	pt := createWorkload(g, gvkOf("PyTorchJob"), ns, "pt-a", `spec: {pytorchReplicaSpecs: {
   Master: {replicas: 1, template: {spec: {containers: [{name: pytorch, image: "trainer:1", resources: {limits: {nvidia.com/gpu: "1"}}}]}}},
   Worker: {replicas: 1, template: {spec: {containers: [{name: pytorch, image: "trainer:1", resources: {limits: {nvidia.com/gpu: "1"}}}]}}}}}`, gated, nil)
-	ptLabels := map[string]string{actuals.PyTorchJobNameLabel: "pt-a", actuals.PyTorchOperatorLabel: actuals.PyTorchOperatorName}
+	ptLabels := map[string]string{workload.PyTorchJobNameLabel: "pt-a", workload.PyTorchOperatorLabel: workload.PyTorchOperatorName}
 	ranPods(g, ns, "pt-a", ptLabels, pt, start, 1, 40*time.Minute, 38*time.Minute)
 	ranPods(g, ns, "pt-a-leftover", ptLabels, nil, start, 4, time.Hour)
 	finishWorkload(g, pt, `{startTime: "`+at(0)+`", completionTime: "`+at(41*time.Minute)+`", conditions: [
@@ -142,7 +141,7 @@ func TestActualsOfWorkloadKinds(t *testing.T) {
   trainer: {numNodes: 2, resourcesPerNode: {limits: {nvidia.com/gpu: "4"}}}}`, gated, nil)
 	child := createWorkload(g, gvkOf("JobSet"), ns, "tj-a", `spec: {replicatedJobs: [{name: node, replicas: 1, template: {spec: {
   parallelism: 2, template: {spec: {restartPolicy: Never, containers: [{name: node, image: "trainer:1"}]}}}}}]}`, gated, tj)
-	ranPods(g, ns, "tj-a", map[string]string{actuals.JobSetUIDLabel: string(child.GetUID()), "jobset.sigs.k8s.io/jobset-name": "tj-a"}, nil, start, 4, 15*time.Minute, 15*time.Minute)
+	ranPods(g, ns, "tj-a", map[string]string{workload.JobSetUIDLabel: string(child.GetUID()), "jobset.sigs.k8s.io/jobset-name": "tj-a"}, nil, start, 4, 15*time.Minute, 15*time.Minute)
 	finishWorkload(g, child, `{terminalState: Failed, conditions: [{type: Failed, status: "True", reason: FailedJobs, message: jobset failed, lastTransitionTime: "`+at(16*time.Minute)+`"}]}`)
 	finishWorkload(g, tj, `{conditions: [
   {type: Suspended, status: "False", reason: Resumed, message: TrainJob is resumed, lastTransitionTime: "`+at(0)+`"},

@@ -22,10 +22,11 @@ import (
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/internal/gate"
+	"github.com/ftcost/ftcost/internal/workload"
 )
 
-// WorkloadOwnerIndex indexes Kueue Workloads by the kind and name of the gated workload (a row of
-// gate.Kinds) that controls them, e.g. "JobSet.jobset.x-k8s.io/train", so a Job or an estimate
+// WorkloadOwnerIndex indexes Kueue Workloads by the kind and name of the gated workload (of a kind of
+// workload.Kinds) that controls them, e.g. "JobSet.jobset.x-k8s.io/train", so a Job or an estimate
 // reaches exactly its Workloads.
 const WorkloadOwnerIndex = "ftcost.io/owner"
 
@@ -75,7 +76,7 @@ func (r *AdmissionCheckReconciler) SetupWithManager(mgr ctrl.Manager) error {
 
 // WorkloadGateReconciler sets the state of ftcost's AdmissionChecks on Kueue Workloads from the
 // FineTuneEstimate named by the ftcost.io/estimate label of the workload that owns them (any kind of
-// gate.Kinds), or the Workload's own label: Ready, Retry with a delay, or Rejected, as gate.Decide says.
+// workload.Kinds), or the Workload's own label: Ready, Retry with a delay, or Rejected, as gate.Decide says.
 type WorkloadGateReconciler struct {
 	client.Client
 	// APIReader reads from the API server, bypassing the cache: the caches hold only labelled
@@ -150,8 +151,8 @@ func (r *WorkloadGateReconciler) ourChecks(ctx context.Context, wl *kueue.Worklo
 }
 
 // estimateName is the ftcost.io/estimate label of the workload that controls the Workload, when it
-// is of a kind the suspend gate covers (a Job, JobSet, TrainJob, PyTorchJob or RayJob), and
-// otherwise the Workload's own label (a plain Workload, another integration, or Kueue's
+// is of a kind of workload.Kinds (a Job, JobSet, TrainJob, PyTorchJob or RayJob), and otherwise
+// the Workload's own label (a plain Workload, another integration, or Kueue's
 // labelKeysToCopy having copied it).
 func (r *WorkloadGateReconciler) estimateName(ctx context.Context, wl *kueue.Workload) (string, error) {
 	k, owner, ok := gatedOwner(wl)
@@ -159,7 +160,7 @@ func (r *WorkloadGateReconciler) estimateName(ctx context.Context, wl *kueue.Wor
 		return wl.Labels[gate.EstimateLabel], nil
 	}
 	key := types.NamespacedName{Namespace: wl.Namespace, Name: owner}
-	obj := newObject(k)
+	obj := k.New()
 	var err error = apierrors.NewNotFound(schema.GroupResource{Group: k.GVK.Group, Resource: k.Resource}, owner)
 	if c, running := r.Gates.Reader(k.GVK.GroupKind()); running {
 		err = c.Get(ctx, key, obj)
@@ -177,17 +178,13 @@ func (r *WorkloadGateReconciler) estimateName(ctx context.Context, wl *kueue.Wor
 	return wl.Labels[gate.EstimateLabel], nil
 }
 
-// gatedOwner is the kind and name of the workload controlling o, when gate.Kinds covers its kind.
-func gatedOwner(o client.Object) (gate.Kind, string, bool) {
-	ref := metav1.GetControllerOf(o)
+// gatedOwner is the kind and name of the workload controlling o, when workload.Kinds covers its kind.
+func gatedOwner(o client.Object) (workload.Kind, string, bool) {
+	ref := workload.GatedParent(o)
 	if ref == nil {
-		return gate.Kind{}, "", false
+		return workload.Kind{}, "", false
 	}
-	gv, err := schema.ParseGroupVersion(ref.APIVersion)
-	if err != nil {
-		return gate.Kind{}, "", false
-	}
-	k, ok := gate.KindOf(schema.GroupKind{Group: gv.Group, Kind: ref.Kind})
+	k, ok := workload.KindOf(schema.FromAPIVersionAndKind(ref.APIVersion, ref.Kind).GroupKind())
 	return k, ref.Name, ok
 }
 
@@ -216,7 +213,7 @@ func (r *WorkloadGateReconciler) SetupWithManager(ctx context.Context, mgr ctrl.
 }
 
 func (r *WorkloadGateReconciler) workloadsOfJob(ctx context.Context, o client.Object) []reconcile.Request {
-	return r.workloadsOf(ctx, schema.GroupKind{Group: "batch", Kind: "Job"}, o)
+	return r.workloadsOf(ctx, workload.Job.GVK.GroupKind(), o)
 }
 
 // workloadsOf lists the Workloads controlled by the gated workload o of kind gk.

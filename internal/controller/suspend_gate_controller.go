@@ -25,16 +25,8 @@ import (
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/internal/gate"
+	"github.com/ftcost/ftcost/internal/workload"
 )
-
-// One marker per row of gate.Kinds: the gate reads labelled workloads and patches spec.suspend (the
-// ValidatingAdmissionPolicy ftcost-operator-writes in config/vap limits the patch to that).
-// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;patch
-// +kubebuilder:rbac:groups=jobset.x-k8s.io,resources=jobsets,verbs=get;list;watch;patch
-// +kubebuilder:rbac:groups=trainer.kubeflow.org,resources=trainjobs,verbs=get;list;watch;patch
-// +kubebuilder:rbac:groups=kubeflow.org,resources=pytorchjobs,verbs=get;list;watch;patch
-// +kubebuilder:rbac:groups=ray.io,resources=rayjobs,verbs=get;list;watch;patch
-// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch
 
 // kueueWorkloadsCRD is Kueue's Workload CRD: while it exists, Kueue owns the suspend switch of work
 // with a queue name.
@@ -49,7 +41,7 @@ var gatedSelector = func() labels.Selector {
 	return labels.NewSelector().Add(*req)
 }()
 
-// SuspendGates runs the suspend gate for every kind of gate.Kinds whose API the cluster serves: one
+// SuspendGates runs the suspend gate for every kind of workload.Kinds whose API the cluster serves: one
 // label-selected cache and one controller per kind, all of them the same code (suspendGate). A kind
 // whose CRD is missing is skipped with one log line and started when its CRD appears (a metadata-only
 // watch on CustomResourceDefinitions). The Kueue check reads workloads through the same caches.
@@ -75,15 +67,12 @@ func crdMeta() *metav1.PartialObjectMetadata {
 // watches CRDs for the others.
 func (g *SuspendGates) SetupWithManager(mgr ctrl.Manager) error {
 	g.mgr, g.running = mgr, map[schema.GroupKind]cache.Cache{}
-	return kindStarter[gate.Kind]{
-		name: "workload-kinds", started: "its suspend gate starts", kinds: gate.Kinds,
-		crd: gate.Kind.CRDName, gk: func(k gate.Kind) schema.GroupKind { return k.GVK.GroupKind() }, ensure: g.ensure,
-	}.setupWithManager(mgr)
+	return kindStarter{name: "workload-kinds", started: "its suspend gate starts", ensure: g.ensure}.setupWithManager(mgr)
 }
 
 // ensure starts the cache (and, with Release, the controller) of a kind once; it fails with a
 // no-match error while the kind is not served.
-func (g *SuspendGates) ensure(ctx context.Context, k gate.Kind) error {
+func (g *SuspendGates) ensure(ctx context.Context, k workload.Kind) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.running[k.GVK.GroupKind()] != nil {
@@ -101,7 +90,7 @@ func (g *SuspendGates) ensure(ctx context.Context, k gate.Kind) error {
 		labelled := predicate.NewTypedPredicateFuncs(func(o *unstructured.Unstructured) bool { return o.GetLabels()[gate.EstimateLabel] != "" })
 		err := ctrl.NewControllerManagedBy(g.mgr).
 			Named("suspend-gate-"+strings.ToLower(k.GVK.Kind)).
-			WatchesRawSource(source.Kind(c, newObject(k), &handler.TypedEnqueueRequestForObject[*unstructured.Unstructured]{}, labelled)).
+			WatchesRawSource(source.Kind(c, k.New(), &handler.TypedEnqueueRequestForObject[*unstructured.Unstructured]{}, labelled)).
 			Watches(&ftv1.FineTuneEstimate{}, handler.EnqueueRequestsFromMapFunc(sg.ofEstimate)).
 			Watches(&ftv1.PriceCatalog{}, handler.EnqueueRequestsFromMapFunc(viaEstimatesOfCatalog(g.mgr.GetClient(), sg.ofEstimate)),
 				builder.WithPredicates(staleChanged)).
@@ -129,7 +118,7 @@ func (g *SuspendGates) Reader(gk schema.GroupKind) (client.Reader, bool) {
 // labelledOf lists the workloads of every running kind labelled with the estimate's name.
 func (g *SuspendGates) labelledOf(ctx context.Context, estimate client.Object) []*unstructured.Unstructured {
 	var out []*unstructured.Unstructured
-	for _, k := range gate.Kinds {
+	for _, k := range workload.Kinds {
 		r, ok := g.Reader(k.GVK.GroupKind())
 		if !ok {
 			continue
@@ -143,15 +132,8 @@ func (g *SuspendGates) labelledOf(ctx context.Context, estimate client.Object) [
 	return out
 }
 
-func newObject(k gate.Kind) *unstructured.Unstructured {
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(k.GVK)
-	return u
-}
-
-func listLabelled(ctx context.Context, r client.Reader, k gate.Kind, estimate client.Object) ([]*unstructured.Unstructured, error) {
-	list := &unstructured.UnstructuredList{}
-	list.SetGroupVersionKind(k.GVK.GroupVersion().WithKind(k.GVK.Kind + "List"))
+func listLabelled(ctx context.Context, r client.Reader, k workload.Kind, estimate client.Object) ([]*unstructured.Unstructured, error) {
+	list := k.NewList()
 	if err := r.List(ctx, list, client.InNamespace(estimate.GetNamespace()), client.MatchingLabels{gate.EstimateLabel: estimate.GetName()}); err != nil {
 		return nil, err
 	}
@@ -170,13 +152,13 @@ type suspendGate struct {
 	client.Client
 	// Reader is the kind's label-selected cache.
 	Reader   client.Reader
-	Kind     gate.Kind
+	Kind     workload.Kind
 	Recorder recorder.EventRecorder
 }
 
 // Reconcile applies gate.ForJob to one workload.
 func (r *suspendGate) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	obj := newObject(r.Kind)
+	obj := r.Kind.New()
 	if err := r.Reader.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -188,7 +170,7 @@ func (r *suspendGate) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Res
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	facts := r.Kind.FactsOf(obj, kueueManaged)
+	facts := gate.FactsOf(r.Kind, obj, kueueManaged)
 	if !facts.Gated() {
 		return ctrl.Result{}, nil
 	}

@@ -15,42 +15,51 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/ftcost/ftcost/internal/workload"
 )
 
-// kindStarter starts something per workload kind (the suspend gate, the actuals reconciler) at the
-// manager's start for each kind already served, and for a kind installed later when its
-// CustomResourceDefinition is seen (a metadata-only watch), retrying with backoff until it is served.
-type kindStarter[K any] struct {
+// One marker per kind of workload.Kinds: the suspend gate and the actuals reconciler read labelled
+// workloads, and the gate patches their suspend switch (the ValidatingAdmissionPolicy
+// ftcost-operator-writes in config/vap limits the patch to that).
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=jobset.x-k8s.io,resources=jobsets,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=trainer.kubeflow.org,resources=trainjobs,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=kubeflow.org,resources=pytorchjobs,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=ray.io,resources=rayjobs,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch
+
+// kindStarter starts something per kind of workload.Kinds (the suspend gate, the actuals
+// reconciler) at the manager's start for each kind already served, and for a kind installed later
+// when its CustomResourceDefinition is seen (a metadata-only watch), retrying with backoff until it
+// is served. A built-in kind (Job) that fails to start stops the manager, as there is no CRD to
+// retry on.
+type kindStarter struct {
 	// name names the CRD watch's controller.
 	name string
 	// started says in a log line what starts with the kind, e.g. "its suspend gate starts".
 	started string
-	kinds   []K
-	// crd is the kind's CRD name, "" for a built-in kind (Job): a built-in kind that fails to
-	// start stops the manager, as there is no CRD to retry on.
-	crd    func(K) string
-	gk     func(K) schema.GroupKind
-	ensure func(context.Context, K) error
+	ensure  func(context.Context, workload.Kind) error
 }
 
-func (s kindStarter[K]) setupWithManager(mgr ctrl.Manager) error {
-	byCRD := map[string]K{}
-	for _, k := range s.kinds {
-		if n := s.crd(k); n != "" {
+func (s kindStarter) setupWithManager(mgr ctrl.Manager) error {
+	byCRD := map[string]workload.Kind{}
+	for _, k := range workload.Kinds {
+		if n := k.CRDName(); n != "" {
 			byCRD[n] = k
 		}
 	}
 	err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
-		for _, k := range s.kinds {
+		for _, k := range workload.Kinds {
 			switch err := s.ensure(ctx, k); {
 			case meta.IsNoMatchError(err):
 				log.FromContext(ctx).Info("Workload kind not installed: "+s.started+" when its CRD appears",
-					"kind", s.gk(k).String(), "crd", s.crd(k))
-			case err != nil && s.crd(k) == "":
+					"kind", k.GVK.GroupKind().String(), "crd", k.CRDName())
+			case err != nil && k.BuiltIn():
 				return err
 			case err != nil:
 				log.FromContext(ctx).Error(err, "Starting a workload kind failed: "+s.started+" when its CRD is seen again",
-					"kind", s.gk(k).String())
+					"kind", k.GVK.GroupKind().String())
 			}
 		}
 		return nil

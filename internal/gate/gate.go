@@ -15,8 +15,8 @@ import (
 )
 
 const (
-	// EstimateLabel on a workload (a row of Kinds, or a Kueue Workload) names the FineTuneEstimate, in the
-	// same namespace, that gates it.
+	// EstimateLabel on a workload (of a kind of workload.Kinds, or a Kueue Workload) names the
+	// FineTuneEstimate, in the same namespace, that gates it.
 	EstimateLabel = "ftcost.io/estimate"
 	// ControllerName is the spec.controllerName of the Kueue AdmissionChecks ftcost serves.
 	ControllerName = "ftcost.io/cost-gate"

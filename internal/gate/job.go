@@ -4,6 +4,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/ftcost/ftcost/internal/workload"
 )
 
 // Annotations the Job gate writes on a gated Job.
@@ -26,16 +29,28 @@ const (
 	EventRejected    = "Rejected"
 )
 
-// Job is what the suspend gate reads from a workload of any of the Kinds (a batch/v1 Job, a JobSet,
-// a TrainJob, ...).
+// Job is what the suspend gate reads from a workload of any of workload.Kinds (a batch/v1 Job, a
+// JobSet, a TrainJob, ...).
 type Job struct {
 	Suspended bool
-	// Started: the workload has run, or finished, by its kind's rule (Kind.Started).
+	// Started: the workload has run, or finished, by its kind's rule (workload.Kind.Started).
 	Started bool
 	// KueueManaged: Kueue owns spec.suspend of this Job (it has a queue name); the AdmissionCheck gates it.
 	KueueManaged bool
 	// Gate and GateMessage are the current values of the gate's annotations.
 	Gate, GateMessage string
+}
+
+// FactsOf reads what the gate needs from a workload of kind k; kueueManaged says whether Kueue owns
+// its suspend switch.
+func FactsOf(k workload.Kind, u *unstructured.Unstructured, kueueManaged bool) Job {
+	return Job{
+		Suspended:    k.Suspended(u),
+		Started:      k.Started(u),
+		KueueManaged: kueueManaged,
+		Gate:         u.GetAnnotations()[GateAnnotation],
+		GateMessage:  u.GetAnnotations()[GateMessageAnnotation],
+	}
 }
 
 // Event is an event to record on the Job.

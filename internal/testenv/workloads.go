@@ -5,38 +5,25 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+
+	"github.com/ftcost/ftcost/internal/workload"
 )
 
-// WorkloadModule is a workload project's Go module and the CRD files in it that the suspend gate's
-// tests install.
-type WorkloadModule struct {
-	Module, Version string
-	CRDs            []string
-}
-
-// WorkloadModules name, by module version, where the CRDs of the kinds of gate.Kinds come from:
-// each project's own module, from the module cache (downloaded through the Go module proxy on first
-// use), not copies kept in this repository. batch/v1 Job is built in.
-var WorkloadModules = map[string]WorkloadModule{
-	"JobSet":     {"sigs.k8s.io/jobset", "v0.11.0", []string{"config/components/crd/bases/jobset.x-k8s.io_jobsets.yaml"}},
-	"TrainJob":   {"github.com/kubeflow/trainer/v2", "v2.0.0", []string{"manifests/base/crds/trainer.kubeflow.org_trainjobs.yaml"}},
-	"PyTorchJob": {"github.com/kubeflow/training-operator", "v1.8.1", []string{"manifests/base/crds/kubeflow.org_pytorchjobs.yaml"}},
-	"RayJob":     {"github.com/ray-project/kuberay/ray-operator", "v1.5.0", []string{"config/crd/bases/ray.io_rayjobs.yaml"}},
-}
-
-// WorkloadCRDs are the CRD files of the named kinds (keys of WorkloadModules).
+// WorkloadCRDs are the CRD files of the named kinds of workload.Kinds, from each project's own Go
+// module at the version its fields are read from (workload.Kind.Upstream), in the module cache
+// (downloaded through the Go module proxy on first use): not copies kept in this repository.
 func WorkloadCRDs(kinds ...string) ([]string, error) {
 	var paths []string
-	for _, kind := range kinds {
-		m, ok := WorkloadModules[kind]
-		if !ok {
-			return nil, fmt.Errorf("no module for workload kind %s", kind)
+	for _, name := range kinds {
+		k, ok := workload.Named(name)
+		if !ok || k.BuiltIn() {
+			return nil, fmt.Errorf("no CRD for workload kind %s", name)
 		}
-		dir, err := ModuleDir(m.Module, m.Version)
+		dir, err := ModuleDir(k.Upstream.Module, k.Upstream.Version)
 		if err != nil {
 			return nil, err
 		}
-		for _, f := range m.CRDs {
+		for _, f := range k.Upstream.CRDs {
 			paths = append(paths, filepath.Join(dir, f))
 		}
 	}

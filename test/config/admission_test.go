@@ -9,11 +9,12 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/ftcost/ftcost/internal/gate"
+	"github.com/ftcost/ftcost/internal/workload"
 )
 
 // TestAdmissionPoliciesInDefault: config/default installs the three policies of config/vap with
 // their bindings, names the operator's rendered ServiceAccount in them (filled in by kustomize),
-// and every policy and the operator's ClusterRole cover exactly the kinds of gate.Kinds.
+// and every policy and the operator's ClusterRole cover exactly the kinds of workload.Kinds.
 func TestAdmissionPoliciesInDefault(t *testing.T) {
 	rs := render(t, "default")
 	operator := "'system:serviceaccount:' + variables.operatorNamespace + ':' + variables.operatorName"
@@ -51,7 +52,7 @@ func TestAdmissionPoliciesInDefault(t *testing.T) {
 	rules = append(rules, m.Spec.MatchConstraints.ResourceRules)
 
 	var want []string
-	for _, k := range gate.Kinds {
+	for _, k := range workload.Kinds {
 		want = append(want, k.GVK.Group+"/"+k.Resource)
 	}
 	slices.Sort(want)
@@ -66,13 +67,13 @@ func TestAdmissionPoliciesInDefault(t *testing.T) {
 		}
 		slices.Sort(got)
 		if !slices.Equal(got, want) {
-			t.Errorf("policy %d matches %v, want the kinds of gate.Kinds %v", i, got, want)
+			t.Errorf("policy %d matches %v, want the kinds of workload.Kinds %v", i, got, want)
 		}
 	}
 
 	var role rbacv1.ClusterRole
 	decode(t, find(t, rs, "ClusterRole", prefix+"manager-role"), &role)
-	for _, k := range gate.Kinds {
+	for _, k := range workload.Kinds {
 		ok := false
 		for _, r := range role.Rules {
 			if slices.Contains(r.APIGroups, k.GVK.Group) && slices.Contains(r.Resources, k.Resource) && slices.Contains(r.Verbs, "patch") {

@@ -115,7 +115,7 @@ func TestKueueAdmissionCheck(t *testing.T) {
 
 	t.Run("a Workload without a Job owner may carry the label itself", func(t *testing.T) {
 		g := NewWithT(t)
-		wl := workload(ns, "bare", nil)
+		wl := kueueWorkload(ns, "bare", nil)
 		wl.Labels = map[string]string{gate.EstimateLabel: "enforced"}
 		createWorkload(t, wl)
 		st := checkState(g, wl, costCheck, func(s kueue.AdmissionCheckState) bool { return s.State != kueue.CheckStatePending })
@@ -154,7 +154,7 @@ func kueueJob(t *testing.T, ns, estimateName string) *kueue.Workload {
 		Spec:       batchv1.JobSpec{Suspend: ptr.To(true), Template: podTemplate()},
 	}
 	g.Expect(k.Create(ctx, job)).To(Succeed())
-	wl := workload(ns, "job-"+job.Name, job)
+	wl := kueueWorkload(ns, "job-"+job.Name, job)
 	createWorkload(t, wl)
 	return wl
 }
@@ -166,7 +166,7 @@ func podTemplate() corev1.PodTemplateSpec {
 	}}
 }
 
-func workload(ns, name string, owner *batchv1.Job) *kueue.Workload {
+func kueueWorkload(ns, name string, owner *batchv1.Job) *kueue.Workload {
 	wl := &kueue.Workload{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 		Spec: kueue.WorkloadSpec{
@@ -228,7 +228,7 @@ func TestRecipeKueue(t *testing.T) {
 	lq.Namespace, j.Namespace = ns, ns
 	g.Expect(k.Create(ctx, &lq)).To(Succeed())
 	g.Expect(k.Create(ctx, &j)).To(Succeed())
-	wl := workload(ns, "job-"+j.Name, &j)
+	wl := kueueWorkload(ns, "job-"+j.Name, &j)
 	createWorkload(t, wl)
 	// No estimate yet: Retry. The estimate arrives, Approved: Ready.
 	checkState(g, wl, costCheck, func(s kueue.AdmissionCheckState) bool { return s.State == kueue.CheckStateRetry })
@@ -273,7 +273,7 @@ func freshen(g Gomega, pc *ftv1.PriceCatalog) {
 	}).WithTimeout(timeout).Should(Succeed())
 }
 
-// TestKueueTracesEveryKind: a Workload owned by any kind of gate.Kinds is decided by its owner's
+// TestKueueTracesEveryKind: a Workload owned by any kind of workload.Kinds is decided by its owner's
 // label; one owned by a kind ftcost does not know is decided by the Workload's own label (as Kueue's
 // labelKeysToCopy copies it, docs/gitops.md); and the label only ever names an estimate in the
 // Workload's own namespace.
@@ -286,7 +286,7 @@ func TestKueueTracesEveryKind(t *testing.T) {
 
 	// owned creates a Workload controlled by owner, as Kueue's integration for its kind does.
 	owned := func(t *testing.T, apiVersion, kind, name string, uid types.UID, labels map[string]string) *kueue.Workload {
-		wl := workload(ns, "wl-"+strings.ToLower(kind)+"-"+name, nil)
+		wl := kueueWorkload(ns, "wl-"+strings.ToLower(kind)+"-"+name, nil)
 		wl.Labels = labels
 		wl.OwnerReferences = []metav1.OwnerReference{{APIVersion: apiVersion, Kind: kind, Name: name, UID: uid, Controller: ptr.To(true)}}
 		createWorkload(t, wl)

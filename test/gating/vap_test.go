@@ -12,6 +12,7 @@ import (
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/internal/gate"
+	"github.com/ftcost/ftcost/internal/workload"
 )
 
 // kueueServiceAccount is the user Kueue's controller runs as in its default install.
@@ -114,7 +115,7 @@ func TestGateHolds(t *testing.T) {
 }
 
 // specChange is a merge patch that changes something in the kind's spec other than its switch.
-func specChange(kind gate.Kind) string {
+func specChange(kind workload.Kind) string {
 	switch kind.GVK.Kind {
 	case "PyTorchJob":
 		return `{"spec":{"runPolicy":{"backoffLimit":7}}}`

@@ -17,22 +17,23 @@ import (
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/internal/gate"
 	"github.com/ftcost/ftcost/internal/testenv"
+	"github.com/ftcost/ftcost/internal/workload"
 )
 
 // recipes are the per-kind recipes of docs/gitops.md, in config/workloads; RayJob's CRD is installed
 // by TestKindInstalledLater.
 var recipes = []string{"job.yaml", "jobset.yaml", "trainjob.yaml", "pytorchjob.yaml"}
 
-// recipe reads config/workloads/<file> into ns, with its kind's row of gate.Kinds.
-func recipe(t *testing.T, file, ns string) (*unstructured.Unstructured, gate.Kind) {
+// recipe reads config/workloads/<file> into ns, with its kind's row of workload.Kinds.
+func recipe(t *testing.T, file, ns string) (*unstructured.Unstructured, workload.Kind) {
 	t.Helper()
 	u := &unstructured.Unstructured{}
 	if err := yaml.Unmarshal(configFile(t, "workloads/"+file), &u.Object); err != nil {
 		t.Fatal(err)
 	}
-	k, ok := gate.KindOf(u.GroupVersionKind().GroupKind())
+	k, ok := workload.KindOf(u.GroupVersionKind().GroupKind())
 	if !ok || u.GroupVersionKind() != k.GVK {
-		t.Fatalf("%s: %s is not a version gate.Kinds covers", file, u.GroupVersionKind())
+		t.Fatalf("%s: %s is not a version workload.Kinds covers", file, u.GroupVersionKind())
 	}
 	if k.Suspended(u) {
 		t.Fatalf("%s sets the suspend switch itself; the recipe relies on the MutatingAdmissionPolicy", file)
@@ -61,7 +62,7 @@ func current(g Gomega, u *unstructured.Unstructured) *unstructured.Unstructured 
 }
 
 // waitFor waits until the workload satisfies until and returns it.
-func waitFor(g Gomega, u *unstructured.Unstructured, kind gate.Kind, until func(suspended bool, gateState, message string) bool) *unstructured.Unstructured {
+func waitFor(g Gomega, u *unstructured.Unstructured, kind workload.Kind, until func(suspended bool, gateState, message string) bool) *unstructured.Unstructured {
 	var cur *unstructured.Unstructured
 	g.Eventually(func(g Gomega) {
 		cur = current(g, u)
@@ -83,7 +84,7 @@ func isHeldWith(substr string) func(bool, string, string) bool {
 }
 
 // suspendPatch is a JSON merge patch setting the kind's suspend switch to v (nil: remove it).
-func suspendPatch(kind gate.Kind, v any) string {
+func suspendPatch(kind workload.Kind, v any) string {
 	var m any = v
 	for i := len(kind.SuspendPath) - 1; i >= 0; i-- {
 		m = map[string]any{kind.SuspendPath[i]: m}

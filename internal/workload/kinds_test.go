@@ -1,4 +1,4 @@
-package actuals
+package workload
 
 import (
 	"encoding/json"
@@ -14,8 +14,9 @@ import (
 	"sigs.k8s.io/yaml"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
-	"github.com/ftcost/ftcost/internal/gate"
 )
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // workload parses a YAML workload the way the API server's JSON reaches the reconciler.
 func workload(t *testing.T, kind, doc string) *unstructured.Unstructured {
@@ -29,17 +30,6 @@ func workload(t *testing.T, kind, doc string) *unstructured.Unstructured {
 	u.SetUID("uid-1")
 	u.SetCreationTimestamp(metav1.NewTime(t0))
 	return u
-}
-
-func kindNamed(t *testing.T, name string) Kind {
-	t.Helper()
-	for _, k := range Kinds {
-		if k.GVK.Kind == name {
-			return k
-		}
-	}
-	t.Fatalf("no kind %s", name)
-	return Kind{}
 }
 
 // at is t0 plus minutes, in the RFC 3339 form the API server writes.
@@ -58,15 +48,15 @@ type wantRun struct {
 	shared       bool
 }
 
-func checkRuns(t *testing.T, kind string, cases map[string]struct {
+func checkRuns(t *testing.T, kindName string, cases map[string]struct {
 	doc  string
 	want wantRun
 }) {
 	t.Helper()
-	k := kindNamed(t, kind)
+	k := kind(t, kindName)
 	for name, tc := range cases {
-		t.Run(kind+"/"+name, func(t *testing.T) {
-			run, ok := k.Finished(workload(t, kind, tc.doc))
+		t.Run(kindName+"/"+name, func(t *testing.T) {
+			run, ok := k.Finished(workload(t, kindName, tc.doc))
 			if tc.want.outcome == "" {
 				if ok {
 					t.Fatalf("finished: %+v", run)
@@ -80,7 +70,7 @@ func checkRuns(t *testing.T, kind string, cases map[string]struct {
 			if tc.want.start >= 0 {
 				start = ptr.To(metav1.NewTime(t0.Add(time.Duration(tc.want.start) * time.Minute)))
 			}
-			want := Run{Kind: kind, Name: "train", UID: "uid-1", Outcome: tc.want.outcome, Start: start,
+			want := Run{Kind: kindName, Name: "train", UID: "uid-1", Outcome: tc.want.outcome, Start: start,
 				End: t0.Add(time.Duration(tc.want.end) * time.Minute), FallbackGPUs: tc.want.fallbackGPUs, SharedPods: tc.want.shared}
 			got := run
 			got.FallbackUnknown = ""
@@ -180,23 +170,23 @@ func TestRayJobRun(t *testing.T) {
 // TestPodSources: where each kind's pods are; pods labelled by name only are kept when the
 // workload (or its child) controls them.
 func TestPodSources(t *testing.T) {
-	jobSet := kindNamed(t, "JobSet").Pods(workload(t, "JobSet", `{}`))
+	jobSet := kind(t, "JobSet").Pods(workload(t, "JobSet", `{}`))
 	if len(jobSet) != 1 || jobSet[0].Labels[JobSetUIDLabel] != "uid-1" || jobSet[0].ControlledBy != "" {
 		t.Errorf("JobSet: %+v", jobSet)
 	}
-	pt := kindNamed(t, "PyTorchJob").Pods(workload(t, "PyTorchJob", `{}`))
+	pt := kind(t, "PyTorchJob").Pods(workload(t, "PyTorchJob", `{}`))
 	if len(pt) != 1 || pt[0].Labels[PyTorchJobNameLabel] != "train" || pt[0].Labels[PyTorchOperatorLabel] != "pytorchjob-controller" || pt[0].ControlledBy != "uid-1" {
 		t.Errorf("PyTorchJob: %+v", pt)
 	}
 	child := &metav1.ObjectMeta{Name: "train-x7k2p", UID: "child-uid"}
-	tj := kindNamed(t, "TrainJob").Pods(workload(t, "TrainJob", `{}`))
+	tj := kind(t, "TrainJob").Pods(workload(t, "TrainJob", `{}`))
 	if len(tj) != 1 || tj[0].Child == nil || tj[0].Child.GVK != JobSetGVK || tj[0].Child.Name != "train" || tj[0].Child.Shared ||
 		tj[0].Child.Pods(child).Labels[JobSetUIDLabel] != "child-uid" {
 		t.Errorf("TrainJob: %+v", tj)
 	}
-	ray := kindNamed(t, "RayJob").Pods(workload(t, "RayJob", `status: {rayClusterName: train-x7k2p}`))
+	ray := kind(t, "RayJob").Pods(workload(t, "RayJob", `status: {rayClusterName: train-x7k2p}`))
 	if len(ray) != 2 || ray[0].Child.GVK != RayClusterGVK || ray[0].Child.Name != "train-x7k2p" || ray[0].Child.Shared ||
-		ray[1].Child.GVK != JobGVK || ray[1].Child.Name != "train" {
+		ray[1].Child.GVK != Job.GVK || ray[1].Child.Name != "train" {
 		t.Fatalf("RayJob: %+v", ray)
 	}
 	if src := ray[0].Child.Pods(child); src.Labels[RayClusterLabel] != "train-x7k2p" || src.ControlledBy != "child-uid" {
@@ -205,11 +195,11 @@ func TestPodSources(t *testing.T) {
 	if src := ray[1].Child.Pods(child); src.Labels[JobControllerUIDLabel] != "child-uid" || src.ControlledBy != "" {
 		t.Errorf("RayJob submitter pods: %+v", src)
 	}
-	shared := kindNamed(t, "RayJob").Pods(workload(t, "RayJob", `{spec: {clusterSelector: {a: b}}, status: {rayClusterName: shared}}`))
+	shared := kind(t, "RayJob").Pods(workload(t, "RayJob", `{spec: {clusterSelector: {a: b}}, status: {rayClusterName: shared}}`))
 	if !shared[0].Child.Shared {
 		t.Error("a cluster chosen by clusterSelector is shared")
 	}
-	if notYet := kindNamed(t, "RayJob").Pods(workload(t, "RayJob", `{}`)); len(notYet) != 1 || notYet[0].Child.GVK != JobGVK {
+	if notYet := kind(t, "RayJob").Pods(workload(t, "RayJob", `{}`)); len(notYet) != 1 || notYet[0].Child.GVK != Job.GVK {
 		t.Errorf("RayJob without a cluster: %+v", notYet)
 	}
 
@@ -234,66 +224,6 @@ func TestPodSources(t *testing.T) {
 		if src.Selects() != want {
 			t.Errorf("%v selects: %v", src.Labels, !want)
 		}
-	}
-}
-
-// TestMeasureRuns: a run is measured from its pods, else from its spec; a shared cluster's pods
-// count from the run's start; unknown GPUs are said.
-func TestMeasureRuns(t *testing.T) {
-	pod := func(gpus string, from, to int) corev1.Pod {
-		return corev1.Pod{Spec: gpuSpec("nvidia.com/gpu", gpus), Status: corev1.PodStatus{StartTime: ptr.To(metav1.NewTime(t0.Add(time.Duration(from) * time.Minute))),
-			ContainerStatuses: []corev1.ContainerStatus{{State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
-				FinishedAt: metav1.NewTime(t0.Add(time.Duration(to) * time.Minute))}}}}}}
-	}
-	start := ptr.To(metav1.NewTime(t0.Add(10 * time.Minute)))
-	run := Run{Kind: "RayJob", Name: "train", UID: "u", Outcome: ftv1.RunSucceeded, Start: start, End: t0.Add(70 * time.Minute), FallbackGPUs: 3}
-	shared := run
-	shared.SharedPods = true
-	for name, tc := range map[string]struct {
-		run        Run
-		pods       []corev1.Pod
-		seconds    int64
-		source     ftv1.UsageSource
-		unmeasured string
-	}{
-		// The cluster was up before the job: 4 GPUs x 80 min, plus 1 GPU x 60 min.
-		"own pods":                    {run, []corev1.Pod{pod("4", 0, 80), pod("1", 10, 70)}, 4*70*60 + 60*60, ftv1.UsageSourcePods, ""},
-		"shared pods: from the start": {shared, []corev1.Pod{pod("4", 0, 80), pod("1", 10, 70)}, 4*60*60 + 60*60, ftv1.UsageSourcePods, ""},
-		"pods gone: fallback":         {run, nil, 3 * 60 * 60, ftv1.UsageSourceWorkload, ""},
-		// KubeRay keeps the submitter's pod for its logs; the cluster's GPU pods went with the cluster.
-		"only a pod without GPUs left: fallback": {run, []corev1.Pod{pod("0", 10, 70)}, 3 * 60 * 60, ftv1.UsageSourceWorkload, ""},
-		"only a pod without GPUs left, GPUs unknown": {Run{Start: start, End: run.End, FallbackUnknown: "the shared cluster's size is unknown"},
-			[]corev1.Pod{pod("0", 10, 70)}, 0, ftv1.UsageSourceWorkload, "the shared cluster's size is unknown"},
-		"pods without GPUs and none asked": {Run{Start: start, End: run.End}, []corev1.Pod{pod("0", 10, 70)}, 0, ftv1.UsageSourcePods, ""},
-		"pods gone, GPUs unknown":          {Run{Start: start, End: run.End, FallbackUnknown: "spec.trainer does not state"}, nil, 0, ftv1.UsageSourceWorkload, "its pods are gone and spec.trainer does not state"},
-		"pods gone, no start":              {Run{End: run.End, FallbackGPUs: 3}, nil, 0, ftv1.UsageSourceWorkload, "no start time"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			m := Measure(tc.run, tc.pods)
-			if m.GPUSeconds != tc.seconds || m.Run.Source != tc.source || !strings.Contains(m.Unmeasured, tc.unmeasured) || (tc.unmeasured == "") != (m.Unmeasured == "") {
-				t.Errorf("got %d %s %q, want %d %s %q", m.GPUSeconds, m.Run.Source, m.Unmeasured, tc.seconds, tc.source, tc.unmeasured)
-			}
-		})
-	}
-
-	// An unmeasured run is priced at 0, with no error against the estimate.
-	m := Measure(Run{Kind: "TrainJob", End: t0, FallbackUnknown: "x"}, nil)
-	_, hasRatio, err := Price(&m, &ftv1.FineTuneEstimateStatus{PricePerGPUHour: "2.49", GPUHours: "1"})
-	if err != nil || hasRatio || m.Run.ErrorPercent != "" || m.Run.Cost != "0.00" || m.Run.GPUHours != "0" {
-		t.Errorf("unmeasured priced: %v %v %+v", err, hasRatio, m.Run)
-	}
-}
-
-// TestKindsAreGated: every measured kind is a kind the suspend gate covers, at the same version.
-func TestKindsAreGated(t *testing.T) {
-	for _, k := range Kinds {
-		g, ok := gate.KindOf(k.GVK.GroupKind())
-		if !ok || g.GVK != k.GVK || g.Resource != k.Resource || g.CRDName() != k.CRDName() {
-			t.Errorf("%s: gate has %+v", k.GVK, g)
-		}
-	}
-	if len(Kinds)+1 != len(gate.Kinds) {
-		t.Errorf("%d kinds measured besides Job, %d gated", len(Kinds), len(gate.Kinds))
 	}
 }
 
@@ -332,7 +262,9 @@ func FuzzWorkloads(f *testing.F) {
 			if run.FallbackGPUs < 0 {
 				t.Errorf("%s: %d GPUs", k.GVK.Kind, run.FallbackGPUs)
 			}
-			Measure(run, nil)
+			if a := k.Accelerators(u); a.GPUs < 0 || a.Unknown != "" && a.GPUs != 0 {
+				t.Errorf("%s: accelerators %+v", k.GVK.Kind, a)
+			}
 		}
 	})
 }
@@ -355,4 +287,22 @@ func TestGatedParent(t *testing.T) {
 			t.Errorf("%v: %v", o.OwnerReferences, got)
 		}
 	}
+}
+
+func TestJobRun(t *testing.T) {
+	tmpl := `spec: {parallelism: 3, template: {spec: {containers: [` + gpuContainer("limits", "2") + `]}}}
+`
+	checkRuns(t, "Job", runCases{
+		"running": {tmpl + `status: {startTime: "` + at(1) + `", active: 3}`, wantRun{}},
+		"complete at completionTime": {tmpl + `status: {startTime: "` + at(1) + `", completionTime: "` + at(61) + `", conditions: [
+  {type: SuccessCriteriaMet, status: "True", lastTransitionTime: "` + at(60) + `"}, {type: Complete, status: "True", lastTransitionTime: "` + at(62) + `"}]}`,
+			wantRun{outcome: ftv1.RunSucceeded, start: 1, end: 61, fallbackGPUs: 6}},
+		"complete, no completionTime": {tmpl + `status: {startTime: "` + at(1) + `", conditions: [{type: Complete, status: "True", lastTransitionTime: "` + at(62) + `"}]}`,
+			wantRun{outcome: ftv1.RunSucceeded, start: 1, end: 62, fallbackGPUs: 6}},
+		"failed at the condition": {tmpl + `status: {startTime: "` + at(1) + `", completionTime: "` + at(61) + `", conditions: [{type: Failed, status: "True", lastTransitionTime: "` + at(30) + `"}]}`,
+			wantRun{outcome: ftv1.RunFailed, start: 1, end: 30, fallbackGPUs: 6}},
+		"failed False": {tmpl + `status: {conditions: [{type: Failed, status: "False", lastTransitionTime: "` + at(30) + `"}]}`, wantRun{}},
+		"failed before it started": {tmpl + `status: {conditions: [{type: Failed, status: "True", lastTransitionTime: "` + at(30) + `"}]}`,
+			wantRun{outcome: ftv1.RunFailed, start: -1, end: 30, fallbackGPUs: 6}},
+	})
 }
