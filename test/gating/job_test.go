@@ -139,7 +139,7 @@ func TestJobGateWaitsForFreshPrices(t *testing.T) {
 	obj.Spec.PriceCatalogRef = pc.Name
 	estimated(t, obj)
 	j := job(t, ns, gated("priced"), true)
-	jobState(g, j, heldWith("which is Stale"))
+	jobState(g, j, heldWith("whose prices it uses are stale: effectiveDate 2026-01-01 of provider runpod"))
 	freshen(g, pc)
 	jobState(g, j, released)
 }

@@ -105,7 +105,7 @@ func TestKueueAdmissionCheck(t *testing.T) {
 		st := checkState(g, wl, costCheck, func(s kueue.AdmissionCheckState) bool { return s.State != kueue.CheckStatePending })
 		g.Expect(st.State).To(Equal(kueue.CheckStateRetry))
 		g.Expect(st.RequeueAfterSeconds).To(Equal(ptr.To(int32(gate.StaleRetryAfter / time.Second))))
-		g.Expect(st.Message).To(ContainSubstring("Stale"))
+		g.Expect(st.Message).To(ContainSubstring("whose prices it uses are stale"))
 
 		// Fresh prices again: the catalog's Stale condition flips and the check turns Ready without
 		// waiting out the delay.
