@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -76,19 +77,34 @@ type ActualsReconciler struct {
 // Reconcile measures a finished workload and records it.
 func (r *ActualsReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	obj, run, sources, err := r.finishedRun(ctx, req)
+	if apierrors.IsNotFound(err) {
+		// Deleted before it finished: it no longer freezes the plan of the estimate that released it.
+		return ctrl.Result{}, forgetDeleted(ctx, r.Client, r.Kind.GVK.Kind, req.Namespace, req.Name)
+	}
 	if obj == nil || err != nil {
 		return ctrl.Result{}, err
-	}
-	name := obj.GetLabels()[gate.EstimateLabel]
-	if name == "" {
-		return ctrl.Result{}, nil
 	}
 	if measured, err := r.parentMeasured(ctx, obj); measured || err != nil {
 		return ctrl.Result{}, err
 	}
-	est := &ftv1.FineTuneEstimate{}
-	if err := r.Get(ctx, types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}, est); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+	// A released run is charged to the estimate that released it, by the workload's UID, whatever
+	// its label says by now; a run the gate did not release (Kueue's, one released before the
+	// releases were recorded) to the estimate its label names.
+	est, err := releasedBy(ctx, r.Client, obj.GetNamespace(), string(obj.GetUID()))
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	name := obj.GetLabels()[gate.EstimateLabel]
+	if est != nil {
+		name = est.Name
+	} else {
+		if name == "" {
+			return ctrl.Result{}, nil
+		}
+		est = &ftv1.FineTuneEstimate{}
+		if err := r.Get(ctx, types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}, est); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
 	}
 	if actuals.Counted(est.Status.Actuals, string(obj.GetUID())) {
 		return ctrl.Result{}, nil
@@ -113,6 +129,7 @@ func (r *ActualsReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if est.Status.Actuals, err = actuals.Add(est.Status.Actuals, m.Run, est.Status.GPUHours); err != nil {
 		return ctrl.Result{}, err
 	}
+	est.Status.Releases = withoutRelease(est.Status.Releases, string(obj.GetUID()))
 	evaluation.JudgeSpend(est, &est.Status)
 	// The optimistic lock keeps two writers (a restarted manager, the estimate reconciler) from
 	// counting a run twice or dropping one.
@@ -135,11 +152,11 @@ func (r *ActualsReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 }
 
 // finishedRun reads the workload of req and, once it has finished, its run and where its pods
-// are; the workload is nil when it is gone or still runs.
+// are; the workload is nil while it runs, and the error NotFound once it is gone.
 func (r *ActualsReconciler) finishedRun(ctx context.Context, req ctrl.Request) (client.Object, workload.Run, []workload.PodSource, error) {
 	u := r.Kind.New()
 	if err := r.Reader.Get(ctx, req.NamespacedName, u); err != nil {
-		return nil, workload.Run{}, nil, client.IgnoreNotFound(err)
+		return nil, workload.Run{}, nil, err
 	}
 	run, finished := r.Kind.Finished(u)
 	if !finished {
@@ -190,6 +207,12 @@ func unstructuredOf(gvk schema.GroupVersionKind) *unstructured.Unstructured {
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(gvk)
 	return u
+}
+
+// done says whether a labelled workload of k has finished.
+func done(k workload.Kind, u *unstructured.Unstructured) bool {
+	_, finished := k.Finished(u)
+	return finished && u.GetLabels()[gate.EstimateLabel] != ""
 }
 
 // parentMeasured says whether a workload's run is its gated parent's: the parent exists and
@@ -258,7 +281,10 @@ func (r *ActualsReconciler) calibrate(ctx context.Context, est *ftv1.FineTuneEst
 
 // SetupWithManager starts a reconciler for each kind of workload.Kinds once its API is served (a
 // metadata-only watch on CustomResourceDefinitions, as the suspend gate does).
-func (r *ActualsReconciler) SetupWithManager(mgr ctrl.Manager) error {
+func (r *ActualsReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if err := setupReleaseIndexes(ctx, mgr); err != nil {
+		return err
+	}
 	kinds := &actualsKinds{base: r, mgr: mgr, running: map[schema.GroupKind]bool{}}
 	return kindStarter{name: "actuals-kinds", started: "its actuals are measured", ensure: kinds.ensure}.setupWithManager(mgr)
 }
@@ -288,10 +314,12 @@ func (a *actualsKinds) ensure(ctx context.Context, k workload.Kind) error {
 	}
 	r := *a.base
 	r.Kind, r.Reader = k, c
-	finished := predicate.NewTypedPredicateFuncs(func(u *unstructured.Unstructured) bool {
-		_, done := k.Finished(u)
-		return done && u.GetLabels()[gate.EstimateLabel] != ""
-	})
+	finished := predicate.TypedFuncs[*unstructured.Unstructured]{
+		CreateFunc: func(e event.TypedCreateEvent[*unstructured.Unstructured]) bool { return done(k, e.Object) },
+		UpdateFunc: func(e event.TypedUpdateEvent[*unstructured.Unstructured]) bool { return done(k, e.ObjectNew) },
+		// A workload deleted before it finished leaves the releases of its estimate.
+		DeleteFunc: func(event.TypedDeleteEvent[*unstructured.Unstructured]) bool { return true },
+	}
 	err = ctrl.NewControllerManagedBy(a.mgr).
 		Named("actuals-" + strings.ToLower(k.GVK.Kind)).
 		WatchesRawSource(source.Kind(c, k.New(), &handler.TypedEnqueueRequestForObject[*unstructured.Unstructured]{}, finished)).

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/engine"
 	"github.com/ftcost/ftcost/internal/evaluation"
 	"github.com/ftcost/ftcost/internal/gate"
 )
@@ -86,6 +87,9 @@ func gateInput(ctx context.Context, c client.Reader, ns, name string) (gate.Inpu
 	}
 	ev := evaluation.Evaluate(inputs)
 	in.Fresh = ev.Status
+	if spendCap, ok := engine.SpendCap(ev.Result); ok {
+		in.SpendCap = spendCap.String()
+	}
 	if len(ev.Stale.Stale) > 0 {
 		in.StalePrices = ev.Stale.Message()
 	}

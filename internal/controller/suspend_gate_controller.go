@@ -2,8 +2,10 @@ package controller
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -178,7 +180,26 @@ func (r *suspendGate) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Res
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	asked := askedOf(r.Kind, obj)
+	in.Asked = &asked
 	a := gate.ForJob(facts, decided(gateJob, gate.Decide(in)))
+	var release map[string]string
+	if a.Unsuspend {
+		// The release is recorded on the estimate first: a workload never runs unrecorded, and its
+		// run is charged to this estimate by UID whatever its labels say later.
+		rel := newRelease(r.Kind, obj, in, asked, time.Now())
+		full, err := recordRelease(ctx, r.Client, in.Estimate, rel)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if full {
+			a = gate.ForJob(facts, gate.Decision{Outcome: gate.Pending, Reason: ReasonTooManyReleases, RetryAfter: gate.PendingRetryAfter,
+				Message: fmt.Sprintf("FineTuneEstimate %s/%s has %d released workloads still running, the most it records: wait for one to finish",
+					in.Namespace, name, ftv1.MaxReleases)})
+		} else {
+			release = releaseAnnotations(rel, in.Estimate)
+		}
+	}
 	if a.Patch {
 		obj = obj.DeepCopy() // the cache's copy is shared
 		patch := client.MergeFromWithOptions(obj.DeepCopy(), client.MergeFromWithOptimisticLock{})
@@ -187,6 +208,9 @@ func (r *suspendGate) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Res
 			ann = map[string]string{}
 		}
 		ann[gate.GateAnnotation], ann[gate.GateMessageAnnotation] = a.Gate, a.Message
+		for k, v := range release {
+			ann[k] = v
+		}
 		obj.SetAnnotations(ann)
 		if a.Unsuspend {
 			if err := r.Kind.SetSuspend(obj, false); err != nil {
@@ -206,6 +230,17 @@ func (r *suspendGate) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Res
 		r.Recorder.Eventf(obj, related, a.Event.Type, a.Event.Reason, "Gate", "%s", a.Event.Note)
 	}
 	return ctrl.Result{RequeueAfter: a.RequeueAfter}, nil
+}
+
+// askedOf is what a workload asks for, from its kind's registry entry: every accelerator counts
+// against the plan's GPUs.
+func askedOf(k workload.Kind, u *unstructured.Unstructured) gate.Accelerators {
+	a := k.Accelerators(u)
+	asked := gate.Accelerators{GPUs: a.GPUs, GPUTypes: a.GPUTypes, Unknown: a.Unknown}
+	for _, n := range a.Other {
+		asked.GPUs += n
+	}
+	return asked
 }
 
 // kueueManaged says whether Kueue owns the workload's suspend switch: it has a queue name and Kueue

@@ -104,13 +104,18 @@ type Input struct {
 	// Asked is what the workload asks for, to compare with the plan; nil when not compared (a Kueue
 	// Workload, which Kueue sizes).
 	Asked *Accelerators
+	// SpendCap is the most a run released on the estimate may spend (engine.SpendCap of the fresh
+	// figures), USD; "" when the estimate is not priced by the GPU-hour.
+	SpendCap string
 }
 
 // Accelerators are what a workload asks for: pods x per-pod accelerator requests, and the GPU type
 // it pins (by node selector or affinity), if any.
 type Accelerators struct {
-	GPUs    int64
-	GPUType string
+	// GPUs counts every accelerator the workload asks for: an approval is for the plan's count.
+	GPUs int64
+	// GPUTypes are the GPU types its pods pin; none when they pin none.
+	GPUTypes []string
 	// Unknown says why the count cannot be read from the spec ("" when it can).
 	Unknown string
 }
@@ -196,10 +201,13 @@ func sized(ref string, plan *ftv1.FineTuneEstimateStatus, asked *Accelerators) (
 		return Decision{Outcome: Rejected, Reason: ReasonSizeExceedsPlan,
 			Message: fmt.Sprintf("the workload asks for %d GPUs; FineTuneEstimate %s is Approved for %d %s GPUs: lower its size or raise spec.training.gpuCount",
 				asked.GPUs, ref, plan.GPUCount, plan.GPUType)}, false
-	case asked.GPUType != "" && plan.GPUType != "" && !SameGPUType(asked.GPUType, plan.GPUType):
-		return Decision{Outcome: Rejected, Reason: ReasonGPUTypeMismatch,
-			Message: fmt.Sprintf("the workload pins GPU type %q; FineTuneEstimate %s is Approved for %s: pin %s or change spec.training.gpuType",
-				asked.GPUType, ref, plan.GPUType, plan.GPUType)}, false
+	}
+	for _, t := range asked.GPUTypes {
+		if plan.GPUType != "" && !SameGPUType(t, plan.GPUType) {
+			return Decision{Outcome: Rejected, Reason: ReasonGPUTypeMismatch,
+				Message: fmt.Sprintf("the workload pins GPU type %q; FineTuneEstimate %s is Approved for %s: pin %s or change spec.training.gpuType",
+					t, ref, plan.GPUType, plan.GPUType)}, false
+		}
 	}
 	return Decision{}, true
 }

@@ -228,7 +228,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	}
 	workloads := controller.NewWorkloadCaches(mgr)
 	if err := (&controller.ActualsReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Caches: workloads,
-		Recorder: mgr.GetEventRecorder("ftcost-actuals"), Metrics: controller.NewMetrics(reg)}).SetupWithManager(mgr); err != nil {
+		Recorder: mgr.GetEventRecorder("ftcost-actuals"), Metrics: controller.NewMetrics(reg)}).SetupWithManager(ctx, mgr); err != nil {
 		return nil, fmt.Errorf("setting up the actuals controller: %w", err)
 	}
 	if err := ftmetrics.RegisterCatalogCollector(reg, &ftmetrics.CatalogCollector{Reader: mgr.GetCache()}); err != nil {
