@@ -39,6 +39,8 @@ const (
 	FieldMicroBatchSize            Field = "MicroBatchSize"
 	FieldPrecision                 Field = "Precision"
 	FieldMFUPercent                Field = "MFUPercent"
+	FieldFramework                 Field = "Framework"
+	FieldCheckpointing             Field = "Checkpointing"
 	FieldLoRARank                  Field = "LoRARank"
 	FieldLoRATargets               Field = "LoRATargets"
 	FieldDataCollection            Field = "OneTime.DataCollection"
@@ -84,7 +86,7 @@ const (
 var InputFields = []Field{
 	FieldModel, FieldMethod, FieldExamples, FieldTokensPerExample, FieldProvider, FieldGPUType,
 	FieldEstimator, FieldHours, FieldSequenceLength, FieldGPUCount, FieldSharding, FieldMicroBatchSize,
-	FieldPrecision, FieldMFUPercent, FieldLoRARank, FieldLoRATargets, FieldDataCollection, FieldDataLabeling, FieldDataCleaning,
+	FieldPrecision, FieldMFUPercent, FieldFramework, FieldCheckpointing, FieldLoRARank, FieldLoRATargets, FieldDataCollection, FieldDataLabeling, FieldDataCleaning,
 	FieldExperimentation, FieldDeployment, FieldHardware, FieldServingCostPerRequest,
 	FieldServingMonthlyCost, FieldServingAPIModel, FieldServingProvider, FieldServingGPUType,
 	FieldServingReplicas, FieldServingHoursPerMonth, FieldServingPrecision, FieldAPI, FieldAPIModel, FieldAPIInputPerMillion,

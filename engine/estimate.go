@@ -38,11 +38,15 @@ type Result struct {
 	MemoryBreakdown *MemoryBreakdown // per GPU, GiB
 	Sharding        Sharding
 	SequenceLength  int64
-	// GradientCheckpointing is whether the job was estimated with activation checkpointing.
+	// GradientCheckpointing is whether the job was estimated with activation checkpointing (Selective
+	// or Full); Checkpointing says which.
 	GradientCheckpointing bool
-	MFUPercent            *decimal.Decimal // FLOPs: the utilisation assumed, in percent
-	PricePerGPUHour       *decimal.Decimal
-	TrainingTokens        *decimal.Decimal
+	Checkpointing         Checkpointing
+	// Framework is the training stack the figures assume; "" for the conservative profile.
+	Framework       Framework
+	MFUPercent      *decimal.Decimal // FLOPs: the utilisation assumed, in percent
+	PricePerGPUHour *decimal.Decimal
+	TrainingTokens  *decimal.Decimal
 
 	TrainingCost Money
 	OneTimeLines []Line
@@ -112,7 +116,9 @@ func Estimate(in *Input, cat *Catalog) (*Result, error) {
 		MemoryBreakdown:       t.memory,
 		Sharding:              t.sharding,
 		SequenceLength:        t.sequence,
-		GradientCheckpointing: t.checkpoint,
+		GradientCheckpointing: t.checkpoint == CheckpointSelective || t.checkpoint == CheckpointFull,
+		Checkpointing:         t.checkpoint,
+		Framework:             t.framework,
 		PricePerGPUHour:       t.pricePerHour,
 		TrainingCost:          t.cost,
 	}

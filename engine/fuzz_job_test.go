@@ -28,10 +28,16 @@ func FuzzJob(f *testing.F) {
 		in.GPUCount, in.Sharding, in.MicroBatchSize, in.SequenceLength = gpus, shardings[int(sharding)%len(shardings)], microBatch, sequence
 		in.LoRARank, in.LoRATargets, in.Precision = rank, targetsOf[int(targets)%len(targetsOf)], precisions[int(precision)%len(precisions)]
 		in.TokensPerExample = int64(tokens)
-		if c := checkpoint % 3; c < 2 {
+		// checkpoint picks the boolean, the named mode (one unknown) or neither, and the framework.
+		switch c := checkpoint % 7; {
+		case c < 2:
 			b := c == 1
 			in.GradientCheckpointing = &b
+		case c < 6:
+			in.Checkpointing = []engine.Checkpointing{engine.CheckpointNone, engine.CheckpointSelective, engine.CheckpointFull, "Nope"}[c-2]
 		}
+		frameworks := []engine.Framework{"", engine.NeMo, engine.PyTorch, engine.HuggingFace, engine.DeepSpeed, engine.Unsloth, "Nope"}
+		in.Framework = frameworks[int(checkpoint/7)%len(frameworks)]
 		if mfuBP != 0 {
 			m := decimal.New(int64(mfuBP), -2)
 			in.MFUPercent = &m

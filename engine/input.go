@@ -76,14 +76,19 @@ type Input struct {
 	Throughput *Throughput
 
 	// The job as it runs.
-	GPUCount              int32            // 0: the fewest GPUs that hold the job
-	Sharding              Sharding         // "": ZeRO3 on more than one GPU, None on one
-	MicroBatchSize        int32            // 0: 1
-	GradientCheckpointing *bool            // nil: off, unless it lets the job fit on fewer GPUs
-	Precision             Precision        // "": MixedBF16
-	MFUPercent            *decimal.Decimal // overrides the utilisation table
-	LoRARank              int32            // 0: 16
-	LoRATargets           LoRATargets      // "": AllLinear
+	GPUCount              int32    // 0: the fewest GPUs that hold the job
+	Sharding              Sharding // "": ZeRO3 on more than one GPU, None on one
+	MicroBatchSize        int32    // 0: 1
+	GradientCheckpointing *bool    // nil: off, unless it lets the job fit on fewer GPUs
+	// Checkpointing names None, Selective or Full activation checkpointing; it wins over
+	// GradientCheckpointing (true is Full, false None). "": as GradientCheckpointing says.
+	Checkpointing Checkpointing
+	// Framework is the training stack; "": the conservative profile (Frameworks[""]).
+	Framework   Framework
+	Precision   Precision        // "": MixedBF16
+	MFUPercent  *decimal.Decimal // overrides the utilisation table
+	LoRARank    int32            // 0: 16
+	LoRATargets LoRATargets      // "": AllLinear
 
 	OneTime OneTimeCosts
 

@@ -20,9 +20,6 @@ var (
 	ActivationBytesPerToken int64 = 34
 	// CheckpointBytesPerToken is what full activation checkpointing keeps a layer: its 16-bit input.
 	CheckpointBytesPerToken int64 = 2
-	// LogitsBytesPerToken is the output logits in bf16 plus their fp32 copy for the loss, per
-	// vocabulary entry and token.
-	LogitsBytesPerToken int64 = 6
 	// CUDAContextGiB reserves the CUDA context, cuBLAS workspaces and allocator slack on every GPU;
 	// NCCLGiB the collective buffers on a multi-GPU job.
 	CUDAContextGiB = d("1")
@@ -67,10 +64,12 @@ type job struct {
 	sharding   Sharding
 	microBatch int64
 	sequence   int64
-	checkpoint bool
+	checkpoint Checkpointing
 	precision  Precision
 	rank       int64
 	targets    LoRATargets
+	framework  Framework
+	profile    FrameworkProfile
 }
 
 // loraParameters is the adapters' trainable parameters: rank x (inputs + outputs) for each targeted
@@ -111,7 +110,7 @@ func (j *job) memory() MemoryBreakdown {
 		if j.method == QLoRA {
 			// Embeddings and the head stay 16-bit.
 			emb := j.embeddingParameters()
-			base = j.params.Sub(emb).Mul(FrozenBytesPerParameter[QLoRA]).Add(emb.Mul(decimal.NewFromInt(2)))
+			base = j.params.Sub(emb).Mul(FrozenBytesPerParameter[QLoRA]).Add(emb.Mul(dec(j.profile.QLoRAUnquantisedBytes)))
 		}
 		na := j.loraParameters()
 		w, g, o = base.Add(na.Mul(dec(per[0]))), na.Mul(dec(per[1])), na.Mul(dec(per[2]))
@@ -122,25 +121,36 @@ func (j *job) memory() MemoryBreakdown {
 		switch j.sharding {
 		case ShardZeRO3:
 			w, g, o = w.Div(n), g.Div(n), o.Div(n)
-			// FSDP gathers a layer's full 16-bit weights to compute it, and prefetches the next.
+			// FSDP gathers a layer's full weights to compute it, and prefetches the next: 16-bit, or
+			// QLoRA's 4-bit storage, dequantised a matrix at a time (below).
 			layer := j.params.Sub(j.embeddingParameters()).Div(dec(a.Layers))
 			gathered = layer.Mul(decimal.NewFromInt(4))
+			if j.method == QLoRA {
+				gathered = layer.Mul(FrozenBytesPerParameter[QLoRA]).Mul(decimal.NewFromInt(2))
+			}
 		case ShardZeRO2:
 			g, o = g.Div(n), o.Div(n)
 		}
 	}
 	if j.method == QLoRA {
-		// One 16-bit copy of the largest linear weight, dequantised for its matrix multiplication.
-		gathered = gathered.Add(dec(a.HiddenSize).Mul(dec(a.IntermediateSize)).Mul(decimal.NewFromInt(2)))
+		// 16-bit copies of the largest linear weight, dequantised for its matrix multiplications.
+		gathered = gathered.Add(dec(a.HiddenSize).Mul(dec(a.IntermediateSize)).Mul(decimal.NewFromInt(2)).Mul(dec(j.profile.DequantisedMatrices)))
 	}
 	tokens := dec(j.sequence).Mul(dec(j.microBatch))
 	perLayer := tokens.Mul(dec(a.HiddenSize)).Mul(dec(ActivationBytesPerToken))
-	act := perLayer.Mul(dec(a.Layers))
-	if j.checkpoint {
+	var act decimal.Decimal
+	switch j.checkpoint {
+	case CheckpointFull:
 		act = tokens.Mul(dec(a.HiddenSize)).Mul(dec(CheckpointBytesPerToken)).Mul(dec(a.Layers)).Add(perLayer)
+	case CheckpointSelective:
+		act = tokens.Mul(dec(j.selectiveBytesPerToken())).Mul(dec(a.Layers)).Add(perLayer)
+	default:
+		act = perLayer.Mul(dec(a.Layers))
 	}
-	act = act.Add(tokens.Mul(dec(a.VocabSize)).Mul(dec(LogitsBytesPerToken)))
-	overhead := CUDAContextGiB
+	act = act.Add(tokens.Mul(dec(a.VocabSize)).Mul(dec(j.profile.LogitsBytesPerToken)))
+	// The caching allocator's fragmentation grows with what is allocated and freed every step: the
+	// activations, the logits and the gathered or dequantised weights.
+	overhead := CUDAContextGiB.Add(gib(act.Add(gathered).Mul(AllocatorFragmentation)))
 	if j.gpus > 1 {
 		overhead = overhead.Add(NCCLGiB)
 	}
@@ -148,6 +158,16 @@ func (j *job) memory() MemoryBreakdown {
 		Weights: gib(w.Add(gathered)), Gradients: gib(g), Optimizer: gib(o), Activations: gib(act),
 		Overhead: overhead,
 	}
+}
+
+// selectiveBytesPerToken is what op-level selective checkpointing keeps of a layer per token, in
+// 16-bit values: the layer's input, the attention output and half of the matrix multiplications'
+// outputs (q, k, v, o, gate, up, down), the other half recomputed.
+func (j *job) selectiveBytesPerToken() int64 {
+	a := j.arch
+	kv := a.HiddenSize * a.KVHeads / a.AttentionHeads
+	matmuls := 3*a.HiddenSize + 2*kv + 2*a.IntermediateSize
+	return 2 * (2*a.HiddenSize + matmuls/2)
 }
 
 // memoryFromParameters is the model for a catalog model without an architecture: bytes per
@@ -183,8 +203,12 @@ func (j *job) flopsPerToken() decimal.Decimal {
 		f = j.params.Mul(decimal.NewFromInt(4)).Add(j.loraParameters().Mul(decimal.NewFromInt(6)))
 	}
 	f = f.Add(attention)
-	if j.checkpoint {
+	switch j.checkpoint {
+	case CheckpointFull:
 		f = f.Add(j.params.Mul(decimal.NewFromInt(2))).Add(attention.Div(decimal.NewFromInt(3)))
+	case CheckpointSelective:
+		// Half the matrix multiplications run again; attention's output is kept.
+		f = f.Add(j.params)
 	}
 	return f
 }
@@ -198,7 +222,11 @@ func (j *job) utilisation(gpu GPU, override *decimal.Decimal) decimal.Decimal {
 	if j.arch == nil {
 		return ModelFLOPsUtilisation
 	}
-	u, ok := Utilisation[gpu.Generation]
+	table := Utilisation
+	if j.profile.Utilisation != nil {
+		table = j.profile.Utilisation
+	}
+	u, ok := table[gpu.Generation]
 	if !ok {
 		u = UnknownGenerationUtilisation
 	}
@@ -293,21 +321,21 @@ func (j *job) searchGPUs(capacity int32, sharding Sharding) int32 {
 // autoCheckpoint: on only where it lets the job fit, or fit on fewer GPUs.
 func (j *job) place(gpu GPU, gpuType string, sharding Sharding, autoCheckpoint bool) error {
 	withCheckpoint := *j
-	withCheckpoint.checkpoint = true
+	withCheckpoint.checkpoint = CheckpointFull
 	if j.gpus > 0 {
 		switch {
 		case j.fits(gpu.MemoryGiB):
 		case autoCheckpoint && withCheckpoint.fits(gpu.MemoryGiB):
-			j.checkpoint = true
+			j.checkpoint = CheckpointFull
 		default:
 			return j.doesNotFit(gpu, gpuType)
 		}
 		return nil
 	}
 	n := j.fewestGPUs(gpu.MemoryGiB, sharding)
-	if autoCheckpoint && !j.checkpoint && n != 1 { // on one GPU, checkpointing cannot save a GPU
+	if autoCheckpoint && j.checkpoint == CheckpointNone && n != 1 { // on one GPU, checkpointing cannot save a GPU
 		if m := withCheckpoint.fewestGPUs(gpu.MemoryGiB, sharding); m > 0 && (n == 0 || m < n) {
-			n, j.checkpoint = m, true
+			n, j.checkpoint = m, CheckpointFull
 		}
 	}
 	if n == 0 {
@@ -334,9 +362,9 @@ func (j *job) doesNotFit(gpu GPU, gpuType string) *Error {
 	if n := j.fewestGPUs(gpu.MemoryGiB, j.shardingForMore()); n > 0 {
 		ways = append(ways, fmt.Sprintf("gpuCount %d with %s", n, j.shardingForMore()))
 	}
-	if !j.checkpoint {
+	if j.checkpoint != CheckpointFull {
 		try := *j
-		try.checkpoint = true
+		try.checkpoint = CheckpointFull
 		if try.fits(gpu.MemoryGiB) {
 			ways = append(ways, "gradientCheckpointing")
 		} else if n := try.fewestGPUs(gpu.MemoryGiB, j.shardingForMore()); n > 0 {

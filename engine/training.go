@@ -52,7 +52,8 @@ type training struct {
 	utilisation    *decimal.Decimal // FLOPs: the share of peak assumed
 	sharding       Sharding
 	sequence       int64
-	checkpoint     bool
+	checkpoint     Checkpointing
+	framework      Framework
 	pricePerHour   *decimal.Decimal
 	trainingTokens decimal.Decimal
 	cost           Money
@@ -91,7 +92,7 @@ func estimateTraining(in *Input, cat *Catalog) (*training, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := j.place(gpu, gpuType, in.Sharding, in.GradientCheckpointing == nil); err != nil {
+	if err := j.place(gpu, gpuType, in.Sharding, in.GradientCheckpointing == nil && in.Checkpointing == ""); err != nil {
 		return nil, err
 	}
 	t := &training{gpuType: gpuType, pricePerHour: &price}
@@ -144,7 +145,7 @@ func estimateTraining(in *Input, cat *Catalog) (*training, error) {
 		return nil, errorf(ReasonInvalidSpec, FieldEstimator, "unsupported estimator %q: use Empirical, FLOPs or Calibrated", in.Estimator)
 	}
 	if t.estimator != Measured {
-		band := HoursBand
+		band := j.profile.HoursBand
 		if t.estimator == Calibrated {
 			// The measured spread replaces the article's +/-30%, capped at 100% (no negative hours).
 			band = decimal.Min(in.Throughput.SpreadPercent.Div(hundred), one)
@@ -155,7 +156,7 @@ func estimateTraining(in *Input, cat *Catalog) (*training, error) {
 	}
 	m := j.memory()
 	total := m.Total().Round(1)
-	t.gpuCount, t.sharding, t.sequence, t.checkpoint = j.gpus, j.sharding, j.sequence, j.checkpoint
+	t.gpuCount, t.sharding, t.sequence, t.checkpoint, t.framework = j.gpus, j.sharding, j.sequence, j.checkpoint, j.framework
 	t.memory, t.memoryPerGPU = &m, &total
 	t.wallClock = t.hours.DivRound(decimal.NewFromInt32(t.gpuCount), hoursPlaces)
 	t.cost = Cents(t.hours.Mul(price))
@@ -194,9 +195,22 @@ func newJob(in *Input, model Model) (*job, error) {
 	default:
 		return nil, errorf(ReasonInvalidSpec, FieldSharding, "unsupported sharding %q: use None, ZeRO2 or ZeRO3", j.sharding)
 	}
-	if in.GradientCheckpointing != nil {
-		j.checkpoint = *in.GradientCheckpointing
+	j.checkpoint = CheckpointNone
+	if in.GradientCheckpointing != nil && *in.GradientCheckpointing {
+		j.checkpoint = CheckpointFull
 	}
+	switch in.Checkpointing {
+	case "":
+	case CheckpointNone, CheckpointSelective, CheckpointFull:
+		j.checkpoint = in.Checkpointing
+	default:
+		return nil, errorf(ReasonInvalidSpec, FieldCheckpointing, "unsupported activation checkpointing %q: use None, Selective or Full", in.Checkpointing)
+	}
+	profile, ok := Frameworks[in.Framework]
+	if !ok {
+		return nil, errorf(ReasonInvalidSpec, FieldFramework, "unsupported framework %q: use NeMo, PyTorch, HuggingFace, DeepSpeed or Unsloth", in.Framework)
+	}
+	j.framework, j.profile = in.Framework, profile
 	if j.gpus > 0 && j.sharding == "" {
 		j.sharding = defaultSharding(j.gpus)
 	}

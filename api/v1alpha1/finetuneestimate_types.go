@@ -189,6 +189,7 @@ type Dataset struct {
 }
 
 // Training says where and how long the training runs.
+// +kubebuilder:validation:XValidation:rule="!(has(self.gradientCheckpointing) && has(self.activationCheckpointing))",message="spec.training: set activationCheckpointing or gradientCheckpointing, not both"
 type Training struct {
 	// provider is where the training runs, as named in the price catalog (for example runpod).
 	// +required
@@ -237,9 +238,27 @@ type Training struct {
 
 	// gradientCheckpointing keeps only each layer's input and recomputes the rest in the backward pass:
 	// less memory, a third more work. Omitted, it is assumed where it lets the job fit on fewer GPUs;
-	// status.gradientCheckpointing says what was assumed.
+	// status.gradientCheckpointing says what was assumed. activationCheckpointing says the same and
+	// can also say Selective; true is Full, false is None. Set one of the two.
 	// +optional
 	GradientCheckpointing *bool `json:"gradientCheckpointing,omitempty"`
+
+	// activationCheckpointing is how much of each layer the backward pass recomputes: None (every
+	// activation kept), Selective (attention's output and half of the matrix multiplications' outputs
+	// kept, the rest recomputed: PyTorch's op-level selective checkpointing, torchtitan's default) or
+	// Full (each layer's input kept, the whole layer recomputed). Omitted, as gradientCheckpointing
+	// says; status.activationCheckpointing says what was assumed.
+	// +optional
+	ActivationCheckpointing ActivationCheckpointing `json:"activationCheckpointing,omitempty"`
+
+	// framework is the training stack the job runs on: NeMo (NeMo, Megatron-LM, Megatron-Bridge),
+	// PyTorch (native FSDP: torchtune, torchtitan, LitGPT), HuggingFace (Transformers Trainer, TRL,
+	// PEFT, axolotl, LLaMA-Factory), DeepSpeed (ZeRO through DeepSpeed itself, such as XTuner) or
+	// Unsloth. It sets the memory the logits, the loss and QLoRA's quantised weights take, the
+	// utilisation, and the band on estimated hours (docs/cost-model.md). Omitted, the estimate assumes
+	// the most memory any stack needs and the article's +/-30%; status.framework says which.
+	// +optional
+	Framework Framework `json:"framework,omitempty"`
 
 	// precision is how training keeps its state: MixedBF16 (bf16 with fp32 master weights and AdamW
 	// moments, 16 bytes a trainable parameter; DeepSpeed, Megatron, Hugging Face Trainer; the default)
@@ -253,6 +272,34 @@ type Training struct {
 	// +kubebuilder:validation:XValidation:rule="!self.matches('^[0-9]+(\\\\.[0-9]{1,6})?$') || (double(self) > 0.0 && double(self) <= 100.0)",message="spec.training.mfuPercent must be greater than 0 and at most 100"
 	MFUPercent *Decimal `json:"mfuPercent,omitempty"`
 }
+
+// ActivationCheckpointing is how much of each layer the backward pass recomputes.
+// +kubebuilder:validation:Enum=None;Selective;Full
+type ActivationCheckpointing string
+
+// Activation checkpointing.
+const (
+	ActivationCheckpointingNone      ActivationCheckpointing = "None"
+	ActivationCheckpointingSelective ActivationCheckpointing = "Selective"
+	ActivationCheckpointingFull      ActivationCheckpointing = "Full"
+)
+
+// Framework is the training stack a job runs on.
+// +kubebuilder:validation:Enum=NeMo;PyTorch;HuggingFace;DeepSpeed;Unsloth
+type Framework string
+
+// Training stacks.
+const (
+	FrameworkNeMo        Framework = "NeMo"
+	FrameworkPyTorch     Framework = "PyTorch"
+	FrameworkHuggingFace Framework = "HuggingFace"
+	FrameworkDeepSpeed   Framework = "DeepSpeed"
+	FrameworkUnsloth     Framework = "Unsloth"
+)
+
+// FrameworkConservative is status.framework when the spec names no framework: the figures assume
+// the most memory any stack needs and the article's +/-30% band.
+const FrameworkConservative = "Conservative"
 
 // Sharding is how training state is divided across GPUs.
 // +kubebuilder:validation:Enum=None;ZeRO2;ZeRO3
@@ -536,9 +583,17 @@ type FineTuneEstimateStatus struct {
 	// sequenceLength is the training sequence the job was estimated with, in tokens.
 	// +optional
 	SequenceLength int64 `json:"sequenceLength,omitempty"`
-	// gradientCheckpointing is whether the job was estimated with activation checkpointing.
+	// gradientCheckpointing is whether the job was estimated with activation checkpointing (Selective
+	// or Full).
 	// +optional
 	GradientCheckpointing *bool `json:"gradientCheckpointing,omitempty"`
+	// activationCheckpointing is the checkpointing the job was estimated with: None, Selective or Full.
+	// +optional
+	ActivationCheckpointing string `json:"activationCheckpointing,omitempty"`
+	// framework is the training stack the figures assume: spec.training.framework, or Conservative
+	// when the spec names none (the most memory any stack needs, the article's +/-30% band).
+	// +optional
+	Framework string `json:"framework,omitempty"`
 	// mfuPercent is the share of the GPU's peak the FLOPs estimator assumed, in percent.
 	// +optional
 	MFUPercent string `json:"mfuPercent,omitempty"`

@@ -147,7 +147,7 @@ func TestArticleExample1(t *testing.T) {
 		if got, want := strings.Fields(lines[0]), wideColumns; !cmp.Equal(got, want) {
 			t.Errorf("header %v, want %v", got, want)
 		}
-		want := []string{"ml", "support-bot", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "20.0", "FineTune", "True", "1", "39.8", "50.00", "798.75", "79.8", "True"}
+		want := []string{"ml", "support-bot", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "20.0", "FineTune", "True", "1", "43.0", "50.00", "798.75", "79.8", "True"}
 		if got := strings.Fields(lines[1]); !cmp.Equal(got, want) {
 			t.Errorf("row %v\nwant %v", got, want)
 		}

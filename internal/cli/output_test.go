@@ -40,8 +40,8 @@ func TestOutputFormats(t *testing.T) {
 		"wide": {args: []string{"-o", "wide"}, want: [][]string{
 			{"NAMESPACE", "NAME", "MODEL", "METHOD", "PROVIDER", "GPU-HOURS", "UPFRONT", "BREAK-EVEN", "RECOMMENDATION", "APPROVED",
 				"GPUS", "MEM/GPU", "API/MONTH", "NET-SAVINGS", "ROI", "READY"},
-			{"ml", "support-bot", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "20.0", "FineTune", "True", "1", "39.8", "50.00", "798.75", "79.8", "True"},
-			{"default", "low-traffic", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "API", "False", "1", "39.8", "0.50", "-983.25", "-98.2", "True"},
+			{"ml", "support-bot", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "20.0", "FineTune", "True", "1", "43.0", "50.00", "798.75", "79.8", "True"},
+			{"default", "low-traffic", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "API", "False", "1", "43.0", "0.50", "-983.25", "-98.2", "True"},
 		}},
 		"no headers": {args: []string{"--no-headers"}, want: [][]string{
 			{"ml", "support-bot", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "20.0", "FineTune", "True"},

@@ -73,6 +73,7 @@ func Input(spec *ftv1.FineTuneEstimateSpec) (*engine.Input, error) {
 	}
 	in.Sharding, in.Precision = engine.Sharding(t.Sharding), engine.Precision(t.Precision)
 	in.GradientCheckpointing = t.GradientCheckpointing
+	in.Checkpointing, in.Framework = engine.Checkpointing(t.ActivationCheckpointing), engine.Framework(t.Framework)
 	if l := spec.LoRA; l != nil {
 		if l.Rank != nil {
 			in.LoRARank = *l.Rank

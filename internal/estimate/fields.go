@@ -17,6 +17,8 @@ var specPaths = map[engine.Field]string{
 	engine.FieldMicroBatchSize:            "spec.training.microBatchSize",
 	engine.FieldPrecision:                 "spec.training.precision",
 	engine.FieldMFUPercent:                "spec.training.mfuPercent",
+	engine.FieldFramework:                 "spec.training.framework",
+	engine.FieldCheckpointing:             "spec.training.activationCheckpointing",
 	engine.FieldLoRARank:                  "spec.lora.rank",
 	engine.FieldLoRATargets:               "spec.lora.targetModules",
 	engine.FieldServingProvider:           "spec.serving.selfHosted.provider",

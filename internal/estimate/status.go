@@ -1,6 +1,7 @@
 package estimate
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 
@@ -86,6 +87,7 @@ func Succeeded(obj *ftv1.FineTuneEstimate, r *engine.Result, pricing *ftv1.Prici
 	}
 	if r.MemoryBreakdown != nil {
 		s.GradientCheckpointing = &r.GradientCheckpointing
+		s.ActivationCheckpointing, s.Framework = string(r.Checkpointing), cmp.Or(string(r.Framework), ftv1.FrameworkConservative)
 	}
 	if sv := r.Serving; sv != nil {
 		s.ServingBreakdown = &ftv1.ServingBreakdown{GPUType: sv.GPUType, GPUsPerReplica: sv.GPUsPerReplica,

@@ -168,11 +168,12 @@ func TestComputeFigures(t *testing.T) {
 		GPUType: "H100", GPUCount: 1, GPUHours: "0.5", GPUHoursLow: "0.35", GPUHoursHigh: "0.65", WallClockHours: "0.5",
 		// 13B LoRA on one H100 at the default 2048-token sequence: 2 x 13e9 frozen + 2 x 62,586,880 adapter
 		// bytes of weights (24.3 GiB), 2 and 12 bytes per adapter parameter of gradients (0.1) and AdamW
-		// state (0.7), 34 x 2048 x 5120 x 40 + 6 x 2048 x 32000 bytes of activations and logits (13.6), and
-		// 1 GiB of CUDA context: 39.8 GiB.
-		MemoryPerGPUGiB: "39.8", PricePerGPUHour: "2.49", Currency: "USD", TrainingCost: "1.25", OneTimeCost: "1000.00",
-		MemoryBreakdown: &ftv1.MemoryBreakdown{Weights: "24.3", Gradients: "0.1", Optimizer: "0.7", Activations: "13.6", Overhead: "1.0"},
+		// state (0.7), 34 x 2048 x 5120 x 40 + 12 x 2048 x 32000 bytes of activations and logits (14.0; no
+		// framework: the fp32 loss), and 1 GiB of CUDA context + 20% of the activations (3.8): 43.0 GiB.
+		MemoryPerGPUGiB: "43.0", PricePerGPUHour: "2.49", Currency: "USD", TrainingCost: "1.25", OneTimeCost: "1000.00",
+		MemoryBreakdown: &ftv1.MemoryBreakdown{Weights: "24.3", Gradients: "0.1", Optimizer: "0.7", Activations: "14.0", Overhead: "3.8"},
 		Sharding:        ftv1.ShardingNone, SequenceLength: 2048, GradientCheckpointing: ptr.To(false),
+		ActivationCheckpointing: "None", Framework: ftv1.FrameworkConservative,
 		UpfrontCost: "1001.25", APIMonthlyCost: "50.00", ServingMonthlyCost: "0.00", MonthlySavings: "50.00",
 		BreakEvenMonths: "20.0", NetSavings: "798.75", ROIPercent: "79.8", NetPresentValue: "798.75", HorizonMonths: 36,
 		Pricing: &ftv1.Pricing{Catalog: "builtin", Source: ftv1.PricingSourceBuiltin},

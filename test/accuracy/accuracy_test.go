@@ -4,6 +4,7 @@ package accuracy
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -26,26 +27,27 @@ var (
 )
 
 type measurement struct {
-	Name                  string             `json:"name"`
-	Source                string             `json:"source"`
-	Stack                 string             `json:"stack"`
-	Model                 string             `json:"model"`
-	Method                engine.Method      `json:"method"`
-	GPU                   string             `json:"gpu"`
-	GPUs                  int32              `json:"gpus"`
-	Sharding              engine.Sharding    `json:"sharding"`
-	SequenceLength        int64              `json:"sequenceLength"`
-	MicroBatchSize        int32              `json:"microBatchSize"`
-	GradientCheckpointing bool               `json:"gradientCheckpointing"`
-	LoRARank              int32              `json:"loraRank"`
-	LoRATargets           engine.LoRATargets `json:"loraTargets"`
-	Precision             engine.Precision   `json:"precision"`
-	TokensPerSecondPerGPU string             `json:"tokensPerSecondPerGPU"`
-	PeakMemoryGiB         string             `json:"peakMemoryGiB"`
-	Time                  string             `json:"time"`
-	Memory                string             `json:"memory"`
-	Why                   string             `json:"why"`
-	Notes                 string             `json:"notes"`
+	Name                  string               `json:"name"`
+	Source                string               `json:"source"`
+	Stack                 string               `json:"stack"`
+	Framework             engine.Framework     `json:"framework"`
+	Model                 string               `json:"model"`
+	Method                engine.Method        `json:"method"`
+	GPU                   string               `json:"gpu"`
+	GPUs                  int32                `json:"gpus"`
+	Sharding              engine.Sharding      `json:"sharding"`
+	SequenceLength        int64                `json:"sequenceLength"`
+	MicroBatchSize        int32                `json:"microBatchSize"`
+	Checkpointing         engine.Checkpointing `json:"checkpointing"`
+	LoRARank              int32                `json:"loraRank"`
+	LoRATargets           engine.LoRATargets   `json:"loraTargets"`
+	Precision             engine.Precision     `json:"precision"`
+	TokensPerSecondPerGPU string               `json:"tokensPerSecondPerGPU"`
+	PeakMemoryGiB         string               `json:"peakMemoryGiB"`
+	Time                  string               `json:"time"`
+	Memory                string               `json:"memory"`
+	Why                   string               `json:"why"`
+	Notes                 string               `json:"notes"`
 }
 
 // catalog is the built-in catalog plus the Llama 2 models at their exact parameter counts, and one
@@ -64,8 +66,20 @@ func catalog(t *testing.T) *engine.Catalog {
 		m.Name, m.Parameters = name, exact.params
 		c.Models[name] = m
 	}
+	// Qwen (1)'s published configurations; the parameters are what the architecture gives (untied
+	// embeddings and head, biased qkv).
+	c.Models["qwen-7b"] = engine.Model{Name: "qwen-7b", Parameters: 7_721_324_544, Architecture: &engine.Architecture{
+		Layers: 32, HiddenSize: 4096, IntermediateSize: 11008, AttentionHeads: 32, KVHeads: 32, VocabSize: 151936,
+		Source: "https://huggingface.co/Qwen/Qwen-7B/blob/main/config.json"}}
+	c.Models["qwen-14b"] = engine.Model{Name: "qwen-14b", Parameters: 14_167_290_880, Architecture: &engine.Architecture{
+		Layers: 40, HiddenSize: 5120, IntermediateSize: 13696, AttentionHeads: 40, KVHeads: 40, VocabSize: 152064,
+		Source: "https://huggingface.co/Qwen/Qwen-14B/blob/main/config.json"}}
+	// Two GPUs the measurements ran on that the catalog does not price (NVIDIA datasheets: RTX 3090
+	// 71 dense BF16 TFLOP/s, A10 125).
+	c.GPUs["RTX-3090"] = engine.GPU{Name: "RTX-3090", MemoryGiB: 24, PeakBF16TFLOPs: decimal.NewFromInt(71), Generation: engine.Ampere}
+	c.GPUs["A10G"] = engine.GPU{Name: "A10G", MemoryGiB: 24, PeakBF16TFLOPs: decimal.NewFromInt(125), Generation: engine.Ampere}
 	prices := map[string]decimal.Decimal{}
-	for _, g := range []string{"H100", "A100-80GB", "A100-40GB"} {
+	for _, g := range []string{"H100", "A100-80GB", "A100-40GB", "RTX-3090", "A10G"} {
 		if _, ok := c.GPUs[g]; !ok {
 			t.Fatalf("built-in catalog has no GPU %s", g)
 		}
@@ -82,18 +96,25 @@ type row struct {
 	predMemory, memoryRatio decimal.Decimal
 }
 
-func predict(t *testing.T, c *engine.Catalog, m measurement) row {
-	ckpt := m.GradientCheckpointing
-	in := engine.Input{
+// input is the estimate that describes a measured run.
+func input(m measurement) engine.Input {
+	return engine.Input{
 		Model: m.Model, Method: m.Method, Examples: 1000, TokensPerExample: m.SequenceLength,
 		SequenceLength: m.SequenceLength, Provider: "measured", GPUType: m.GPU, Estimator: engine.FLOPs,
-		GPUCount: m.GPUs, Sharding: m.Sharding, MicroBatchSize: m.MicroBatchSize, GradientCheckpointing: &ckpt,
-		LoRARank: m.LoRARank, LoRATargets: m.LoRATargets, Precision: m.Precision,
+		GPUCount: m.GPUs, Sharding: m.Sharding, MicroBatchSize: m.MicroBatchSize, Checkpointing: m.Checkpointing,
+		Framework: m.Framework,
+		LoRARank:  m.LoRARank, LoRATargets: m.LoRATargets, Precision: m.Precision,
 		APICostPerRequest: ptr(decimal.RequireFromString("0.01")),
 	}
+}
+
+func predict(t *testing.T, c *engine.Catalog, m measurement) (row, bool) {
+	in := input(m)
 	r, err := engine.Estimate(&in, c)
 	if err != nil {
-		t.Fatalf("%s: %v", m.Name, err)
+		// A run that was measured ran: refusing it (DoesNotFit) is the worst miss of all.
+		t.Errorf("%s: %v", m.Name, err)
+		return row{}, false
 	}
 	out := row{m: m, r: r}
 	tokens := decimal.NewFromInt(in.Examples * in.TokensPerExample)
@@ -107,7 +128,7 @@ func predict(t *testing.T, c *engine.Catalog, m measurement) row {
 	if m.PeakMemoryGiB != "" {
 		out.memoryRatio = out.predMemory.DivRound(decimal.RequireFromString(m.PeakMemoryGiB), 2)
 	}
-	return out
+	return out, true
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -130,46 +151,122 @@ func TestAccuracy(t *testing.T) {
 	}
 	c := catalog(t)
 	var rows []row
-	timeWithin, timeAll, memWithin, memAll := 0, 0, 0, 0
 	for _, m := range ms {
-		r := predict(t, c, m)
+		r, ok := predict(t, c, m)
+		if !ok {
+			continue
+		}
 		rows = append(rows, r)
 		if m.TokensPerSecondPerGPU != "" {
-			timeAll++
-			got := verdict(r.timeRatio, timeBand)
-			if got == "within" {
-				timeWithin++
-			}
-			if got != m.Time {
+			if got := verdict(r.timeRatio, timeBand); got != m.Time {
 				t.Errorf("%s: time ratio %s is %s +/-30%%, measurements.yaml says %q", m.Name, r.timeRatio, got, m.Time)
 			}
 		}
 		if m.PeakMemoryGiB != "" {
-			memAll++
-			got := verdict(r.memoryRatio, memoryBand)
-			if got == "within" {
-				memWithin++
-			}
-			if got != m.Memory {
+			if got := verdict(r.memoryRatio, memoryBand); got != m.Memory {
 				t.Errorf("%s: memory ratio %s is %s +/-20%%, measurements.yaml says %q", m.Name, r.memoryRatio, got, m.Memory)
+			}
+			// Memory decides the GPU count: a prediction more than 10% below the measured peak
+			// approves a job that runs out of memory, and must be explained.
+			if r.memoryRatio.LessThan(memoryFloor) && m.Why == "" {
+				t.Errorf("%s: memory ratio %s is more than 10%% below the measured peak, with no why", m.Name, r.memoryRatio)
 			}
 		}
 		if (m.Time == "outside" || m.Memory == "outside") && m.Why == "" {
 			t.Errorf("%s: an expected miss needs a why", m.Name)
 		}
 	}
-	if timeAll < 12 || memAll < 7 {
-		t.Errorf("%d time and %d memory measurements; the validation needs at least 12 and 7", timeAll, memAll)
+	all := tally(rows, "")
+	if all.timeAll < 30 || all.memAll < 25 {
+		t.Errorf("%d time and %d memory measurements; the validation needs at least 30 and 25", all.timeAll, all.memAll)
 	}
-	t.Logf("time within +/-30%%: %d of %d; memory within +/-20%%: %d of %d", timeWithin, timeAll, memWithin, memAll)
-	checkDoc(t, render(rows, timeWithin, timeAll, memWithin, memAll))
+	// Item 4 of the validation: time within +/-30% on at least 80% of the runs, framework stated.
+	if all.timeWithin*5 < all.timeAll*4 {
+		t.Errorf("time within +/-30%% on %d of %d runs, below 80%%", all.timeWithin, all.timeAll)
+	}
+	t.Logf("time within +/-30%%: %d of %d; memory within +/-20%%: %d of %d, %d more than 10%% below",
+		all.timeWithin, all.timeAll, all.memWithin, all.memAll, all.memLow)
+	checkDoc(t, render(rows))
 }
 
-func render(rows []row, timeWithin, timeAll, memWithin, memAll int) string {
+// memoryFloor is the lowest predicted / measured memory that does not under-promise.
+var memoryFloor = decimal.RequireFromString("0.90")
+
+type totals struct{ timeWithin, timeAll, memWithin, memAll, memLow int }
+
+// tally counts the rows of one framework ("" for all) within their bands.
+func tally(rows []row, fw engine.Framework) totals {
+	var s totals
+	for _, r := range rows {
+		if fw != "" && r.m.Framework != fw {
+			continue
+		}
+		if r.m.TokensPerSecondPerGPU != "" {
+			s.timeAll++
+			if verdict(r.timeRatio, timeBand) == "within" {
+				s.timeWithin++
+			}
+		}
+		if r.m.PeakMemoryGiB != "" {
+			s.memAll++
+			if verdict(r.memoryRatio, memoryBand) == "within" {
+				s.memWithin++
+			}
+			if r.memoryRatio.LessThan(memoryFloor) {
+				s.memLow++
+			}
+		}
+	}
+	return s
+}
+
+// TestUnstatedFrameworkIsConservative: an estimate that names no framework never needs less memory
+// than the same job on a named one, so leaving the stack out never approves a job that a stack
+// would run out of memory on.
+func TestUnstatedFrameworkIsConservative(t *testing.T) {
+	data, err := os.ReadFile("measurements.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ms []measurement
+	if err := yaml.UnmarshalStrict(data, &ms); err != nil {
+		t.Fatal(err)
+	}
+	c := catalog(t)
+	for _, m := range ms {
+		stated, ok := predict(t, c, m)
+		if !ok {
+			continue
+		}
+		m.Framework = ""
+		in := input(m)
+		r, err := engine.Estimate(&in, c)
+		if err != nil {
+			var e *engine.Error
+			if errors.As(err, &e) && e.Reason == engine.ReasonDoesNotFit {
+				continue // refusing is the conservative answer
+			}
+			t.Fatalf("%s without a framework: %v", m.Name, err)
+		}
+		if r.MemoryPerGPUGiB.LessThan(stated.predMemory) {
+			t.Errorf("%s: %s GiB without a framework, %s GiB on %s", m.Name, r.MemoryPerGPUGiB, stated.predMemory, stated.m.Framework)
+		}
+	}
+}
+
+func render(rows []row) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Time within +/-30%%: **%d of %d**. Memory per GPU within +/-20%%: **%d of %d**.\n\n", timeWithin, timeAll, memWithin, memAll)
-	b.WriteString("| run | model | method | GPUs | seq x micro-batch | ckpt | measured tok/s/GPU | predicted | time ratio | measured GiB | predicted | memory ratio |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	all := tally(rows, "")
+	fmt.Fprintf(&b, "Time within +/-30%%: **%d of %d**. Memory per GPU within +/-20%%: **%d of %d**; more than 10%% below the measured peak: **%d**.\n\n",
+		all.timeWithin, all.timeAll, all.memWithin, all.memAll, all.memLow)
+	b.WriteString("| framework | time within +/-30% | memory within +/-20% | memory more than 10% low |\n|---|---|---|---|\n")
+	for _, fw := range []engine.Framework{engine.NeMo, engine.PyTorch, engine.HuggingFace, engine.DeepSpeed, engine.Unsloth} {
+		s := tally(rows, fw)
+		fmt.Fprintf(&b, "| %s | %d of %d | %d of %d | %d |\n", fw, s.timeWithin, s.timeAll, s.memWithin, s.memAll, s.memLow)
+	}
+	b.WriteString("\n")
+	b.WriteString("| run | framework | model | method | GPUs | seq x micro-batch | ckpt | measured tok/s/GPU | predicted | time ratio | measured GiB | predicted | memory ratio |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		m := r.m
 		timeCells := "| | |"
@@ -180,8 +277,8 @@ func render(rows []row, timeWithin, timeAll, memWithin, memAll int) string {
 		if m.PeakMemoryGiB != "" {
 			memCells = fmt.Sprintf("%s | %s | %s%s |", m.PeakMemoryGiB, r.predMemory.StringFixed(1), r.memoryRatio, mark(m.Memory))
 		}
-		fmt.Fprintf(&b, "| [%s](%s) | %s | %s | %d x %s, %s | %d x %d | %s | %s %s\n", m.Name, m.Source, m.Model, m.Method,
-			m.GPUs, m.GPU, r.r.Sharding, m.SequenceLength, m.MicroBatchSize, yesNo(m.GradientCheckpointing), timeCells, memCells)
+		fmt.Fprintf(&b, "| [%s](%s) | %s | %s | %s | %d x %s, %s | %d x %d | %s | %s %s\n", m.Name, m.Source, m.Framework, m.Model, m.Method,
+			m.GPUs, m.GPU, r.r.Sharding, m.SequenceLength, m.MicroBatchSize, r.r.Checkpointing, timeCells, memCells)
 	}
 	b.WriteString("\nRatios are predicted / measured time (measured / predicted throughput) and predicted / measured memory; ")
 	b.WriteString("a ratio marked ✗ is outside its band, for the reason below.\n\n")
@@ -198,13 +295,6 @@ func mark(v string) string {
 		return " ✗"
 	}
 	return ""
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
 }
 
 const (

@@ -133,6 +133,10 @@ func TestFineTuneEstimateValidation(t *testing.T) {
 		"method enum":    {set("spec.method", "Lora"), []string{"spec.method: Unsupported value", `"LoRA"`}},
 		"estimator enum": {set("spec.training.estimator", "Measured"), []string{"spec.training.estimator: Unsupported value"}},
 		"policy enum":    {set("spec.policy", "Strict"), []string{"spec.policy: Unsupported value"}},
+		"framework enum": {set("spec.training.framework", "Megatron"),
+			[]string{"spec.training.framework: Unsupported value", `"NeMo"`, `"HuggingFace"`, `"Unsloth"`}},
+		"activationCheckpointing enum": {set("spec.training.activationCheckpointing", "Partial"),
+			[]string{"spec.training.activationCheckpointing: Unsupported value", `"Selective"`}},
 
 		// Decimal strings: the pattern on every money-like field, and the length cap.
 		"decimal with a comma":        {set("spec.oneTimeCosts.dataLabeling", "1,000"), []string{"spec.oneTimeCosts.dataLabeling", "should match"}},
@@ -186,6 +190,9 @@ func TestFineTuneEstimateValidation(t *testing.T) {
 		"FLOPs without tokensPerExample": {
 			all(set("spec.training.estimator", "FLOPs"), del("spec.dataset.tokensPerExample")),
 			[]string{"spec", "spec.dataset.tokensPerExample is required by the FLOPs estimator"}},
+		"both checkpointing fields": {
+			all(set("spec.training.gradientCheckpointing", true), set("spec.training.activationCheckpointing", "Selective")),
+			[]string{"spec.training", "set activationCheckpointing or gradientCheckpointing, not both"}},
 		"hours zero": {
 			set("spec.training.hours", "0.000"),
 			[]string{"spec.training.hours", "spec.training.hours must be greater than 0"}},
@@ -301,4 +308,30 @@ func TestPriceCatalogValidation(t *testing.T) {
 			setItem("spec.apiModels", 0, "outputPricePerMillionTokens", nil), []string{"spec.apiModels[0].outputPricePerMillionTokens", "Required value"}},
 	}
 	checkInvalid(t, base, cases)
+}
+
+// TestTrainingStackAccepted: each framework and checkpointing mode the engine knows is accepted
+// (strict field validation: a misspelt field would be refused), and gradientCheckpointing alone
+// still is.
+func TestTrainingStackAccepted(t *testing.T) {
+	ns := newNamespace(t, "fte-stack")
+	cases := map[string]mutation{
+		"gradientCheckpointing alone": set("spec.training.gradientCheckpointing", true),
+	}
+	for _, fw := range []string{"NeMo", "PyTorch", "HuggingFace", "DeepSpeed", "Unsloth"} {
+		cases["framework "+fw] = set("spec.training.framework", fw)
+	}
+	for _, ck := range []string{"None", "Selective", "Full"} {
+		cases["activationCheckpointing "+ck] = set("spec.training.activationCheckpointing", ck)
+	}
+	for name, m := range cases {
+		t.Run(name, func(t *testing.T) {
+			obj := toUnstructured(t, validEstimate(ns, dnsName(name)))
+			m(obj.Object)
+			if err := env.Client.Create(ctx, obj, strict); err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			deleteAtCleanup(t, obj)
+		})
+	}
 }

@@ -79,7 +79,7 @@ func TestGet(t *testing.T) {
 			{"team-b", "premium-bot", "llama-13b", "LoRA", "runpod", "0.5", "1002.49", "20.0", "FineTune", "True", "AGE"}}},
 		"-o wide by name": {args: []string{"get", "support-bot", "-o", "wide"}, want: [][]string{
 			append(append([]string{}, header...), "GPUS", "MEM/GPU", "API/MONTH", "NET-SAVINGS", "ROI", "READY"),
-			{"support-bot", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "20.0", "FineTune", "True", "AGE", "1", "39.8", "50.00", "798.75", "79.8", "True"}}},
+			{"support-bot", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "20.0", "FineTune", "True", "AGE", "1", "43.0", "50.00", "798.75", "79.8", "True"}}},
 		"--no-headers -A": {args: []string{"get", "-A", "--no-headers"}, want: [][]string{
 			{"team-a", "low-traffic", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "API", "False", "AGE"},
 			{"team-a", "support-bot", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "20.0", "FineTune", "True", "AGE"},

@@ -1,0 +1,90 @@
+package engine
+
+import "github.com/shopspring/decimal"
+
+// Framework is the training stack a job runs on. The same job's throughput differs up to 4x between
+// stacks, and its memory by how each keeps the logits, the loss and the quantised weights.
+type Framework string
+
+// Training stacks. "" (not stated) is the conservative profile: the most memory any stack needs and
+// the generation table's utilisation.
+const (
+	// NeMo is NVIDIA NeMo, Megatron-LM and Megatron-Bridge (and NeMo AutoModel).
+	NeMo Framework = "NeMo"
+	// PyTorch is native FSDP: torchtune, torchtitan, LitGPT, Answer.AI's fsdp_qlora.
+	PyTorch Framework = "PyTorch"
+	// HuggingFace is the Transformers Trainer, TRL, PEFT, axolotl, LLaMA-Factory.
+	HuggingFace Framework = "HuggingFace"
+	// DeepSpeed is ZeRO through DeepSpeed itself, for example XTuner.
+	DeepSpeed Framework = "DeepSpeed"
+	// Unsloth is Unsloth's fused kernels.
+	Unsloth Framework = "Unsloth"
+)
+
+// Checkpointing is how much of a layer's activations the backward pass recomputes.
+type Checkpointing string
+
+// Activation checkpointing.
+const (
+	// CheckpointNone keeps every activation.
+	CheckpointNone Checkpointing = "None"
+	// CheckpointSelective keeps the outputs of the matrix multiplications and recomputes the cheap
+	// element-wise operations (PyTorch's op-level selective checkpointing, torchtitan's default).
+	CheckpointSelective Checkpointing = "Selective"
+	// CheckpointFull keeps each layer's input and recomputes the layer's forward pass.
+	CheckpointFull Checkpointing = "Full"
+)
+
+// FrameworkProfile is what a training stack changes in the estimate; docs/cost-model.md gives the
+// public measurement behind each figure.
+type FrameworkProfile struct {
+	// LogitsBytesPerToken is what the output layer and the loss hold at their peak, per vocabulary
+	// entry and token: the logits and, where the stack upcasts them, their fp32 copy, log-softmax and
+	// gradient.
+	LogitsBytesPerToken int64
+	// QLoRAUnquantisedBytes is what a parameter QLoRA leaves unquantised (embeddings, output head)
+	// keeps: 4 where PEFT's prepare_model_for_kbit_training upcasts them to fp32, else 2.
+	QLoRAUnquantisedBytes int64
+	// DequantisedMatrices is how many dequantised 16-bit copies of the largest weight QLoRA holds at
+	// once (the forward's and the backward's).
+	DequantisedMatrices int64
+	// Utilisation is the share of a GPU's dense BF16 peak the stack reaches, by GPU generation; nil
+	// means the generation table (Utilisation).
+	Utilisation map[Generation]decimal.Decimal
+	// HoursBand is the +/- band on estimated hours.
+	HoursBand decimal.Decimal
+}
+
+// Frameworks are the stacks' profiles; Frameworks[""] is the profile when none is stated.
+// docs/cost-model.md ("Training stacks") gives the measurements behind each figure; docs/accuracy.md
+// the runs they are checked against.
+var Frameworks = map[Framework]FrameworkProfile{
+	// Not stated: the most memory any stack needs, the generation table, the article's +/-30%.
+	"": {LogitsBytesPerToken: 12, QLoRAUnquantisedBytes: 4, DequantisedMatrices: 2, HoursBand: HoursBand},
+	// Megatron's fused vocabulary-parallel cross-entropy keeps bf16 logits and one fp32 softmax,
+	// computed in place. NeMo AutoModel's Llama 3.1 8B LoRA on one H100 reaches 49% of the peak by
+	// ftcost's FLOPs count, above the Hopper table's 45%.
+	NeMo: {LogitsBytesPerToken: 6, QLoRAUnquantisedBytes: 2, DequantisedMatrices: 1,
+		Utilisation: map[Generation]decimal.Decimal{Ampere: d("0.60"), Ada: d("0.45"), Hopper: d("0.50"), Blackwell: d("0.50")},
+		HoursBand:   d("0.40")},
+	// torchtune's and LitGPT's chunked cross-entropy: bf16 logits and their bf16 gradient, one chunk
+	// upcast to fp32 at a time. torchao's NF4 dequantises one matrix at a time.
+	PyTorch: {LogitsBytesPerToken: 4, QLoRAUnquantisedBytes: 2, DequantisedMatrices: 1, HoursBand: HoursBand},
+	// Transformers upcasts the whole logits for the loss: the backward holds the fp32 log-softmax 4,
+	// its fp32 gradient 4, the bf16 gradient 2 and the bf16 logits 2. PEFT's
+	// prepare_model_for_kbit_training upcasts what bitsandbytes leaves unquantised to fp32, and
+	// bitsandbytes dequantises a weight for the forward and again for the backward.
+	HuggingFace: {LogitsBytesPerToken: 12, QLoRAUnquantisedBytes: 4, DequantisedMatrices: 2, HoursBand: HoursBand},
+	// DeepSpeed runs Transformers models: their logits and loss.
+	DeepSpeed: {LogitsBytesPerToken: 12, QLoRAUnquantisedBytes: 4, DequantisedMatrices: 2, HoursBand: d("0.40")},
+	// Unsloth's fused cross-entropy never upcasts the logits: bf16 logits and their gradient in place.
+	// No published run to check it against: the widest band.
+	Unsloth: {LogitsBytesPerToken: 4, QLoRAUnquantisedBytes: 2, DequantisedMatrices: 2, HoursBand: d("0.50")},
+}
+
+// AllocatorFragmentation is what PyTorch's caching allocator reserves beyond what it allocates, as a
+// share of what is allocated and freed every step (activations, logits, gathered and dequantised
+// weights): Answer.AI's Llama-2 7B LoRA on two GPUs reserved 10.22 GiB against 9.16 GiB allocated,
+// 1.06 GiB over about 3 GiB allocated each step; 20% is the figure that keeps the published runs'
+// peaks (docs/accuracy.md) at or above what they reserved.
+var AllocatorFragmentation = d("0.20")
