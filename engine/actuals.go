@@ -73,11 +73,11 @@ func ActualVsEstimate(actual, estimated decimal.Decimal) (ratio decimal.Decimal,
 }
 
 // RunThroughput is tokens per GPU-second of a run, four places; ok is false without GPU time.
-func RunThroughput(tokens, gpuSeconds int64) (decimal.Decimal, bool) {
-	if tokens <= 0 || gpuSeconds <= 0 {
+func RunThroughput(tokens decimal.Decimal, gpuSeconds int64) (decimal.Decimal, bool) {
+	if tokens.Sign() <= 0 || gpuSeconds <= 0 {
 		return decimal.Zero, false
 	}
-	return decimal.NewFromInt(tokens).DivRound(decimal.NewFromInt(gpuSeconds), 4), true
+	return tokens.DivRound(decimal.NewFromInt(gpuSeconds), 4), true
 }
 
 // ThroughputStats are running sums of measured throughputs: enough for the mean and the spread

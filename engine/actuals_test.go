@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/ftcost/ftcost/engine"
 )
 
@@ -66,7 +68,7 @@ func TestThroughputStats(t *testing.T) {
 	if one.SpreadPercent().Sign() != 0 {
 		t.Errorf("one sample has no spread, got %s", one.SpreadPercent())
 	}
-	if tp, ok := engine.RunThroughput(10_000*2500, 3*3600); !ok || tp.String() != "2314.8148" {
+	if tp, ok := engine.RunThroughput(decimal.NewFromInt(10_000*2500), 3*3600); !ok || tp.String() != "2314.8148" {
 		t.Errorf("throughput %s %v", tp, ok)
 	}
 }

@@ -4,15 +4,11 @@ package engine
 // of the GPU-hour band (GPUHoursHigh x PricePerGPUHour, rounded once to the cent). ok is false when
 // r is not priced by the GPU-hour (a Managed provider bills tokens; no workload runs here).
 func SpendCap(r *Result) (cap Money, ok bool) {
-	if r == nil || r.PricePerGPUHour == nil {
+	switch {
+	case r == nil || r.PricePerGPUHour == nil:
 		return Money{}, false
+	case r.Terms.TrainingCostHigh != nil:
+		return *r.Terms.TrainingCostHigh, true
 	}
-	high := r.GPUHours
-	if r.GPUHoursHigh != nil {
-		high = r.GPUHoursHigh
-	}
-	if high == nil {
-		return Money{}, false
-	}
-	return Cents(high.Mul(*r.PricePerGPUHour)), true
+	return r.TrainingCost, true // measured hours: no band
 }

@@ -3,30 +3,45 @@ package engine_test
 import (
 	"testing"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/ftcost/ftcost/engine"
 )
 
+// The spend cap is the training cost at the top of the band, from the engine's own figures.
 func TestSpendCap(t *testing.T) {
-	d := func(s string) *decimal.Decimal { v := decimal.RequireFromString(s); return &v }
+	measured := func() engine.Input {
+		in := example1()
+		in.Hours = decp("3.5")
+		return in
+	}
+	managed := func() engine.Input {
+		in := example1()
+		in.Model, in.Provider, in.TokensPerExample = "gpt-4", "openai-gpt-4", 500
+		return in
+	}
 	cases := map[string]struct {
-		r    *engine.Result
+		in   func() engine.Input
 		want string
 		ok   bool
 	}{
 		// The article's support bot: 0.5 GPU-hours, band 0.35 to 0.65, at 2.49: 0.65 x 2.49 = 1.6185.
-		"upper band":           {&engine.Result{GPUHours: d("0.5"), GPUHoursHigh: d("0.65"), PricePerGPUHour: d("2.49")}, "1.62", true},
-		"measured, no band":    {&engine.Result{GPUHours: d("3.5"), PricePerGPUHour: d("2.49")}, "8.72", true},
-		"managed: no GPU-hour": {&engine.Result{TrainingCost: engine.Cents(decimal.RequireFromString("24"))}, "0.00", false},
-		"nothing":              {nil, "0.00", false},
+		"the band's top":          {example1, "1.62", true},
+		"measured hours: no band": {measured, "8.72", true},
+		"billed by the token":     {managed, "0.00", false},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got, ok := engine.SpendCap(tc.r)
+			in := tc.in()
+			r, err := engine.Estimate(&in, engine.BuiltinCatalog())
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := engine.SpendCap(r)
 			if got.String() != tc.want || ok != tc.ok {
 				t.Errorf("SpendCap = %s, %v; want %s, %v", got, ok, tc.want, tc.ok)
 			}
 		})
+	}
+	if _, ok := engine.SpendCap(nil); ok {
+		t.Error("SpendCap(nil) has a cap")
 	}
 }

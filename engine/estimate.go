@@ -73,6 +73,9 @@ type Result struct {
 	Recommendation Recommendation
 	Budget         BudgetVerdict
 	MaxUpfrontCost *Money
+
+	// Terms are the parts of the figures above, for showing each with its formula.
+	Terms Terms
 }
 
 // Line is one named money line.
@@ -176,6 +179,7 @@ func Estimate(in *Input, cat *Catalog) (*Result, error) {
 			r.Budget = BudgetExceeded
 		}
 	}
+	terms(in, r, t)
 	return r, nil
 }
 

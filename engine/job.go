@@ -190,26 +190,28 @@ func (j *job) memoryFromParameters() MemoryBreakdown {
 // flopsPerToken is the work of training on one token: 6N for full training, 4N for a frozen base
 // (no weight gradients) plus 6 per adapter parameter, PaLM's 12 x layers x hidden x sequence for
 // attention, and one more forward pass (2N and a third of the attention) under checkpointing.
-func (j *job) flopsPerToken() decimal.Decimal {
+func (j *job) flopsPerToken() FLOPsTerms {
 	if j.arch == nil {
-		return FLOPsPerParameterToken[j.method].Mul(j.params)
+		per := FLOPsPerParameterToken[j.method]
+		return FLOPsTerms{Total: per.Mul(j.params), Parameters: j.params, FromParameters: true, PerParameter: per}
 	}
 	a := j.arch
-	attention := decimal.NewFromInt(12).Mul(dec(a.Layers)).Mul(dec(a.HiddenSize)).Mul(dec(j.sequence))
-	var f decimal.Decimal
+	f := FLOPsTerms{Parameters: j.params, Layers: a.Layers, Hidden: a.HiddenSize, Sequence: j.sequence, Checkpointing: j.checkpoint,
+		Attention: decimal.NewFromInt(12).Mul(dec(a.Layers)).Mul(dec(a.HiddenSize)).Mul(dec(j.sequence))}
 	if j.method == Full {
-		f = j.params.Mul(decimal.NewFromInt(6))
+		f.BaseFactor = 6
 	} else {
-		f = j.params.Mul(decimal.NewFromInt(4)).Add(j.loraParameters().Mul(decimal.NewFromInt(6)))
+		f.BaseFactor, f.AdapterFactor, f.AdapterParameters = 4, 6, j.loraParameters()
 	}
-	f = f.Add(attention)
 	switch j.checkpoint {
 	case CheckpointFull:
-		f = f.Add(j.params.Mul(decimal.NewFromInt(2))).Add(attention.Div(decimal.NewFromInt(3)))
+		f.Recompute = j.params.Mul(decimal.NewFromInt(2)).Add(f.Attention.Div(decimal.NewFromInt(3)))
 	case CheckpointSelective:
 		// Half the matrix multiplications run again; attention's output is kept.
-		f = f.Add(j.params)
+		f.Recompute = j.params
 	}
+	f.Total = j.params.Mul(decimal.NewFromInt(f.BaseFactor)).Add(f.AdapterParameters.Mul(decimal.NewFromInt(f.AdapterFactor))).
+		Add(f.Attention).Add(f.Recompute)
 	return f
 }
 

@@ -59,6 +59,9 @@ type training struct {
 	cost           Money
 	servingModel   string // a managed provider's serving API model
 	calibration    *Calibration
+	band           decimal.Decimal // the +/- band on hours, as a fraction
+	bandFrom       BandSource
+	flops          *FLOPsTerms
 }
 
 func estimateTraining(in *Input, cat *Catalog) (*training, error) {
@@ -128,11 +131,13 @@ func estimateTraining(in *Input, cat *Catalog) (*training, error) {
 		}
 		u := j.utilisation(gpu, in.MFUPercent)
 		t.estimator, t.utilisation = FLOPs, &u
-		t.hours = trainingTokens(in).Mul(j.flopsPerToken()).DivRound(gpu.PeakBF16TFLOPs.Mul(tera).Mul(u).Mul(secondsInHour), hoursPlaces)
+		f := j.flopsPerToken()
+		t.flops = &f
+		t.hours = TrainingTokens(in).Mul(f.Total).DivRound(gpu.PeakBF16TFLOPs.Mul(tera).Mul(u).Mul(secondsInHour), hoursPlaces)
 	case estimator == Calibrated:
 		tp := in.Throughput
 		t.estimator = Calibrated
-		t.hours = trainingTokens(in).DivRound(tp.TokensPerGPUSecond.Mul(secondsInHour), hoursPlaces)
+		t.hours = TrainingTokens(in).DivRound(tp.TokensPerGPUSecond.Mul(secondsInHour), hoursPlaces)
 	case estimator == Empirical:
 		if gpu.PeakBF16TFLOPs.Sign() <= 0 {
 			return nil, errorf(ReasonInvalidSpec, FieldGPUType, "GPU type %q has no peak BF16 throughput in price catalog %q", gpuType, cat.Name)
@@ -145,11 +150,15 @@ func estimateTraining(in *Input, cat *Catalog) (*training, error) {
 		return nil, errorf(ReasonInvalidSpec, FieldEstimator, "unsupported estimator %q: use Empirical, FLOPs or Calibrated", in.Estimator)
 	}
 	if t.estimator != Measured {
-		band := j.profile.HoursBand
+		band, from := j.profile.HoursBand, BandArticle
+		if !band.Equal(HoursBand) {
+			from = BandFramework
+		}
 		if t.estimator == Calibrated {
 			// The measured spread replaces the article's +/-30%, capped at 100% (no negative hours).
-			band = decimal.Min(in.Throughput.SpreadPercent.Div(hundred), one)
+			band, from = decimal.Min(in.Throughput.SpreadPercent.Div(hundred), one), BandMeasured
 		}
+		t.band, t.bandFrom = band, from
 		low := t.hours.Mul(one.Sub(band)).Round(hoursPlaces)
 		high := t.hours.Mul(one.Add(band)).Round(hoursPlaces)
 		t.low, t.high = &low, &high
@@ -264,7 +273,7 @@ func managedTraining(in *Input, cat *Catalog, provider Provider) (*training, err
 	if in.Estimator == FLOPs {
 		return nil, errorf(ReasonInvalidSpec, FieldEstimator, "FLOPs does not apply to managed provider %q, which bills training tokens", provider.Name)
 	}
-	tokens := trainingTokens(in)
+	tokens := TrainingTokens(in)
 	return &training{
 		estimator:      ManagedEstimator,
 		trainingTokens: tokens,
@@ -274,7 +283,9 @@ func managedTraining(in *Input, cat *Catalog, provider Provider) (*training, err
 }
 
 // trainingTokens is examples x tokensPerExample x epochs, in decimal so that no product overflows.
-func trainingTokens(in *Input) decimal.Decimal {
+// TrainingTokens is the tokens a job trains on: examples x tokens per example x epochs, exact
+// (the schema allows products far past 64 bits).
+func TrainingTokens(in *Input) decimal.Decimal {
 	return decimal.NewFromInt(in.Examples).Mul(decimal.NewFromInt(in.TokensPerExample)).Mul(decimal.NewFromInt32(epochs(in)))
 }
 

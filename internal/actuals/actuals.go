@@ -15,6 +15,7 @@ import (
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
+	"github.com/ftcost/ftcost/internal/estimate"
 	"github.com/ftcost/ftcost/internal/workload"
 )
 
@@ -174,13 +175,14 @@ func OutsideBand(run ftv1.ActualRun, status *ftv1.FineTuneEstimateStatus) bool {
 	return false
 }
 
-// Tokens is the training tokens a run of the estimate processes: examples x tokensPerExample x
-// epochs; 0 when the spec does not state its tokens.
-func Tokens(spec *ftv1.FineTuneEstimateSpec) int64 {
-	if spec.Dataset.TokensPerExample == nil {
-		return 0
+// Tokens is the training tokens a run of the estimate processes (engine.TrainingTokens); 0 when the
+// spec does not state its tokens or cannot be read.
+func Tokens(spec *ftv1.FineTuneEstimateSpec) decimal.Decimal {
+	in, err := estimate.Input(spec)
+	if err != nil || in.TokensPerExample < 1 {
+		return decimal.Zero
 	}
-	return spec.Dataset.Examples * *spec.Dataset.TokensPerExample * int64(ptr.Deref(spec.Dataset.Epochs, 1))
+	return engine.TrainingTokens(in)
 }
 
 // AddToProfile adds a run's throughput to a profile, unless it holds the run already; it says

@@ -78,3 +78,17 @@ func TestAddIsBounded(t *testing.T) {
 		t.Error("counted UIDs are the last 100")
 	}
 }
+
+// Training tokens are exact at the schema's largest values: 1e9 examples x 1e7 tokens x 1000 epochs
+// is 1e19, past int64.
+func TestTokensDoNotOverflow(t *testing.T) {
+	spec := &ftv1.FineTuneEstimateSpec{Model: "llama-7b", Method: ftv1.MethodLoRA, Training: ftv1.Training{Provider: "runpod"},
+		Dataset: ftv1.Dataset{Examples: 1_000_000_000, TokensPerExample: ptr.To[int64](10_000_000), Epochs: ptr.To[int32](1000)}}
+	if got := Tokens(spec); got.String() != "10000000000000000000" {
+		t.Errorf("Tokens = %s, want 1e19", got)
+	}
+	spec.Dataset.TokensPerExample = nil
+	if got := Tokens(spec); !got.IsZero() {
+		t.Errorf("Tokens without tokensPerExample = %s, want 0", got)
+	}
+}

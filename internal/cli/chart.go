@@ -113,11 +113,7 @@ func chartInput(t *target) (*chart.Input, error) {
 			in.Months = lr.Months
 		}
 	}
-	if r.GPUHoursLow != nil && r.GPUHoursHigh != nil && r.PricePerGPUHour != nil {
-		low := r.OneTimeCost.Add(engine.Cents(r.GPUHoursLow.Mul(*r.PricePerGPUHour)))
-		high := r.OneTimeCost.Add(engine.Cents(r.GPUHoursHigh.Mul(*r.PricePerGPUHour)))
-		in.BandLow, in.BandHigh = &low, &high
-	}
+	in.BandLow, in.BandHigh = r.Terms.UpfrontLow, r.Terms.UpfrontHigh
 	return in, nil
 }
 

@@ -91,7 +91,7 @@ func explain(w io.Writer, t *target) {
 	if r.Estimator == engine.ManagedEstimator {
 		p("1. Training tokens: %s (managed provider %q bills training per token, so no GPU-hours)", figure(r.TrainingTokens), provider.Name)
 		p("   training tokens = examples x tokens per example x epochs = %d x %d x %d = %s",
-			in.Examples, in.TokensPerExample, max(in.Epochs, engine.DefaultEpochs), figure(r.TrainingTokens))
+			r.Terms.Examples, r.Terms.TokensPerExample, r.Terms.Epochs, figure(r.TrainingTokens))
 		p("")
 		p("2. Price per million training tokens: %s, provider %q%s", provider.PricePerMillionTrainingTokens, provider.Name, source(provider.Provenance))
 		p("   training cost = %s tokens / 1,000,000 x %s = %s", figure(r.TrainingTokens), provider.PricePerMillionTrainingTokens, r.TrainingCost)
@@ -104,8 +104,13 @@ func explain(w io.Writer, t *target) {
 		p("1. GPU-hours: %s (%s estimator)", figure(r.GPUHours), r.Estimator)
 		p("   model %s: %d parameters, scale factor %s%s", model.Name, model.Parameters, model.ScaleFactor, source(model.Provenance))
 		p("   GPU %s (%s): %d GiB, %s peak dense BF16 TFLOP/s%s", gpu.Name, gpuWhy, gpu.MemoryGiB, gpu.PeakBF16TFLOPs, source(gpu.Provenance))
-		tokens := decimal.NewFromInt(in.Examples).Mul(decimal.NewFromInt(in.TokensPerExample)).Mul(decimal.NewFromInt32(max(in.Epochs, engine.DefaultEpochs)))
-		band := engine.HoursBand.Mul(decimal.NewFromInt(100)).String() + "%"
+		tm := r.Terms
+		tokens := tm.Tokens
+		band := fmt.Sprintf("%s%% (%s", tm.Band.Mul(decimal.NewFromInt(100)), tm.BandFrom)
+		if r.Framework != "" && tm.BandFrom != engine.BandMeasured {
+			band += fmt.Sprintf(", %s", r.Framework)
+		}
+		band += ")"
 		switch r.Estimator {
 		case engine.Measured:
 			p("   GPU-hours = spec.training.hours, measured = %s", figure(r.GPUHours))
@@ -113,22 +118,10 @@ func explain(w io.Writer, t *target) {
 			tp := in.Throughput
 			p("   GPU-hours = %s training tokens / (%s tokens per GPU-second x 3600 s) = %s", tokens, tp.TokensPerGPUSecond, figure(r.GPUHours))
 			p("   throughput measured on %d finished runs of this model, method and GPU (ThroughputProfile %s)", tp.Samples, tp.Profile)
-			band = decimal.Min(tp.SpreadPercent, decimal.NewFromInt(100)).String() + "% (the measured spread)"
 		case engine.FLOPs:
-			work := "6 x parameters"
-			if in.Method != engine.Full {
-				work = "4 x parameters (frozen base) + 6 x adapter parameters"
-			}
-			if model.Architecture != nil {
-				work += fmt.Sprintf(" + 12 x %d layers x %d hidden x %d sequence (attention)",
-					model.Architecture.Layers, model.Architecture.HiddenSize, r.SequenceLength)
-			}
-			if r.GradientCheckpointing {
-				work += ", plus one recomputed forward pass (checkpointing)"
-			}
-			p("   GPU-hours = %s training tokens x FLOPs per token / (%s TFLOP/s x 10^12 x %s%% utilisation x 3600 s) = %s",
-				tokens, gpu.PeakBF16TFLOPs, figure(r.MFUPercent), figure(r.GPUHours))
-			p("   FLOPs per token = %s", work)
+			p("   GPU-hours = %s training tokens x %s FLOPs per token / (%s TFLOP/s x 10^12 x %s%% utilisation x 3600 s) = %s",
+				tokens, tm.FLOPs.Total, gpu.PeakBF16TFLOPs, figure(r.MFUPercent), figure(r.GPUHours))
+			p("   FLOPs per token = %s", flopsFormula(tm.FLOPs))
 		default:
 			scaled := ""
 			if !gpu.PeakBF16TFLOPs.Equal(engine.EmpiricalReferenceTFLOPs) {
@@ -145,8 +138,9 @@ func explain(w io.Writer, t *target) {
 		}
 		if m := r.MemoryBreakdown; m != nil {
 			p("   memory per GPU = weights %s + gradients %s + optimizer %s + activations %s + overhead %s = %s GiB, on %d x %d GiB GPU(s), sharding %s",
-				m.Weights.Round(1), m.Gradients.Round(1), m.Optimizer.Round(1), m.Activations.Round(1), m.Overhead.Round(1),
-				figure(r.MemoryPerGPUGiB), r.GPUCount, gpu.MemoryGiB, r.Sharding)
+				engine.FormatOneDecimal(m.Weights), engine.FormatOneDecimal(m.Gradients), engine.FormatOneDecimal(m.Optimizer),
+				engine.FormatOneDecimal(m.Activations), engine.FormatOneDecimal(m.Overhead), engine.FormatOneDecimal(*r.MemoryPerGPUGiB),
+				r.GPUCount, gpu.MemoryGiB, r.Sharding)
 		}
 		p("   wall clock = %s GPU-hours / %d GPU(s) = %s hours", figure(r.GPUHours), r.GPUCount, figure(r.WallClockHours))
 		p("")
@@ -156,9 +150,9 @@ func explain(w io.Writer, t *target) {
 		}
 		p("2. Price per GPU-hour: %s, provider %q (%s) for %s%s", figure(r.PricePerGPUHour), provider.Name, market, r.GPUType, source(provider.Provenance))
 		p("   training cost = %s GPU-hours x %s = %s, to the cent %s", figure(r.GPUHours), figure(r.PricePerGPUHour),
-			r.GPUHours.Mul(*r.PricePerGPUHour), r.TrainingCost)
-		if r.GPUHoursLow != nil {
-			p("   range: %s to %s", engine.Cents(r.GPUHoursLow.Mul(*r.PricePerGPUHour)), engine.Cents(r.GPUHoursHigh.Mul(*r.PricePerGPUHour)))
+			figure(tm.TrainingCostExact), r.TrainingCost)
+		if tm.TrainingCostLow != nil {
+			p("   range: %s to %s", *tm.TrainingCostLow, *tm.TrainingCostHigh)
 		}
 	}
 
@@ -209,10 +203,9 @@ func explain(w io.Writer, t *target) {
 	fmt.Fprintln(w)
 	tw := newTabWriter(w)
 	fmt.Fprintln(tw, "   MONTH\tREQUESTS\tAPI\tSERVING\tSAVINGS\tCUMULATIVE API\tCUMULATIVE FINE-TUNE\t")
-	beMonth, _ := breakEvenMonth(r)
 	for _, mo := range r.Months {
 		mark := ""
-		if beMonth != nil && mo.Month == beMonth.Month && r.UpfrontCost.Sign() > 0 {
+		if mo.Month == r.Terms.BreakEvenMonth && r.UpfrontCost.Sign() > 0 {
 			mark = "  <- break-even at " + st.BreakEvenMonths
 		}
 		fmt.Fprintf(tw, "   %d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mo.Month, engine.FormatRequests(mo.Requests), mo.APICost, mo.ServingCost, mo.Savings,
@@ -229,10 +222,9 @@ func explain(w io.Writer, t *target) {
 		p("6. Break-even: month %s: nothing is paid upfront", st.BreakEvenMonths)
 	default:
 		p("6. Break-even: month %s, where the cumulative savings reach the upfront cost %s", st.BreakEvenMonths, r.UpfrontCost)
-		m, before := breakEvenMonth(r)
-		if m != nil {
+		if m := r.Terms.BreakEvenMonth; m > 0 {
 			p("   in month %d: (%d - 1) + (upfront %s - savings so far %s) / that month's savings %s = %s",
-				m.Month, m.Month, r.UpfrontCost, before, m.Savings, st.BreakEvenMonths)
+				m, m, r.UpfrontCost, r.Terms.SavingsBeforeBreakEven, r.Months[m-1].Savings, st.BreakEvenMonths)
 		} else {
 			p("   after the %d-month horizon, carrying on with the same requests and prices", r.HorizonMonths)
 			if in.MonthlyGrowthPercent.IsZero() {
@@ -243,12 +235,8 @@ func explain(w io.Writer, t *target) {
 
 	// 7. Over the horizon.
 	p("")
-	var saved engine.Money
-	for _, mo := range r.Months {
-		saved = saved.Add(mo.Savings)
-	}
 	p("7. Over %d months", r.HorizonMonths)
-	p("   net savings = savings %s - upfront %s = %s", saved, r.UpfrontCost, r.NetSavings)
+	p("   net savings = savings %s - upfront %s = %s", r.Terms.SavingsOverHorizon, r.UpfrontCost, r.NetSavings)
 	if r.ROIPercent != nil {
 		p("   ROI = net savings / upfront x 100 = %s / %s x 100 = %s%%", r.NetSavings, r.UpfrontCost, st.ROIPercent)
 	}
@@ -296,18 +284,21 @@ func requestCost(quoted *ftv1.Decimal, model string, inOverride, outOverride *ft
 		inTok, inPrice, outTok, outPrice, where, got)
 }
 
-// breakEvenMonth is the month of the horizon in which cumulative savings reach the upfront cost, and
-// the savings before it; nil when that happens after the horizon.
-func breakEvenMonth(r *engine.Result) (*engine.Month, engine.Money) {
-	var cum engine.Money
-	for i := range r.Months {
-		mo := &r.Months[i]
-		if cum.Add(mo.Savings).Cmp(r.UpfrontCost) >= 0 {
-			return mo, cum
-		}
-		cum = cum.Add(mo.Savings)
+// flopsFormula writes the FLOPs estimator's work on one token with its terms.
+func flopsFormula(f *engine.FLOPsTerms) string {
+	if f.FromParameters {
+		return fmt.Sprintf("%s x %s parameters (no published architecture) = %s", f.PerParameter, f.Parameters, f.Total)
 	}
-	return nil, cum
+	parts := []string{fmt.Sprintf("%d x %s parameters", f.BaseFactor, f.Parameters)}
+	if f.AdapterFactor > 0 {
+		parts[0] += " (frozen base)"
+		parts = append(parts, fmt.Sprintf("%d x %s adapter parameters", f.AdapterFactor, f.AdapterParameters))
+	}
+	parts = append(parts, fmt.Sprintf("12 x %d layers x %d hidden x %d sequence (attention) %s", f.Layers, f.Hidden, f.Sequence, f.Attention))
+	if !f.Recompute.IsZero() {
+		parts = append(parts, fmt.Sprintf("%s recomputed (%s activation checkpointing)", f.Recompute, f.Checkpointing))
+	}
+	return strings.Join(parts, " + ") + " = " + f.Total.String()
 }
 
 func newTabWriter(w io.Writer) *tabwriter.Writer {
