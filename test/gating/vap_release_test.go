@@ -2,7 +2,6 @@ package gating
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -188,7 +187,7 @@ func TestNoForgedGateState(t *testing.T) {
 type scaleCase struct {
 	file   string
 	before func(u *unstructured.Unstructured) // sizes the recipe before creation
-	raise  map[string]string                  // JSON patches that ask for more: refused, the message naming the path
+	raise  map[string]string                  // JSON patches that ask for more, by what the refusal names
 	lower  string                             // a JSON patch that asks for less: allowed
 }
 
@@ -202,24 +201,24 @@ func set(u *unstructured.Unstructured, v any, path ...string) {
 var plainContainer = map[string]any{"name": "train", "image": "ghcr.io/example/train:v1"}
 
 var scaleCases = []scaleCase{
-	{file: "job.yaml",
-		before: func(u *unstructured.Unstructured) { set(u, int64(2), "spec", "parallelism") },
+	{file: "job.yaml", // parallelism 1 (the default) -> 8, as in the issue
 		raise: map[string]string{
-			"spec": `[{"op":"replace","path":"/spec/parallelism","value":8}]`,
+			"spec.parallelism": `[{"op":"add","path":"/spec/parallelism","value":8}]`,
 		},
-		lower: `[{"op":"replace","path":"/spec/parallelism","value":1}]`},
+		lower: `[{"op":"add","path":"/spec/parallelism","value":0}]`},
 	{file: "jobset.yaml",
 		raise: map[string]string{
-			"spec.replicatedJobs[workers]": `[{"op":"replace","path":"/spec/replicatedJobs/0/replicas","value":3}]`,
-			"spec.replicatedJobs[workers] ": `[{"op":"add","path":"/spec/replicatedJobs/0/template/spec/template/spec/containers/0/resources",` +
+			"spec.replicatedJobs[workers].replicas":                  `[{"op":"replace","path":"/spec/replicatedJobs/0/replicas","value":3}]`,
+			"spec.replicatedJobs[workers].template.spec.parallelism": `[{"op":"replace","path":"/spec/replicatedJobs/0/template/spec/parallelism","value":4}]`,
+			"spec.replicatedJobs[workers] (accelerators per pod)": `[{"op":"add","path":"/spec/replicatedJobs/0/template/spec/template/spec/containers/0/resources",` +
 				`"value":{"limits":{"nvidia.com/gpu":"8"}}}]`,
-			"spec.replicatedJobs[more]": `[{"op":"add","path":"/spec/replicatedJobs/-","value":{"name":"more","replicas":1,` +
+			"spec.replicatedJobs[more] (added)": `[{"op":"add","path":"/spec/replicatedJobs/-","value":{"name":"more","replicas":1,` +
 				`"template":{"spec":{"template":{"spec":{"restartPolicy":"Never","containers":[{"name":"train","image":"x"}]}}}}}}]`,
 		},
 		lower: `[{"op":"replace","path":"/spec/replicatedJobs/0/replicas","value":1}]`},
 	{file: "trainjob.yaml",
 		raise: map[string]string{
-			"spec.trainer": `[{"op":"replace","path":"/spec/trainer/numNodes","value":64}]`,
+			"spec.trainer.numNodes": `[{"op":"replace","path":"/spec/trainer/numNodes","value":64}]`,
 		},
 		lower: `[{"op":"replace","path":"/spec/trainer/numNodes","value":1}]`},
 	{file: "pytorchjob.yaml",
@@ -227,10 +226,10 @@ var scaleCases = []scaleCase{
 			set(u, int64(2), "spec", "pytorchReplicaSpecs", "Master", "replicas")
 		},
 		raise: map[string]string{
-			"spec.pytorchReplicaSpecs.Master": `[{"op":"replace","path":"/spec/pytorchReplicaSpecs/Master/replicas","value":8}]`,
-			"spec.pytorchReplicaSpecs.Master ": `[{"op":"add","path":"/spec/pytorchReplicaSpecs/Master/template/spec/containers/0/resources",` +
+			"spec.pytorchReplicaSpecs.Master.replicas": `[{"op":"replace","path":"/spec/pytorchReplicaSpecs/Master/replicas","value":8}]`,
+			"spec.pytorchReplicaSpecs.Master (accelerators per pod)": `[{"op":"add","path":"/spec/pytorchReplicaSpecs/Master/template/spec/containers/0/resources",` +
 				`"value":{"limits":{"amd.com/gpu":"8"}}}]`,
-			"spec.pytorchReplicaSpecs.Worker": `[{"op":"add","path":"/spec/pytorchReplicaSpecs/Worker","value":{"replicas":4,` +
+			"spec.pytorchReplicaSpecs.Worker (added)": `[{"op":"add","path":"/spec/pytorchReplicaSpecs/Worker","value":{"replicas":4,` +
 				`"template":{"spec":{"containers":[{"name":"pytorch","image":"x"}]}}}}]`,
 		},
 		lower: `[{"op":"replace","path":"/spec/pytorchReplicaSpecs/Master/replicas","value":1}]`},
@@ -241,9 +240,9 @@ var scaleCases = []scaleCase{
 				"spec", "rayClusterSpec", "workerGroupSpecs")
 		},
 		raise: map[string]string{
-			"spec.rayClusterSpec.workerGroupSpecs[gpu]":  `[{"op":"replace","path":"/spec/rayClusterSpec/workerGroupSpecs/0/replicas","value":4}]`,
-			"spec.rayClusterSpec.workerGroupSpecs[gpu] ": `[{"op":"replace","path":"/spec/rayClusterSpec/workerGroupSpecs/0/maxReplicas","value":64}]`,
-			"spec.rayClusterSpec.workerGroupSpecs[gpu]  ": `[{"op":"add","path":"/spec/rayClusterSpec/workerGroupSpecs/0/template/spec/containers/0/resources",` +
+			"spec.rayClusterSpec.workerGroupSpecs[gpu].replicas":    `[{"op":"replace","path":"/spec/rayClusterSpec/workerGroupSpecs/0/replicas","value":4}]`,
+			"spec.rayClusterSpec.workerGroupSpecs[gpu].maxReplicas": `[{"op":"replace","path":"/spec/rayClusterSpec/workerGroupSpecs/0/maxReplicas","value":64}]`,
+			"spec.rayClusterSpec.workerGroupSpecs[gpu] (accelerators per pod)": `[{"op":"add","path":"/spec/rayClusterSpec/workerGroupSpecs/0/template/spec/containers/0/resources",` +
 				`"value":{"limits":{"nvidia.com/gpu":"1"},"requests":{"nvidia.com/gpu":"1"}}}]`,
 		},
 		lower: `[{"op":"replace","path":"/spec/rayClusterSpec/workerGroupSpecs/0/replicas","value":1}]`},
@@ -274,7 +273,7 @@ func TestNoScaleUpAfterRelease(t *testing.T) {
 
 			for where, patch := range tc.raise {
 				t.Run("denied: raise "+where, func(t *testing.T) {
-					forbidden(NewWithT(t), jsonPatchAs(bob, running, patch), strings.TrimSpace(where), `FineTuneEstimate "approved"`, "lower them")
+					forbidden(NewWithT(t), jsonPatchAs(bob, running, patch), where+" went up", `FineTuneEstimate "approved"`, "lower them back")
 				})
 				t.Run("allowed while held: "+where, func(t *testing.T) {
 					NewWithT(t).Expect(jsonPatchAs(bob, held, patch)).To(Succeed())
