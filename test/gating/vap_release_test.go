@@ -345,7 +345,8 @@ func TestPlanFrozenWhileReleased(t *testing.T) {
 	g.Expect(bob.Patch(ctx, &ftv1.FineTuneEstimate{ObjectMeta: est.ObjectMeta},
 		client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"labels":{"team":"ml"}}}`)))).To(Succeed())
 
-	// Once the run is over (the operator empties the list), the plan may change again.
+	// Once the run is over (the Job gone, the operator empties the list), the plan may change again.
+	g.Expect(k.Delete(ctx, u, client.PropagationPolicy(metav1.DeletePropagationBackground))).To(Succeed())
 	g.Eventually(func() error {
 		if err := k.Get(ctx, key(est), got); err != nil {
 			return err
@@ -353,7 +354,6 @@ func TestPlanFrozenWhileReleased(t *testing.T) {
 		got.Status.Releases = nil
 		return operator.Status().Update(ctx, got)
 	}).WithTimeout(timeout).Should(Succeed())
-	g.Expect(k.Delete(ctx, u, client.PropagationPolicy(metav1.DeletePropagationBackground))).To(Succeed())
 	g.Eventually(func() error {
 		return bob.Patch(ctx, &ftv1.FineTuneEstimate{ObjectMeta: est.ObjectMeta}, client.RawPatch(types.MergePatchType, []byte(raise)))
 	}).WithTimeout(timeout).Should(Succeed())
