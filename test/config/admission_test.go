@@ -1,6 +1,7 @@
 package config
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -12,14 +13,20 @@ import (
 	"github.com/ftcost/ftcost/internal/workload"
 )
 
-// TestAdmissionPoliciesInDefault: config/default installs the three policies of config/vap with
-// their bindings, names the operator's rendered ServiceAccount in them (filled in by kustomize),
-// and every policy and the operator's ClusterRole cover exactly the kinds of workload.Kinds.
+// TestAdmissionPoliciesInDefault: config/default installs the policies of config/vap with their
+// bindings, names the operator's rendered ServiceAccount in them (filled in by kustomize), every
+// workload policy and the operator's ClusterRole cover exactly the kinds of workload.Kinds, and the
+// estimate policies match the ftcost.io resources they guard.
 func TestAdmissionPoliciesInDefault(t *testing.T) {
 	rs := render(t, "default")
 	operator := "'system:serviceaccount:' + variables.operatorNamespace + ':' + variables.operatorName"
 	var rules [][]admissionv1.NamedRuleWithOperations
-	for _, name := range []string{prefix + "suspend-guard", prefix + "operator-writes"} {
+	estimatePolicies := map[string][]string{
+		prefix + "plan-freeze":   {"ftcost.io/finetuneestimates"},
+		prefix + "status-writes": {"ftcost.io/finetuneestimates/status", "ftcost.io/pricecatalogs/status", "ftcost.io/throughputprofiles/status"},
+	}
+	workloadPolicies := []string{prefix + "suspend-guard", prefix + "operator-writes", prefix + "gate-state", prefix + "scale-guard"}
+	for _, name := range append(slices.Sorted(maps.Keys(estimatePolicies)), workloadPolicies...) {
 		var p admissionv1.ValidatingAdmissionPolicy
 		decode(t, find(t, rs, "ValidatingAdmissionPolicy", name), &p)
 		var b admissionv1.ValidatingAdmissionPolicyBinding
@@ -34,13 +41,33 @@ func TestAdmissionPoliciesInDefault(t *testing.T) {
 		if vars["operatorNamespace"] != "'"+namespace+"'" || vars["operatorName"] != "'"+saName+"'" {
 			t.Errorf("%s names the operator %s/%s, want '%s'/'%s'", name, vars["operatorNamespace"], vars["operatorName"], namespace, saName)
 		}
-		if !strings.Contains(vars["operator"]+vars["isOperator"], operator) {
+		// plan-freeze exempts nobody, so it builds no user name.
+		if name != prefix+"plan-freeze" && !strings.Contains(vars["operator"]+vars["isOperator"], operator) {
 			t.Errorf("%s does not build the operator's user name from the two variables", name)
 		}
 		if got := gate.OperatorServiceAccount; got != "system:serviceaccount:"+namespace+":"+saName {
 			t.Errorf("gate.OperatorServiceAccount = %q, out of step with config/default", got)
 		}
+		if want, ok := estimatePolicies[name]; ok {
+			var got []string
+			for _, r := range p.Spec.MatchConstraints.ResourceRules {
+				for _, res := range r.Resources {
+					got = append(got, r.APIGroups[0]+"/"+res)
+				}
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s matches %v, want %v", name, got, want)
+			}
+			continue
+		}
 		rules = append(rules, p.Spec.MatchConstraints.ResourceRules)
+	}
+	// Every policy config/default installs is one of the above.
+	for _, r := range rs {
+		if r.GetKind() == "ValidatingAdmissionPolicy" && !slices.Contains(workloadPolicies, r.GetName()) && estimatePolicies[r.GetName()] == nil {
+			t.Errorf("config/default installs ValidatingAdmissionPolicy %s, which this test does not know", r.GetName())
+		}
 	}
 	var m admissionv1.MutatingAdmissionPolicy
 	decode(t, find(t, rs, "MutatingAdmissionPolicy", prefix+"hold-at-creation"), &m)

@@ -244,7 +244,11 @@ func hasArg(d appsv1.Deployment, arg string) bool {
 var (
 	vapObjects = []string{"ValidatingAdmissionPolicy/ftcost-suspend-guard", "ValidatingAdmissionPolicyBinding/ftcost-suspend-guard",
 		"MutatingAdmissionPolicy/ftcost-hold-at-creation", "MutatingAdmissionPolicyBinding/ftcost-hold-at-creation",
-		"ValidatingAdmissionPolicy/ftcost-operator-writes", "ValidatingAdmissionPolicyBinding/ftcost-operator-writes"}
+		"ValidatingAdmissionPolicy/ftcost-operator-writes", "ValidatingAdmissionPolicyBinding/ftcost-operator-writes",
+		"ValidatingAdmissionPolicy/ftcost-gate-state", "ValidatingAdmissionPolicyBinding/ftcost-gate-state",
+		"ValidatingAdmissionPolicy/ftcost-scale-guard", "ValidatingAdmissionPolicyBinding/ftcost-scale-guard",
+		"ValidatingAdmissionPolicy/ftcost-plan-freeze", "ValidatingAdmissionPolicyBinding/ftcost-plan-freeze",
+		"ValidatingAdmissionPolicy/ftcost-status-writes", "ValidatingAdmissionPolicyBinding/ftcost-status-writes"}
 	crdObjects  = []string{"CustomResourceDefinition/finetuneestimates.ftcost.io", "CustomResourceDefinition/pricecatalogs.ftcost.io"}
 	monitor     = "ServiceMonitor/ftcost-controller-manager-metrics-monitor"
 	service     = "Service/ftcost-controller-manager-metrics-service"
