@@ -129,6 +129,9 @@ func TestActualsAndCalibration(t *testing.T) {
 	spend := meta.FindStatusCondition(est.Status.Conditions, ftv1.ConditionActualSpendWithinBudget)
 	g.Expect(spend.Status).To(Equal(metav1.ConditionFalse))
 	g.Expect(spend.Reason).To(Equal(ftv1.ReasonSpendOverBudget))
+	// The spend past the budget withdraws the approval: no more work is released on the estimate.
+	over := estimated(g, key(obj), approvedReason(ftv1.ReasonSpendOverBudget))
+	g.Expect(approved(over).Message).To(ContainSubstring("Actual spend 10.15 USD over 4 runs is above spec.budget.maxUpfrontCost 5.00"))
 	// FLOPs estimated 0.182564 GPU-hours a run: every run is outside its band, and 4.073333 is 22.3 runs' worth.
 	g.Expect([]string{est.Status.GPUHours, a.LastRuns[0].ErrorPercent, a.ActualToEstimatedRatio}).To(Equal([]string{"0.182564", "+579", "22.3118"}))
 

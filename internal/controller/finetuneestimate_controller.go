@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -188,7 +189,8 @@ func (r *FineTuneEstimateReconciler) SetupWithManager(ctx context.Context, mgr c
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&ftv1.FineTuneEstimate{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// A recorded run can take the spend past the budget, which withdraws the approval.
+		For(&ftv1.FineTuneEstimate{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, runRecorded))).
 		// A catalog that turns Stale, or fresh again, changes the verdict under Enforce.
 		Watches(&ftv1.PriceCatalog{}, handler.EnqueueRequestsFromMapFunc(r.estimatesOfCatalog),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, staleChanged))).
@@ -201,6 +203,22 @@ func (r *FineTuneEstimateReconciler) SetupWithManager(ctx context.Context, mgr c
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Named("finetuneestimate").
 		Complete(r)
+}
+
+// runRecorded passes estimate updates whose status.actuals counted another run.
+var runRecorded = predicate.Funcs{
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		runs := func(o client.Object) int32 {
+			if a := o.(*ftv1.FineTuneEstimate).Status.Actuals; a != nil {
+				return a.Runs
+			}
+			return 0
+		}
+		return runs(e.ObjectOld) != runs(e.ObjectNew)
+	},
 }
 
 // estimatesOfCatalog maps a PriceCatalog to the estimates that price with it, through the index.

@@ -83,7 +83,8 @@ func failed(obj *ftv1.FineTuneEstimate, err error, pricing *ftv1.Pricing) *ftv1.
 
 // verdict weighs what stands beside the estimate's own figures, in order: the prices it uses
 // being stale under policy Enforce (no verdict on outdated prices), then the rules of the
-// CostPolicies that select its namespace. It returns the first "no", nil when there is none.
+// CostPolicies that select its namespace, then the spend of its recorded runs against its budget.
+// It returns the first "no", nil when there is none.
 func verdict(in *Inputs, stale catalog.Staleness, cat *engine.Catalog, r *engine.Result) *estimate.Hold {
 	obj := in.Estimate
 	if len(stale.Stale) > 0 && obj.Spec.Policy == ftv1.PolicyEnforce {
@@ -102,7 +103,7 @@ func verdict(in *Inputs, stale catalog.Staleness, cat *engine.Catalog, r *engine
 		}
 		return &estimate.Hold{Reason: ftv1.ReasonPolicyViolated, Message: strings.Join(msgs, "; ")}
 	}
-	return nil
+	return overspent(obj)
 }
 
 // UsedPrices are the catalog entries whose prices an estimate's figures rest on: its training

@@ -356,3 +356,24 @@ func TestEvaluateAgainChangesNothing(t *testing.T) {
 		})
 	}
 }
+
+// Once its recorded runs spent past its budget, an estimate is no longer Approved: no more work is
+// released on it, whatever its plan says.
+func TestOverspentIsNotApproved(t *testing.T) {
+	obj := supportBot()
+	obj.Spec.Budget = &ftv1.Budget{MaxUpfrontCost: dec("1500")}
+	obj.Status.Actuals = &ftv1.Actuals{Runs: 2, GPUHours: "640", Spend: "1593.60"}
+	s := compute(obj, nil)
+	c := meta.FindStatusCondition(s.Conditions, ftv1.ConditionApproved)
+	want := "Actual spend 1593.60 USD over 2 runs is above spec.budget.maxUpfrontCost 1500.00: no more work is released"
+	if c.Status != metav1.ConditionFalse || c.Reason != ftv1.ReasonSpendOverBudget || !strings.Contains(c.Message, want) {
+		t.Errorf("Approved = %+v, want False %s %q", c, ftv1.ReasonSpendOverBudget, want)
+	}
+	if !meta.IsStatusConditionTrue(s.Conditions, ftv1.ConditionWithinBudget) {
+		t.Errorf("the plan is within budget; only the spend is over: %+v", s.Conditions)
+	}
+	obj.Status.Actuals.Spend = "1500.00"
+	if c := meta.FindStatusCondition(compute(obj, nil).Conditions, ftv1.ConditionApproved); c.Status != metav1.ConditionTrue {
+		t.Errorf("spend at the budget: Approved = %+v, want True", c)
+	}
+}
