@@ -5,6 +5,8 @@ SHELL := /usr/bin/env bash -o pipefail
 LOCALBIN ?= $(CURDIR)/bin
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+GOLANGCI_LINT_VERSION ?= v2.15.0
+GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 ENVTEST_ASSETS ?= $(LOCALBIN)/controlplane
 GO_TEST_FLAGS ?=
 # The version stamped into both binaries; without a tag, git describe gives the abbreviated commit.
@@ -47,8 +49,12 @@ chart: manifests ## Generate the Helm chart dist/chart from config/.
 build-installer: manifests ## Write dist/install.yaml (config/default as one file; IMG overrides the image).
 	go run ./hack/gendist -installer dist/install.yaml -image "$(IMG)"
 
+.PHONY: lint
+lint: golangci-lint ## Run golangci-lint (.golangci.yml: govet, staticcheck, unused, errcheck, ineffassign, misspell, gofmt).
+	$(GOLANGCI_LINT) run ./...
+
 .PHONY: verify
-verify: generate manifests chart build-installer ## Fail on generated-file drift (CRDs, RBAC, deepcopy, chart, install.yaml), gofmt or go vet findings.
+verify: generate manifests chart build-installer lint ## Fail on generated-file drift (CRDs, RBAC, deepcopy, chart, install.yaml), gofmt, go vet or lint findings.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	go vet ./...
 	go mod tidy -diff
@@ -58,7 +64,7 @@ verify: generate manifests chart build-installer ## Fail on generated-file drift
 	@echo "verify: clean"
 
 .PHONY: test
-test: generate manifests controlplane ## Run all tests (engine, CLI, and envtest suites on a real kube-apiserver).
+test: generate manifests controlplane lint ## Run all tests (engine, CLI, and envtest suites on a real kube-apiserver), after the linters.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) ./... -count=1
 
 .PHONY: test-fuzz
@@ -149,6 +155,13 @@ $(CONTROLLER_GEN): | $(LOCALBIN)
 	@echo "installing controller-gen $(CONTROLLER_TOOLS_VERSION) into $(LOCALBIN)"
 	GOBIN=$(LOCALBIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
 	mv $(LOCALBIN)/controller-gen $(CONTROLLER_GEN)
+
+.PHONY: golangci-lint
+golangci-lint: $(GOLANGCI_LINT) ## Install golangci-lint into bin/ (built from the Go module proxy).
+$(GOLANGCI_LINT): | $(LOCALBIN)
+	@echo "installing golangci-lint $(GOLANGCI_LINT_VERSION) into $(LOCALBIN) (a few minutes, once)"
+	GOBIN=$(LOCALBIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	mv $(LOCALBIN)/golangci-lint $(GOLANGCI_LINT)
 
 .PHONY: controlplane
 controlplane: ## Build kube-apiserver and etcd from the Go module proxy into bin/controlplane (once).

@@ -306,11 +306,5 @@ func EmpiricalHours(scale decimal.Decimal, method Method, examples int64, peakTF
 	return h.Round(hoursPlaces)
 }
 
-func flopsHours(model Model, method Method, tokens decimal.Decimal, gpu GPU) decimal.Decimal {
-	flops := FLOPsPerParameterToken[method].Mul(decimal.NewFromInt(model.Parameters)).Mul(tokens)
-	perHour := gpu.PeakBF16TFLOPs.Mul(tera).Mul(ModelFLOPsUtilisation).Mul(secondsInHour)
-	return flops.DivRound(perHour, hoursPlaces)
-}
-
 // MaxGPUs bounds the GPU count of one training job; an estimate needing more is refused, not wrapped.
 const MaxGPUs = 1_000_000

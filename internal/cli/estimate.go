@@ -230,7 +230,7 @@ func load(r *reader, o *estimateOptions) ([]decoded, *inputSource, []string) {
 				d.err = fmt.Errorf("CostPolicy %q: --catalog files hold PriceCatalogs only; use -f", d.policy.Name)
 				errs = append(errs, d.message())
 			case d.namespace != nil && set.catalogsOnly:
-				d.err = fmt.Errorf("Namespace %q: --catalog files hold PriceCatalogs only; use -f", d.namespace.Name)
+				d.err = fmt.Errorf("namespace %q: --catalog files hold PriceCatalogs only; use -f", d.namespace.Name)
 				errs = append(errs, d.message())
 			case d.estimate != nil:
 				estimates = append(estimates, d)

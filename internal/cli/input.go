@@ -258,7 +258,7 @@ func (r *reader) decodeObject(from origin, obj map[string]any, out []decoded) []
 			return append(out, decoded{from: from, err: err})
 		}
 		if ns.Name == "" {
-			return append(out, decoded{from: from, err: errors.New("Namespace: metadata.name: Required value")})
+			return append(out, decoded{from: from, err: errors.New("a Namespace: metadata.name: Required value")})
 		}
 		return append(out, decoded{from: from, namespace: ns})
 	}

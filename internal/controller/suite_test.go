@@ -43,5 +43,3 @@ func run(suiteCtx context.Context, m *testing.M) (int, error) {
 	defer stop()
 	return m.Run(), nil
 }
-
-func prometheusRegistry() *prometheus.Registry { return prometheus.NewRegistry() }

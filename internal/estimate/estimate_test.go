@@ -7,29 +7,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
 	"github.com/ftcost/ftcost/internal/catalog"
 )
-
-func dec(s string) *ftv1.Decimal { v := ftv1.Decimal(s); return &v }
-
-func supportBot() *ftv1.FineTuneEstimate {
-	return &ftv1.FineTuneEstimate{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "ml", Name: "support-bot", Generation: 3},
-		Spec: ftv1.FineTuneEstimateSpec{
-			Model: "llama-13b", Method: ftv1.MethodLoRA,
-			Dataset:      ftv1.Dataset{Examples: 10000},
-			Training:     ftv1.Training{Provider: "runpod"},
-			OneTimeCosts: &ftv1.OneTimeCosts{DataLabeling: dec("1000")},
-			API:          ftv1.APIPricing{Model: "claude-sonnet", CostPerRequest: dec("0.005")},
-			Usage: ftv1.Usage{RequestsPerMonth: 10000, InputTokensPerRequest: ptr.To[int64](1000),
-				OutputTokensPerRequest: ptr.To[int64](300)},
-		},
-	}
-}
 
 // named is the catalog of pcs an estimate with ref would find, nil when none.
 func named(ref string, pcs ...*ftv1.PriceCatalog) *ftv1.PriceCatalog {

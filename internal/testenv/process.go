@@ -301,7 +301,7 @@ func ManagerEnv() ([]string, error) {
 		}
 		var d appsv1.Deployment
 		if err := yaml.Unmarshal(data, &d); err != nil {
-			return nil, fmt.Errorf("Deployment %s: %w", r.GetName(), err)
+			return nil, fmt.Errorf("the Deployment %s: %w", r.GetName(), err)
 		}
 		for i := range d.Spec.Template.Spec.Containers {
 			if c := &d.Spec.Template.Spec.Containers[i]; c.Name == "manager" {

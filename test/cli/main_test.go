@@ -42,7 +42,7 @@ func TestMain(m *testing.M) {
 		if env, err = testenv.Start(); err != nil {
 			return 0, err
 		}
-		defer env.Stop()
+		defer func() { _ = env.Stop() }()
 		dir, err := os.MkdirTemp("", "ftcost-cli-")
 		if err != nil {
 			return 0, err
@@ -82,8 +82,6 @@ func writeKubeconfig(dir string) (string, error) {
 	path := filepath.Join(dir, "kubeconfig")
 	return path, clientcmd.WriteToFile(*cfg, path)
 }
-
-func dec(s string) *ftv1.Decimal { v := ftv1.Decimal(s); return &v }
 
 // The cluster's estimates:
 //   - team-a/support-bot: the article's example 1, break-even 20.0, built-in prices.

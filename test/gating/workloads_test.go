@@ -85,7 +85,7 @@ func isHeldWith(substr string) func(bool, string, string) bool {
 
 // suspendPatch is a JSON merge patch setting the kind's suspend switch to v (nil: remove it).
 func suspendPatch(kind workload.Kind, v any) string {
-	var m any = v
+	m := v
 	for i := len(kind.SuspendPath) - 1; i >= 0; i-- {
 		m = map[string]any{kind.SuspendPath[i]: m}
 	}
