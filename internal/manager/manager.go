@@ -9,12 +9,12 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
@@ -31,6 +31,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	kueue "sigs.k8s.io/kueue/apis/kueue/v1beta2"
 
+	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/internal/controller"
 	"github.com/ftcost/ftcost/internal/gate"
 	ftmetrics "github.com/ftcost/ftcost/internal/metrics"
@@ -139,28 +140,55 @@ func (o *Options) metricsServer(estimates *ftmetrics.EstimateSeries) metricsserv
 	return m
 }
 
-// stripUnread drops what the manager never reads from every object before it is cached: managed
-// fields and kubectl's last-applied-configuration annotation are most of an estimate's size. The
-// reconcilers write with merge patches computed between two cached copies, so what is stripped is
-// never written back.
-func stripUnread(obj any) (any, error) {
-	o, ok := obj.(metav1.Object)
-	if !ok {
-		return obj, nil
-	}
+// OwnAnnotationPrefix prefixes the only annotations the manager reads (the gate's ftcost.io/gate and
+// ftcost.io/gate-message on workloads); the cache keeps no others.
+const OwnAnnotationPrefix = "ftcost.io/"
+
+// The cache transforms keep only what the manager reads, so what a tenant adds to its objects
+// (annotations up to the API server's 256 KB an object, labels, managed fields) costs the manager no
+// memory: 1,200 estimates with a 250 KB annotation each took it from 85 to 380 MiB, past its
+// limit, before (docs/reliability.md). The reconcilers write with merge patches computed between two
+// copies of a cached object (or of its status), never with an update, so what is dropped is never
+// written back: a merge patch leaves alone what neither copy has.
+
+// stripMeta drops the managed fields and every annotation but the operator's own.
+func stripMeta(o metav1.Object) {
 	o.SetManagedFields(nil)
-	if a := o.GetAnnotations(); a != nil {
-		if _, ok := a[corev1.LastAppliedConfigAnnotation]; ok {
-			kept := make(map[string]string, len(a)-1)
-			for k, v := range a {
-				if k != corev1.LastAppliedConfigAnnotation {
-					kept[k] = v
-				}
+	a := o.GetAnnotations()
+	if len(a) == 0 {
+		return
+	}
+	var kept map[string]string
+	for k, v := range a {
+		if strings.HasPrefix(k, OwnAnnotationPrefix) {
+			if kept == nil {
+				kept = map[string]string{}
 			}
-			o.SetAnnotations(kept)
+			kept[k] = v
 		}
 	}
-	return o, nil
+	o.SetAnnotations(kept)
+}
+
+// stripUnread is the default transform (workloads, catalogs, policies, profiles, namespaces' metadata):
+// labels are kept (selectors and the gates read them).
+func stripUnread(obj any) (any, error) {
+	if o, ok := obj.(metav1.Object); ok {
+		stripMeta(o)
+	}
+	return obj, nil
+}
+
+// stripEstimate is the FineTuneEstimates' transform: nothing reads their labels, owner references or
+// finalizers either (the indexes read the spec).
+func stripEstimate(obj any) (any, error) {
+	e, ok := obj.(*ftv1.FineTuneEstimate)
+	if !ok {
+		return stripUnread(obj)
+	}
+	stripMeta(e)
+	e.Labels, e.OwnerReferences, e.Finalizers = nil, nil, nil
+	return e, nil
 }
 
 // gatedJobs selects the Jobs that carry the estimate label.
@@ -198,7 +226,8 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		// memory for nothing.
 		Cache: cache.Options{
 			ByObject: map[client.Object]cache.ByObject{
-				&batchv1.Job{}: {Label: gatedJobs},
+				&batchv1.Job{}:           {Label: gatedJobs},
+				&ftv1.FineTuneEstimate{}: {Transform: stripEstimate},
 			},
 			DefaultTransform: stripUnread,
 			SyncPeriod:       syncPeriod,
@@ -227,6 +256,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		return nil, fmt.Errorf("setting up the FineTuneEstimate controller: %w", err)
 	}
 	workloads := controller.NewWorkloadCaches(mgr)
+	workloads.Transform = stripUnread
 	if err := (&controller.ActualsReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Caches: workloads,
 		Recorder: mgr.GetEventRecorder("ftcost-actuals"), Metrics: controller.NewMetrics(reg)}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the actuals controller: %w", err)
