@@ -7,9 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
@@ -45,7 +43,10 @@ func (r *PriceCatalogReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	}
 	prev := pc.DeepCopy()
 	pc.Status = *status
-	if err := r.Status().Patch(ctx, pc, client.MergeFrom(prev)); err != nil {
+	// The patch carries the resourceVersion read: a replica that lost its leadership while it was
+	// paused, or any writer working from an old copy, is refused (409) rather than overwriting a
+	// newer status; the reconcile is retried from the cache.
+	if err := r.Status().Patch(ctx, pc, client.MergeFromWithOptions(prev, client.MergeFromWithOptimisticLock{})); err != nil {
 		return result, err
 	}
 	if g := prev.Status.ObservedGeneration; g != 0 && g != pc.Generation {
@@ -57,10 +58,13 @@ func (r *PriceCatalogReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	return result, nil
 }
 
-// SetupWithManager registers the reconciler.
+// SetupWithManager registers the reconciler. Every change of a catalog is reconciled, its status
+// included: a status someone else wrote (a deposed leader, a person with kubectl) is put back to
+// what the spec and the clock say. Its own writes come back as one reconcile each that writes
+// nothing; catalogs are few.
 func (r *PriceCatalogReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&ftv1.PriceCatalog{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&ftv1.PriceCatalog{}).
 		Named("pricecatalog").
 		Complete(r)
 }

@@ -1,23 +1,29 @@
 package controller_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
 	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
 	"github.com/ftcost/ftcost/internal/catalog"
 	"github.com/ftcost/ftcost/internal/controller"
+	"github.com/ftcost/ftcost/internal/testenv"
 )
 
 func builtinCatalog(name string) *ftv1.PriceCatalog {
@@ -228,4 +234,64 @@ func TestDeletingNamedCatalogUntilItReturns(t *testing.T) {
 	got = estimated(g, key(obj), ready)
 	g.Expect(got.Status.Pricing.Catalog).To(Equal(pc.Name))
 	g.Expect(got.Status.UpfrontCost).To(Equal("1001.25"))
+}
+
+// A deposed leader (paused past its Lease, then resumed believing it leads) writes the catalog's
+// status from the copy it read, with its own clock. Its write carries that copy's resourceVersion,
+// so the API server refuses it once the new leader has written; and a wrong status that does land
+// (written without the lock, as kubectl or the old code did) is put back by the running leader.
+func TestDeposedLeaderCannotLeaveAWrongCatalogStatus(t *testing.T) {
+	g := NewWithT(t)
+	ns := namespace(t)
+	pc := testenv.SmallCatalog("deposed-" + ns)
+	pc.Spec.MaxAge = ptr.To[ftv1.Duration]("24h") // its prices date from 2026-01-01
+	g.Expect(env.Client.Create(ctx, pc)).To(Succeed())
+	t.Cleanup(func() { _ = env.Client.Delete(ctx, pc) })
+	staleAt := func(g Gomega, generation int64) *ftv1.PriceCatalog {
+		got := &ftv1.PriceCatalog{}
+		g.Eventually(func(g Gomega) {
+			g.Expect(env.Client.Get(ctx, key(pc), got)).To(Succeed())
+			g.Expect(got.Status.ObservedGeneration).To(Equal(generation))
+			g.Expect(meta.IsStatusConditionTrue(got.Status.Conditions, ftv1.ConditionStale)).To(BeTrue())
+		}).WithTimeout(timeout).Should(Succeed())
+		return got
+	}
+	read := staleAt(g, 1) // what the leader read before it was paused
+
+	// Meanwhile the new leader priced a change.
+	g.Eventually(func() error {
+		cur := &ftv1.PriceCatalog{}
+		if err := env.Client.Get(ctx, key(pc), cur); err != nil {
+			return err
+		}
+		cur.Spec.Providers[0].GPUPrices[0].PricePerGPUHour = "2.59"
+		return env.Client.Update(ctx, cur)
+	}).WithTimeout(timeout).Should(Succeed())
+	written := staleAt(g, 2)
+
+	// The old leader resumes: its cache still holds what it read, its clock says January.
+	operator, err := client.NewWithWatch(operatorConfig, client.Options{Scheme: env.Scheme})
+	g.Expect(err).NotTo(HaveOccurred())
+	deposed := &controller.PriceCatalogReconciler{Client: interceptor.NewClient(operator, interceptor.Funcs{
+		Get: func(_ context.Context, _ client.WithWatch, _ client.ObjectKey, obj client.Object, _ ...client.GetOption) error {
+			read.DeepCopyInto(obj.(*ftv1.PriceCatalog))
+			return nil
+		}}), Clock: clocktesting.NewFakePassiveClock(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)), Recorder: discardRecorder{}}
+	_, err = deposed.Reconcile(ctx, ctrl.Request{NamespacedName: key(pc)})
+	g.Expect(apierrors.IsConflict(err)).To(BeTrue(), "the deposed leader's write: %v", err)
+	now := &ftv1.PriceCatalog{}
+	g.Expect(env.Client.Get(ctx, key(pc), now)).To(Succeed())
+	g.Expect(now.ResourceVersion).To(Equal(written.ResourceVersion), "nothing was written")
+
+	// A wrong status written without the lock (Stale gone) is repaired, though the spec did not change.
+	wrong := now.DeepCopy()
+	meta.RemoveStatusCondition(&wrong.Status.Conditions, ftv1.ConditionStale)
+	wrong.Status.Models = 99
+	g.Expect(operator.Status().Patch(ctx, wrong, client.MergeFrom(now))).To(Succeed())
+	repaired := staleAt(g, 2)
+	g.Eventually(func(g Gomega) {
+		g.Expect(env.Client.Get(ctx, key(pc), repaired)).To(Succeed())
+		g.Expect(repaired.Status.Models).To(Equal(int32(len(pc.Spec.Models))))
+		g.Expect(meta.IsStatusConditionTrue(repaired.Status.Conditions, ftv1.ConditionStale)).To(BeTrue())
+	}).WithTimeout(timeout).Should(Succeed())
 }
