@@ -103,6 +103,13 @@ func TestCatalogChangeFansOutToItsEstimatesOnly(t *testing.T) {
 	a, b := builtinCatalog("fanout-a-"+ns), builtinCatalog("fanout-b-"+ns)
 	g.Expect(env.Client.Create(ctx, a)).To(Succeed())
 	g.Expect(env.Client.Create(ctx, b)).To(Succeed())
+	// Priced before any estimate names them: no CatalogAvailable Event.
+	for _, pc := range []*ftv1.PriceCatalog{a, b} {
+		g.Eventually(func(g Gomega) {
+			g.Expect(env.Client.Get(ctx, key(pc), pc)).To(Succeed())
+			g.Expect(pc.Status.ObservedGeneration).To(Equal(pc.Generation))
+		}).WithTimeout(timeout).Should(Succeed())
+	}
 	const perCatalog = 100
 	for i := range 2 * perCatalog {
 		obj := supportBot(ns, fmt.Sprintf("e-%03d", i))
@@ -214,26 +221,57 @@ func TestDeletingDefaultCatalogFallsBackToBuiltin(t *testing.T) {
 	}).WithTimeout(timeout).Should(Succeed())
 }
 
-// Deleting a named catalog makes its estimates CatalogNotFound (never a silent fallback) until it returns.
+// Deleting a named catalog makes its estimates CatalogNotFound (never a silent fallback) until it
+// returns; the loss and the return are one Event each, on the catalog, not one per estimate.
 func TestDeletingNamedCatalogUntilItReturns(t *testing.T) {
 	g := NewWithT(t)
 	ns := namespace(t)
 	pc := builtinCatalog("q3-" + ns)
 	g.Expect(env.Client.Create(ctx, pc)).To(Succeed())
-	obj := supportBot(ns, "uses-q3")
-	obj.Spec.PriceCatalogRef = pc.Name
-	g.Expect(env.Client.Create(ctx, obj)).To(Succeed())
-	estimated(g, key(obj), ready)
+	g.Eventually(func(g Gomega) {
+		g.Expect(env.Client.Get(ctx, key(pc), pc)).To(Succeed())
+		g.Expect(pc.Status.ObservedGeneration).To(Equal(pc.Generation))
+	}).WithTimeout(timeout).Should(Succeed())
+	const n = 20
+	objs := make([]*ftv1.FineTuneEstimate, n)
+	for i := range objs {
+		objs[i] = supportBot(ns, fmt.Sprintf("uses-q3-%02d", i))
+		objs[i].Spec.PriceCatalogRef = pc.Name
+		g.Expect(env.Client.Create(ctx, objs[i])).To(Succeed())
+	}
+	for _, o := range objs {
+		estimated(g, key(o), ready)
+	}
+	g.Expect(catalogEvents(g, pc.Name)).To(BeEmpty(), "no estimate named it before it existed")
 
 	g.Expect(env.Client.Delete(ctx, pc)).To(Succeed())
-	got := estimated(g, key(obj), readyReason(ftv1.ReasonCatalogNotFound))
-	g.Expect(got.Status.Recommendation).To(Equal(ftv1.RecommendationUndetermined))
-	g.Expect(meta.FindStatusCondition(got.Status.Conditions, ftv1.ConditionApproved).Status).To(Equal(metav1.ConditionFalse))
+	for _, o := range objs {
+		got := estimated(g, key(o), readyReason(ftv1.ReasonCatalogNotFound))
+		g.Expect(got.Status.Recommendation).To(Equal(ftv1.RecommendationUndetermined))
+		g.Expect(meta.FindStatusCondition(got.Status.Conditions, ftv1.ConditionApproved).Status).To(Equal(metav1.ConditionFalse))
+	}
+	g.Eventually(func(g Gomega) {
+		events := catalogEvents(g, pc.Name)
+		g.Expect(events).To(ConsistOf(And(HaveField("Reason", controller.ReasonCatalogDeleted), HaveField("Type", "Warning"))))
+		g.Expect(events[0].Note).To(Equal(fmt.Sprintf("The catalog was deleted: the %d estimates that name it are Ready=False CatalogNotFound until it is created again", n)))
+	}).WithTimeout(timeout).Should(Succeed())
 
 	g.Expect(env.Client.Create(ctx, builtinCatalog(pc.Name))).To(Succeed())
-	got = estimated(g, key(obj), ready)
-	g.Expect(got.Status.Pricing.Catalog).To(Equal(pc.Name))
-	g.Expect(got.Status.UpfrontCost).To(Equal("1001.25"))
+	for _, o := range objs {
+		got := estimated(g, key(o), ready)
+		g.Expect(got.Status.Pricing.Catalog).To(Equal(pc.Name))
+		g.Expect(got.Status.UpfrontCost).To(Equal("1001.25"))
+	}
+	g.Eventually(func(g Gomega) {
+		g.Expect(catalogEvents(g, pc.Name)).To(ConsistOf(HaveField("Reason", controller.ReasonCatalogDeleted),
+			And(HaveField("Reason", controller.ReasonCatalogAvailable), HaveField("Note", fmt.Sprintf("The catalog exists: the %d estimates that name it are priced with it", n)))))
+	}).WithTimeout(timeout).Should(Succeed())
+	// Not one Warning on any estimate: the catalog said it.
+	for _, o := range objs {
+		for _, note := range eventNotes(g, ns, o.Name) {
+			g.Expect(note).NotTo(ContainSubstring(ftv1.ReasonCatalogNotFound), o.Name)
+		}
+	}
 }
 
 // A deposed leader (paused past its Lease, then resumed believing it leads) writes the catalog's
