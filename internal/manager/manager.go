@@ -27,7 +27,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	kueue "sigs.k8s.io/kueue/apis/kueue/v1beta2"
 
@@ -112,8 +111,10 @@ func (o *Options) Validate() error {
 	return nil
 }
 
-// metricsServer serves /metrics over HTTPS behind controller-runtime's authn/authz filter (a
-// self-signed certificate unless one is mounted), or over plain HTTP when not secure.
+// metricsServer serves /metrics over HTTPS to callers the API server authenticates and authorizes
+// (metrics.NewAuthFilter: controller-runtime's filter, but a refused token is 401 without a logged
+// stack trace, and the answers are cached; a self-signed certificate unless one is mounted), or
+// over plain HTTP when not secure.
 func (o *Options) metricsServer(estimates *ftmetrics.EstimateSeries) metricsserver.Options {
 	m := metricsserver.Options{BindAddress: o.MetricsAddr, SecureServing: o.MetricsSecure}
 	if !o.EnableHTTP2 {
@@ -125,7 +126,7 @@ func (o *Options) metricsServer(estimates *ftmetrics.EstimateSeries) metricsserv
 		var auth metricsserver.Filter
 		if o.MetricsSecure {
 			var err error
-			if auth, err = filters.WithAuthenticationAndAuthorization(c, hc); err != nil {
+			if auth, err = ftmetrics.NewAuthFilter(c, hc); err != nil {
 				return nil, err
 			}
 		}
