@@ -71,7 +71,8 @@ type document struct {
 }
 
 // Default limits on what the CLI reads: it runs on the files of pull requests (hack/ci-gate.sh),
-// which may hold anything. The largest input the benchmarks read, 10,000 estimates, is 4.5 MB.
+// which may hold anything. The limits leave room for the largest input the benchmarks read
+// (docs/benchmarks.md, "CLI").
 const (
 	// DefaultMaxInputBytes is the size limit of each input: a file, or standard input.
 	DefaultMaxInputBytes = 32 << 20

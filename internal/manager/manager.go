@@ -64,22 +64,20 @@ type Options struct {
 	// EnableKueueAdmissionCheck runs the Kueue AdmissionCheck controller (ftcost.io/cost-gate); Kueue's
 	// CRDs must be installed.
 	EnableKueueAdmissionCheck bool
-	// Registry receives the per-estimate metrics; nil means controller-runtime's global registry,
-	// which the metrics endpoint serves.
+	// Registry receives the operator's metrics (metrics.Register); nil means controller-runtime's
+	// registry, which the metrics endpoint serves.
 	Registry prometheus.Registerer
 	// SkipNameValidation lets a test start a second manager in the same process, as a restart would.
 	SkipNameValidation bool
 }
 
-// BindFlags registers the flags with their defaults (measured in docs/benchmarks.md, "The operator
-// at scale"):
-//   - no client-side rate limit (--kube-api-qps=0): controller-runtime's 20 QPS / burst 30 made 1,000
-//     new estimates take 5.6x as long as a plain client needs, and fan-outs the same; API Priority
-//     and Fairness on the server already queues the operator's ServiceAccount (workload-low) fairly
-//     against other clients, which a client-side limit far below the server's capacity only slows.
-//   - 16 concurrent reconciles: a reconcile costs about 2 ms of CPU and waits on one status write,
-//     so workers bound how many writes are in flight; 16 matches the plain client of the baseline
-//     and converged within 1.1x of it, where 4 took 1.3x.
+// BindFlags registers the flags with their defaults, chosen by measurement (docs/benchmarks.md,
+// "The operator at scale"; docs/operator.md, "Why no client-side rate limit, and 16 workers"):
+//   - no client-side rate limit (--kube-api-qps=0): controller-runtime's 20 QPS, burst 30, made
+//     convergence and fan-outs several times slower than a plain client; API Priority and Fairness
+//     on the server already queues the operator's ServiceAccount fairly against other clients.
+//   - 16 concurrent reconciles: a reconcile is a little CPU and one status write, so workers bound
+//     how many writes are in flight; 16 matches the plain client of the baseline.
 func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8443", "Address the Prometheus metrics endpoint binds to (HTTPS unless --metrics-secure=false); \"0\" disables it.")
 	fs.BoolVar(&o.MetricsSecure, "metrics-secure", true, "Serve metrics over HTTPS to callers the API server authenticates and authorizes; false serves plain HTTP to anyone.")
@@ -147,8 +145,8 @@ const OwnAnnotationPrefix = "ftcost.io/"
 
 // The cache transforms keep only what the manager reads, so what a tenant adds to its objects
 // (annotations up to the API server's 256 KB an object, labels, managed fields) costs the manager no
-// memory: 1,200 estimates with a 250 KB annotation each took it from 85 to 380 MiB, past its
-// limit, before (docs/reliability.md). The reconcilers write with merge patches computed between two
+// memory; before, one tenant's annotations could take it past its memory limit (docs/reliability.md,
+// docs/operator.md "Memory per tenant"). The reconcilers write with merge patches computed between two
 // copies of a cached object (or of its status), never with an update, so what is dropped is never
 // written back: a merge patch leaves alone what neither copy has.
 
@@ -256,16 +254,18 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if err := r.SetupWithManager(ctx, mgr, o.Concurrency); err != nil {
 		return nil, fmt.Errorf("setting up the FineTuneEstimate controller: %w", err)
 	}
+	// Every metric of the operator, registered in one place with the manager's registry.
+	runs, err := ftmetrics.Register(reg, mgr.GetCache())
+	if err != nil {
+		return nil, fmt.Errorf("registering the metrics: %w", err)
+	}
+	estimates.Reader = mgr.GetCache()
 	workloads := controller.NewWorkloadCaches(mgr)
 	workloads.Transform = stripUnread
 	if err := (&controller.ActualsReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Caches: workloads,
-		Recorder: mgr.GetEventRecorder("ftcost-actuals"), Metrics: controller.NewMetrics(reg)}).SetupWithManager(mgr); err != nil {
+		Recorder: mgr.GetEventRecorder("ftcost-actuals"), Metrics: runs}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the actuals controller: %w", err)
 	}
-	if err := ftmetrics.RegisterCatalogCollector(reg, &ftmetrics.CatalogCollector{Reader: mgr.GetCache()}); err != nil {
-		return nil, fmt.Errorf("registering the catalog metrics: %w", err)
-	}
-	estimates.Reader = mgr.GetCache()
 	if err := (&controller.PriceCatalogReconciler{Client: mgr.GetClient(), Clock: clock.RealClock{},
 		Recorder: mgr.GetEventRecorder("ftcost-catalog")}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the PriceCatalog controller: %w", err)
