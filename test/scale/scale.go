@@ -762,7 +762,7 @@ func (h *Harness) round(ctx context.Context, r int) (Round, error) {
 	}
 	out.SoftMemoryLimit = quiet.memLimit
 	rssRestart, _ := second.p.PeakRSS()
-	h.logf("round %d: restart %d reconciles, %d writes; resync %d reconciles, %d writes; %d estimates changed; peak RSS %.1f MiB (Go runtime holds %.1f MiB, soft limit %.1f MiB)", r,
+	h.logf("round %d: restart %d reconciles, %d writes; resync %d reconciles, %d writes; %d objects changed; peak RSS %.1f MiB (Go runtime holds %.1f MiB, soft limit %.1f MiB)", r,
 		out.RestartReconciles, out.RestartWrites, out.ResyncReconciles, out.ResyncWrites, out.QuietModified, float64(rssRestart)/(1<<20),
 		quiet.goSys/(1<<20), quiet.memLimit/(1<<20))
 	if h.cfg.Profile && r == 1 {

@@ -39,7 +39,7 @@ func TestSmoke(t *testing.T) {
 		t.Errorf("the restarted manager reconciled %d estimates, want all %d", r.RestartReconciles, cfg.N+quietObjects)
 	}
 	if r.RestartWrites != 0 || r.ResyncWrites != 0 || r.QuietModified != 0 {
-		t.Errorf("converged estimates were written again: %d write requests on restart, %d on resync, %d estimates changed",
+		t.Errorf("converged objects were written again: %d write requests on restart, %d on resync, %d objects changed",
 			r.RestartWrites, r.ResyncWrites, r.QuietModified)
 	}
 	// The Deployment's memory request reaches the manager's Go runtime as its soft memory limit.
