@@ -155,18 +155,30 @@ func Status(pc *ftv1.PriceCatalog, now time.Time) (status *ftv1.PriceCatalogStat
 	if !oldest.IsZero() {
 		s.OldestEffectiveDate = oldest.Format(time.DateOnly)
 	}
-	meta.RemoveStatusCondition(&s.Conditions, ftv1.ConditionStale)
+	// Stale is present only while True. It is set over the previous one, never dropped and added
+	// again, so a recomputed status equals the stored one (its lastTransitionTime included) and a
+	// restart or resync writes nothing.
+	notStale := func(recheck time.Duration) (*ftv1.PriceCatalogStatus, time.Duration) {
+		meta.RemoveStatusCondition(&s.Conditions, ftv1.ConditionStale)
+		return s, recheck
+	}
 	maxAge, err := MaxAge(pc)
 	if pc.Spec.MaxAge == nil || err != nil || oldest.IsZero() {
-		return s, 0 // an unreadable maxAge already makes the catalog Ready=False
+		return notStale(0) // an unreadable maxAge already makes the catalog Ready=False
 	}
 	staleAt := oldest.Add(maxAge)
-	if !now.Before(staleAt) {
-		set(ftv1.ConditionStale, metav1.ConditionTrue, ftv1.ReasonPricesOutdated,
-			fmt.Sprintf("effectiveDate %s of %s is older than maxAge %s", s.OldestEffectiveDate, strings.Join(names, ", "), maxAge))
-		return s, 0
+	if now.Before(staleAt) {
+		return notStale(staleAt.Sub(now))
 	}
-	return s, staleAt.Sub(now)
+	was := meta.FindStatusCondition(s.Conditions, ftv1.ConditionStale)
+	turned := was == nil || was.Status != metav1.ConditionTrue
+	set(ftv1.ConditionStale, metav1.ConditionTrue, ftv1.ReasonPricesOutdated,
+		fmt.Sprintf("effectiveDate %s of %s is older than maxAge %s", s.OldestEffectiveDate, strings.Join(names, ", "), maxAge))
+	if turned {
+		// It turned stale now, by the reconciler's clock.
+		meta.FindStatusCondition(s.Conditions, ftv1.ConditionStale).LastTransitionTime = metav1.NewTime(now)
+	}
+	return s, 0
 }
 
 // oldestEntries is the oldest effectiveDate of the catalog's prices (providers and API models) and

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -161,5 +162,39 @@ func TestCatalogStatus(t *testing.T) {
 	c := meta.FindStatusCondition(s.Conditions, ftv1.ConditionReady)
 	if c.Status != metav1.ConditionFalse || c.Reason != ftv1.ReasonInvalidEntries || !strings.Contains(c.Message, "spec.providers[5].defaultGPU") {
 		t.Errorf("Ready = %+v", c)
+	}
+}
+
+// A Stale catalog's status recomputed later (a restart, a resync, another reconcile) is the status
+// it has: Stale keeps the time it turned stale, so there is nothing to write. Stale turns True at
+// the reconciler's clock, and is gone once the prices are fresh.
+func TestStaleKeepsItsTransitionTime(t *testing.T) {
+	day := func(s string) time.Time { t, _ := time.Parse(time.DateOnly, s); return t }
+	pc := builtinPC()
+	pc.Spec.MaxAge = ptr.To[ftv1.Duration]("24h")
+	turned := day("2025-06-03")
+	s, _ := Status(pc, turned)
+	stale := meta.FindStatusCondition(s.Conditions, ftv1.ConditionStale)
+	if stale == nil || !stale.LastTransitionTime.Time.Equal(turned) {
+		t.Fatalf("Stale = %+v, want True since %v", stale, turned)
+	}
+	for _, later := range []time.Time{day("2025-06-04"), day("2026-01-01")} {
+		pc.Status = *s.DeepCopy()
+		again, _ := Status(pc, later)
+		if diff := cmp.Diff(pc.Status, *again); diff != "" {
+			t.Errorf("recomputed at %v, the status changed (-stored +recomputed):\n%s", later, diff)
+		}
+	}
+	// Fresh again: Stale goes; stale again later: a new transition at that time.
+	pc.Status = *s.DeepCopy()
+	pc.Spec.MaxAge = ptr.To[ftv1.Duration]("876000h")
+	s, _ = Status(pc, day("2026-01-01"))
+	if c := meta.FindStatusCondition(s.Conditions, ftv1.ConditionStale); c != nil {
+		t.Errorf("Stale = %+v after maxAge grew, want none", c)
+	}
+	pc.Status, pc.Spec.MaxAge = *s.DeepCopy(), ptr.To[ftv1.Duration]("24h")
+	s, _ = Status(pc, day("2026-02-01"))
+	if c := meta.FindStatusCondition(s.Conditions, ftv1.ConditionStale); c == nil || !c.LastTransitionTime.Time.Equal(day("2026-02-01")) {
+		t.Errorf("Stale = %+v, want True since 2026-02-01", c)
 	}
 }

@@ -40,7 +40,8 @@ type estimateOptions struct {
 	print    *printFlags
 	failOn   []string
 	// now is when catalogs are checked for staleness; the operator's clock in the cluster.
-	now func() time.Time
+	now    func() time.Time
+	limits inputLimits
 }
 
 func newEstimateCommand(s Streams) *cobra.Command {
@@ -77,6 +78,7 @@ that is not Ready (ModelNotFound, CatalogNotFound, ...).`,
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.files, "filename", "f", nil, "file, directory or - (stdin) holding FineTuneEstimates, PriceCatalogs, CostPolicies (with the Namespaces whose labels they select), and the ThroughputProfiles Calibrated estimates read; repeatable")
 	f.StringArrayVar(&o.catalogs, "catalog", nil, "file or directory holding PriceCatalogs; repeatable")
+	o.limits.addFlags(f)
 	o.print.addFlags(cmd)
 	f.StringSliceVar(&o.failOn, "fail-on", nil, "exit 1 when an estimate trips a gate: api (not recommended), budget (over budget), not-approved; repeatable or comma-separated")
 	_ = cmd.MarkFlagRequired("filename")
@@ -114,7 +116,7 @@ func runEstimate(s Streams, o *estimateOptions) error {
 		// of the CPU time of a large file for some more memory (about 400 MB for 10,000 estimates).
 		defer debug.SetGCPercent(debug.SetGCPercent(gcPercent))
 	}
-	estimates, found, errs := load(&reader{validator: v, stdin: s.In}, o)
+	estimates, found, errs := load(&reader{validator: v, stdin: s.In, limits: o.limits}, o)
 	now := o.now()
 
 	render := itemRenderer(o.print.format())

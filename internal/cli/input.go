@@ -13,10 +13,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/shopspring/decimal"
+	"github.com/spf13/pflag"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -74,11 +76,52 @@ type document struct {
 	data []byte
 }
 
+// Default limits on what the CLI reads: it runs on the files of pull requests (hack/ci-gate.sh),
+// which may hold anything. The limits leave room for the largest input the benchmarks read
+// (docs/benchmarks.md, "CLI").
+const (
+	// DefaultMaxInputBytes is the size limit of each input: a file, or standard input.
+	DefaultMaxInputBytes = 32 << 20
+	// DefaultMaxDocuments is how many YAML documents all inputs may hold together, "---" lines
+	// with nothing between them included.
+	DefaultMaxDocuments = 20000
+)
+
+// inputLimits bound what is read: memory stays within a small multiple of the input
+// (BenchmarkInputMemory), and a pull request cannot make the gate read without end.
+type inputLimits struct {
+	maxBytes int64
+	maxDocs  int
+}
+
+func (l *inputLimits) addFlags(f *pflag.FlagSet) {
+	f.Int64Var(&l.maxBytes, "max-input-bytes", DefaultMaxInputBytes, "size limit of each input file (and of stdin), in bytes")
+	f.IntVar(&l.maxDocs, "max-documents", DefaultMaxDocuments, "limit of YAML documents in all inputs together")
+}
+
 // reader reads, validates and decodes manifests.
 type reader struct {
 	validator *validate.Validator
 	stdin     io.Reader
 	stdinUsed bool
+	// limits: zero values are the defaults.
+	limits inputLimits
+	// docs counts the documents split so far, against limits.maxDocs.
+	docs int
+}
+
+func (r *reader) maxBytes() int64 {
+	if r.limits.maxBytes > 0 {
+		return r.limits.maxBytes
+	}
+	return DefaultMaxInputBytes
+}
+
+func (r *reader) maxDocs() int {
+	if r.limits.maxDocs > 0 {
+		return r.limits.maxDocs
+	}
+	return DefaultMaxDocuments
 }
 
 // read reads paths and returns their objects in order, documents decoded and validated in parallel:
@@ -92,6 +135,7 @@ func (r *reader) read(paths []string) []decoded {
 	results := make([][]decoded, len(docs))
 	parallel(len(docs), func(i int) {
 		results[i] = r.decode(docs[i])
+		docs[i].data = nil // its objects are decoded: let the collector have the text
 	})
 	// Read errors (unreadable files) come first; then objects in file and document order.
 	for _, rs := range results {
@@ -111,7 +155,8 @@ func (d decoded) message() string {
 }
 
 // readPath splits a file, every *.yaml, *.yml and *.json file of a directory, or stdin for "-" into
-// documents.
+// documents. Only regular files are read: a named pipe would block for ever and a device (a symlink
+// to /dev/zero, say) never ends, so either is refused by name, as is an input over the size limit.
 func (r *reader) readPath(path string, docs []document, errs []decoded) ([]document, []decoded) {
 	if path == "-" {
 		from := origin{file: "<stdin>"}
@@ -119,11 +164,11 @@ func (r *reader) readPath(path string, docs []document, errs []decoded) ([]docum
 			return docs, append(errs, decoded{from: from, err: errors.New("standard input can be read only once")})
 		}
 		r.stdinUsed = true
-		data, err := io.ReadAll(r.stdin)
+		data, err := r.readLimited(r.stdin)
 		if err != nil {
 			return docs, append(errs, decoded{from: from, err: err})
 		}
-		return split(from.file, data, docs)
+		return r.split(from.file, data, docs, errs)
 	}
 	info, err := os.Stat(path)
 	if err != nil {
@@ -150,16 +195,82 @@ func (r *reader) readPath(path string, docs []document, errs []decoded) ([]docum
 		sort.Strings(files)
 	}
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := r.readFile(f)
 		if err != nil {
 			errs = append(errs, decoded{err: err})
 			continue
 		}
-		var splitErrs []decoded
-		docs, splitErrs = split(f, data, docs)
-		errs = append(errs, splitErrs...)
+		docs, errs = r.split(f, data, docs, errs)
 	}
 	return docs, errs
+}
+
+// readFile reads a regular file (a symlink to one is followed) of at most the size limit. Its
+// errors name the file.
+func (r *reader) readFile(path string) ([]byte, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err // an *fs.PathError names it
+	}
+	named := func(err error) error { return fmt.Errorf("%s: %w", path, err) }
+	if err := regular(info); err != nil {
+		return nil, named(err)
+	}
+	if info.Size() > r.maxBytes() {
+		return nil, named(r.tooLarge())
+	}
+	// Non-blocking: a file swapped for a named pipe since the Stat must not block the open.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	if info, err = f.Stat(); err != nil {
+		return nil, err
+	}
+	if err := regular(info); err != nil {
+		return nil, named(err)
+	}
+	data, err := r.readLimited(f)
+	if err != nil {
+		return nil, named(err)
+	}
+	return data, nil
+}
+
+// regular refuses what is not a regular file, naming what it is.
+func regular(info os.FileInfo) error {
+	m := info.Mode()
+	switch {
+	case m.IsRegular():
+		return nil
+	case m&os.ModeNamedPipe != 0:
+		return errors.New("not a regular file but a named pipe (FIFO): refused")
+	case m&os.ModeDevice != 0 || m&os.ModeCharDevice != 0:
+		return errors.New("not a regular file but a device: refused")
+	case m&os.ModeSocket != 0:
+		return errors.New("not a regular file but a socket: refused")
+	case m.IsDir():
+		return errors.New("a directory inside a directory: not read")
+	default:
+		return fmt.Errorf("not a regular file (%v): refused", m.Type())
+	}
+}
+
+// readLimited reads all of in, or fails once it holds more than the size limit.
+func (r *reader) readLimited(in io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(in, r.maxBytes()+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > r.maxBytes() {
+		return nil, r.tooLarge()
+	}
+	return data, nil
+}
+
+func (r *reader) tooLarge() error {
+	return fmt.Errorf("larger than the limit of %d bytes a file (--max-input-bytes)", r.maxBytes())
 }
 
 func isKustomization(name string) bool {
@@ -170,16 +281,21 @@ func isKustomization(name string) bool {
 	return false
 }
 
-// split cuts data into YAML documents at "---" lines (a JSON document is YAML too).
-func split(file string, data []byte, docs []document) ([]document, []decoded) {
+// split cuts data into YAML documents at "---" lines (a JSON document is YAML too), counting them
+// against the document limit.
+func (r *reader) split(file string, data []byte, docs []document, errs []decoded) ([]document, []decoded) {
 	rd := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	for n := 1; ; n++ {
 		doc, err := rd.Read()
 		if errors.Is(err, io.EOF) {
-			return docs, nil
+			return docs, errs
 		}
 		if err != nil {
-			return docs, failed(origin{file: file, doc: n}, err)
+			return docs, append(errs, decoded{from: origin{file: file, doc: n}, err: err})
+		}
+		if r.docs++; r.docs > r.maxDocs() {
+			return docs, append(errs, decoded{from: origin{file: file, doc: n},
+				err: fmt.Errorf("more than %d documents in the inputs (--max-documents): the rest is not read", r.maxDocs())})
 		}
 		docs = append(docs, document{from: origin{file: file, doc: n}, data: doc})
 	}

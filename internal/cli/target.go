@@ -23,6 +23,7 @@ type targetFlags struct {
 	files    []string
 	catalogs []string
 	cluster  *clusterFlags
+	limits   inputLimits
 }
 
 func newTargetFlags() *targetFlags { return &targetFlags{cluster: newClusterFlags()} }
@@ -31,6 +32,7 @@ func (t *targetFlags) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringArrayVarP(&t.files, "filename", "f", nil, "read the estimate from this file, directory or - (stdin) instead of the cluster; repeatable")
 	f.StringArrayVar(&t.catalogs, "catalog", nil, "with -f: file or directory holding PriceCatalogs; repeatable")
+	t.limits.addFlags(f)
 	t.cluster.addFlags(cmd)
 }
 
@@ -86,7 +88,7 @@ func (t *targetFlags) loadFile(s Streams, args []string) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	estimates, found, errs := load(&reader{validator: v, stdin: s.In}, &estimateOptions{files: t.files, catalogs: t.catalogs})
+	estimates, found, errs := load(&reader{validator: v, stdin: s.In, limits: t.limits}, &estimateOptions{files: t.files, catalogs: t.catalogs})
 	if len(errs) > 0 {
 		return nil, errors.New(strings.Join(errs, "\n"))
 	}

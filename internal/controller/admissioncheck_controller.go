@@ -44,7 +44,7 @@ func (r *AdmissionCheckReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if equality.Semantic.DeepEqual(ac.Status, next.Status) {
 		return ctrl.Result{}, nil
 	}
-	return ctrl.Result{}, r.Status().Patch(ctx, next, client.MergeFrom(ac))
+	return ctrl.Result{}, r.Status().Patch(ctx, next, client.MergeFromWithOptions(ac, client.MergeFromWithOptimisticLock{}))
 }
 
 // SetupWithManager registers the reconciler for ftcost's AdmissionChecks only.

@@ -1,23 +1,29 @@
 package controller_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
 	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
 	"github.com/ftcost/ftcost/internal/catalog"
 	"github.com/ftcost/ftcost/internal/controller"
+	"github.com/ftcost/ftcost/internal/testenv"
 )
 
 func builtinCatalog(name string) *ftv1.PriceCatalog {
@@ -97,6 +103,13 @@ func TestCatalogChangeFansOutToItsEstimatesOnly(t *testing.T) {
 	a, b := builtinCatalog("fanout-a-"+ns), builtinCatalog("fanout-b-"+ns)
 	g.Expect(env.Client.Create(ctx, a)).To(Succeed())
 	g.Expect(env.Client.Create(ctx, b)).To(Succeed())
+	// Priced before any estimate names them: no CatalogAvailable Event.
+	for _, pc := range []*ftv1.PriceCatalog{a, b} {
+		g.Eventually(func(g Gomega) {
+			g.Expect(env.Client.Get(ctx, key(pc), pc)).To(Succeed())
+			g.Expect(pc.Status.ObservedGeneration).To(Equal(pc.Generation))
+		}).WithTimeout(timeout).Should(Succeed())
+	}
 	const perCatalog = 100
 	for i := range 2 * perCatalog {
 		obj := supportBot(ns, fmt.Sprintf("e-%03d", i))
@@ -208,24 +221,115 @@ func TestDeletingDefaultCatalogFallsBackToBuiltin(t *testing.T) {
 	}).WithTimeout(timeout).Should(Succeed())
 }
 
-// Deleting a named catalog makes its estimates CatalogNotFound (never a silent fallback) until it returns.
+// Deleting a named catalog makes its estimates CatalogNotFound (never a silent fallback) until it
+// returns; the loss and the return are one Event each, on the catalog, not one per estimate.
 func TestDeletingNamedCatalogUntilItReturns(t *testing.T) {
 	g := NewWithT(t)
 	ns := namespace(t)
 	pc := builtinCatalog("q3-" + ns)
 	g.Expect(env.Client.Create(ctx, pc)).To(Succeed())
-	obj := supportBot(ns, "uses-q3")
-	obj.Spec.PriceCatalogRef = pc.Name
-	g.Expect(env.Client.Create(ctx, obj)).To(Succeed())
-	estimated(g, key(obj), ready)
+	g.Eventually(func(g Gomega) {
+		g.Expect(env.Client.Get(ctx, key(pc), pc)).To(Succeed())
+		g.Expect(pc.Status.ObservedGeneration).To(Equal(pc.Generation))
+	}).WithTimeout(timeout).Should(Succeed())
+	const n = 20
+	objs := make([]*ftv1.FineTuneEstimate, n)
+	for i := range objs {
+		objs[i] = supportBot(ns, fmt.Sprintf("uses-q3-%02d", i))
+		objs[i].Spec.PriceCatalogRef = pc.Name
+		g.Expect(env.Client.Create(ctx, objs[i])).To(Succeed())
+	}
+	for _, o := range objs {
+		estimated(g, key(o), ready)
+	}
+	g.Expect(catalogEvents(g, pc.Name)).To(BeEmpty(), "no estimate named it before it existed")
 
 	g.Expect(env.Client.Delete(ctx, pc)).To(Succeed())
-	got := estimated(g, key(obj), readyReason(ftv1.ReasonCatalogNotFound))
-	g.Expect(got.Status.Recommendation).To(Equal(ftv1.RecommendationUndetermined))
-	g.Expect(meta.FindStatusCondition(got.Status.Conditions, ftv1.ConditionApproved).Status).To(Equal(metav1.ConditionFalse))
+	for _, o := range objs {
+		got := estimated(g, key(o), readyReason(ftv1.ReasonCatalogNotFound))
+		g.Expect(got.Status.Recommendation).To(Equal(ftv1.RecommendationUndetermined))
+		g.Expect(meta.FindStatusCondition(got.Status.Conditions, ftv1.ConditionApproved).Status).To(Equal(metav1.ConditionFalse))
+	}
+	g.Eventually(func(g Gomega) {
+		events := catalogEvents(g, pc.Name)
+		g.Expect(events).To(ConsistOf(And(HaveField("Reason", controller.ReasonCatalogDeleted), HaveField("Type", "Warning"))))
+		g.Expect(events[0].Note).To(Equal(fmt.Sprintf("The catalog was deleted: the %d estimates that name it are Ready=False CatalogNotFound until it is created again", n)))
+	}).WithTimeout(timeout).Should(Succeed())
 
 	g.Expect(env.Client.Create(ctx, builtinCatalog(pc.Name))).To(Succeed())
-	got = estimated(g, key(obj), ready)
-	g.Expect(got.Status.Pricing.Catalog).To(Equal(pc.Name))
-	g.Expect(got.Status.UpfrontCost).To(Equal("1001.25"))
+	for _, o := range objs {
+		got := estimated(g, key(o), ready)
+		g.Expect(got.Status.Pricing.Catalog).To(Equal(pc.Name))
+		g.Expect(got.Status.UpfrontCost).To(Equal("1001.25"))
+	}
+	g.Eventually(func(g Gomega) {
+		g.Expect(catalogEvents(g, pc.Name)).To(ConsistOf(HaveField("Reason", controller.ReasonCatalogDeleted),
+			And(HaveField("Reason", controller.ReasonCatalogAvailable), HaveField("Note", fmt.Sprintf("The catalog exists: the %d estimates that name it are priced with it", n)))))
+	}).WithTimeout(timeout).Should(Succeed())
+	// Not one Warning on any estimate: the catalog said it.
+	for _, o := range objs {
+		for _, note := range eventNotes(g, ns, o.Name) {
+			g.Expect(note).NotTo(ContainSubstring(ftv1.ReasonCatalogNotFound), o.Name)
+		}
+	}
+}
+
+// A deposed leader (paused past its Lease, then resumed believing it leads) writes the catalog's
+// status from the copy it read, with its own clock. Its write carries that copy's resourceVersion,
+// so the API server refuses it once the new leader has written; and a wrong status that does land
+// (written without the lock, as kubectl or the old code did) is put back by the running leader.
+func TestDeposedLeaderCannotLeaveAWrongCatalogStatus(t *testing.T) {
+	g := NewWithT(t)
+	ns := namespace(t)
+	pc := testenv.SmallCatalog("deposed-" + ns)
+	pc.Spec.MaxAge = ptr.To[ftv1.Duration]("24h") // its prices date from 2026-01-01
+	g.Expect(env.Client.Create(ctx, pc)).To(Succeed())
+	t.Cleanup(func() { _ = env.Client.Delete(ctx, pc) })
+	staleAt := func(g Gomega, generation int64) *ftv1.PriceCatalog {
+		got := &ftv1.PriceCatalog{}
+		g.Eventually(func(g Gomega) {
+			g.Expect(env.Client.Get(ctx, key(pc), got)).To(Succeed())
+			g.Expect(got.Status.ObservedGeneration).To(Equal(generation))
+			g.Expect(meta.IsStatusConditionTrue(got.Status.Conditions, ftv1.ConditionStale)).To(BeTrue())
+		}).WithTimeout(timeout).Should(Succeed())
+		return got
+	}
+	read := staleAt(g, 1) // what the leader read before it was paused
+
+	// Meanwhile the new leader priced a change.
+	g.Eventually(func() error {
+		cur := &ftv1.PriceCatalog{}
+		if err := env.Client.Get(ctx, key(pc), cur); err != nil {
+			return err
+		}
+		cur.Spec.Providers[0].GPUPrices[0].PricePerGPUHour = "2.59"
+		return env.Client.Update(ctx, cur)
+	}).WithTimeout(timeout).Should(Succeed())
+	written := staleAt(g, 2)
+
+	// The old leader resumes: its cache still holds what it read, its clock says January.
+	operator, err := client.NewWithWatch(operatorConfig, client.Options{Scheme: env.Scheme})
+	g.Expect(err).NotTo(HaveOccurred())
+	deposed := &controller.PriceCatalogReconciler{Client: interceptor.NewClient(operator, interceptor.Funcs{
+		Get: func(_ context.Context, _ client.WithWatch, _ client.ObjectKey, obj client.Object, _ ...client.GetOption) error {
+			read.DeepCopyInto(obj.(*ftv1.PriceCatalog))
+			return nil
+		}}), Clock: clocktesting.NewFakePassiveClock(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)), Recorder: discardRecorder{}}
+	_, err = deposed.Reconcile(ctx, ctrl.Request{NamespacedName: key(pc)})
+	g.Expect(apierrors.IsConflict(err)).To(BeTrue(), "the deposed leader's write: %v", err)
+	now := &ftv1.PriceCatalog{}
+	g.Expect(env.Client.Get(ctx, key(pc), now)).To(Succeed())
+	g.Expect(now.ResourceVersion).To(Equal(written.ResourceVersion), "nothing was written")
+
+	// A wrong status written without the lock (Stale gone) is repaired, though the spec did not change.
+	wrong := now.DeepCopy()
+	meta.RemoveStatusCondition(&wrong.Status.Conditions, ftv1.ConditionStale)
+	wrong.Status.Models = 99
+	g.Expect(operator.Status().Patch(ctx, wrong, client.MergeFrom(now))).To(Succeed())
+	repaired := staleAt(g, 2)
+	g.Eventually(func(g Gomega) {
+		g.Expect(env.Client.Get(ctx, key(pc), repaired)).To(Succeed())
+		g.Expect(repaired.Status.Models).To(Equal(int32(len(pc.Spec.Models))))
+		g.Expect(meta.IsStatusConditionTrue(repaired.Status.Conditions, ftv1.ConditionStale)).To(BeTrue())
+	}).WithTimeout(timeout).Should(Succeed())
 }

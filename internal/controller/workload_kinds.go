@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	toolscache "k8s.io/client-go/tools/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -91,6 +92,9 @@ type WorkloadCaches struct {
 	mgr    ctrl.Manager
 	mu     sync.Mutex
 	caches map[schema.GroupVersionKind]cache.Cache
+
+	// Transform is each cache's DefaultTransform (the manager's: only what is read is cached).
+	Transform toolscache.TransformFunc
 }
 
 // NewWorkloadCaches returns the manager's workload caches; none is made before it is asked for.
@@ -110,7 +114,8 @@ func (w *WorkloadCaches) For(gvk schema.GroupVersionKind) (cache.Cache, error) {
 	c, err := cache.New(w.mgr.GetConfig(), cache.Options{
 		HTTPClient: w.mgr.GetHTTPClient(), Scheme: w.mgr.GetScheme(), Mapper: w.mgr.GetRESTMapper(),
 		// Only workloads that name an estimate: caching every Job in the cluster would cost memory for nothing.
-		ByObject: map[client.Object]cache.ByObject{obj: {Label: gatedSelector}},
+		ByObject:         map[client.Object]cache.ByObject{obj: {Label: gatedSelector}},
+		DefaultTransform: w.Transform,
 	})
 	if err != nil {
 		return nil, err

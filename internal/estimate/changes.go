@@ -27,7 +27,8 @@ type Change struct {
 
 // Changes lists what moved from prev to next: a recommendation that flips between FineTune and API,
 // an upfront cost that moves (with the relative change), an estimate that newly fails or fails for a
-// new reason. A first estimate (prev has none) is not a change.
+// new reason (not when its catalog was deleted: catalogLost). A first estimate (prev has none) is
+// not a change.
 //
 // An upfront cost moved only by a new generation of its PriceCatalog is not a change of the
 // estimate's: one price edit would otherwise write an Event for every estimate on the catalog, as
@@ -56,13 +57,21 @@ func Changes(prev, next *ftv1.FineTuneEstimateStatus) []Change {
 		out = append(out, Change{corev1.EventTypeWarning, ReasonServingOverloaded,
 			servingOverloadMessage(int(b.OverloadedInMonth), b.ReplicasNeeded)})
 	}
-	if c := meta.FindStatusCondition(next.Conditions, ftv1.ConditionReady); c != nil && c.Status == metav1.ConditionFalse {
+	if c := meta.FindStatusCondition(next.Conditions, ftv1.ConditionReady); c != nil && c.Status == metav1.ConditionFalse && !catalogLost(prev, next, c) {
 		p := meta.FindStatusCondition(prev.Conditions, ftv1.ConditionReady)
 		if p == nil || p.Status != metav1.ConditionFalse || p.Reason != c.Reason || p.Message != c.Message {
 			out = append(out, Change{corev1.EventTypeWarning, ReasonEstimateFailed, fmt.Sprintf("%s: %s", c.Reason, c.Message)})
 		}
 	}
 	return out
+}
+
+// catalogLost reports whether the estimate fails only because the catalog that priced it is gone:
+// the same spec generation, priced by a PriceCatalog before, CatalogNotFound now. The catalog's own
+// CatalogDeleted Event says it once, not one EstimateFailed Warning for each of its estimates.
+func catalogLost(prev, next *ftv1.FineTuneEstimateStatus, ready *metav1.Condition) bool {
+	return ready.Reason == ftv1.ReasonCatalogNotFound && prev.ObservedGeneration == next.ObservedGeneration &&
+		prev.Pricing != nil && prev.Pricing.Source == ftv1.PricingSourceCatalog
 }
 
 // Repriced reports whether the upfront cost moved only with the catalog's prices, and quietly: the

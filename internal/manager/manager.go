@@ -9,12 +9,12 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
@@ -27,10 +27,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	kueue "sigs.k8s.io/kueue/apis/kueue/v1beta2"
 
+	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/internal/controller"
 	"github.com/ftcost/ftcost/internal/gate"
 	ftmetrics "github.com/ftcost/ftcost/internal/metrics"
@@ -64,22 +64,20 @@ type Options struct {
 	// EnableKueueAdmissionCheck runs the Kueue AdmissionCheck controller (ftcost.io/cost-gate); Kueue's
 	// CRDs must be installed.
 	EnableKueueAdmissionCheck bool
-	// Registry receives the per-estimate metrics; nil means controller-runtime's global registry,
-	// which the metrics endpoint serves.
+	// Registry receives the operator's metrics (metrics.Register); nil means controller-runtime's
+	// registry, which the metrics endpoint serves.
 	Registry prometheus.Registerer
 	// SkipNameValidation lets a test start a second manager in the same process, as a restart would.
 	SkipNameValidation bool
 }
 
-// BindFlags registers the flags with their defaults (measured in docs/benchmarks.md, "The operator
-// at scale"):
-//   - no client-side rate limit (--kube-api-qps=0): controller-runtime's 20 QPS / burst 30 made 1,000
-//     new estimates take 5.6x as long as a plain client needs, and fan-outs the same; API Priority
-//     and Fairness on the server already queues the operator's ServiceAccount (workload-low) fairly
-//     against other clients, which a client-side limit far below the server's capacity only slows.
-//   - 16 concurrent reconciles: a reconcile costs about 2 ms of CPU and waits on one status write,
-//     so workers bound how many writes are in flight; 16 matches the plain client of the baseline
-//     and converged within 1.1x of it, where 4 took 1.3x.
+// BindFlags registers the flags with their defaults, chosen by measurement (docs/benchmarks.md,
+// "The operator at scale"; docs/operator.md, "Why no client-side rate limit, and 16 workers"):
+//   - no client-side rate limit (--kube-api-qps=0): controller-runtime's 20 QPS, burst 30, made
+//     convergence and fan-outs several times slower than a plain client; API Priority and Fairness
+//     on the server already queues the operator's ServiceAccount fairly against other clients.
+//   - 16 concurrent reconciles: a reconcile is a little CPU and one status write, so workers bound
+//     how many writes are in flight; 16 matches the plain client of the baseline.
 func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8443", "Address the Prometheus metrics endpoint binds to (HTTPS unless --metrics-secure=false); \"0\" disables it.")
 	fs.BoolVar(&o.MetricsSecure, "metrics-secure", true, "Serve metrics over HTTPS to callers the API server authenticates and authorizes; false serves plain HTTP to anyone.")
@@ -111,8 +109,10 @@ func (o *Options) Validate() error {
 	return nil
 }
 
-// metricsServer serves /metrics over HTTPS behind controller-runtime's authn/authz filter (a
-// self-signed certificate unless one is mounted), or over plain HTTP when not secure.
+// metricsServer serves /metrics over HTTPS to callers the API server authenticates and authorizes
+// (metrics.NewAuthFilter: controller-runtime's filter, but a refused token is 401 without a logged
+// stack trace, and the answers are cached; a self-signed certificate unless one is mounted), or
+// over plain HTTP when not secure.
 func (o *Options) metricsServer(estimates *ftmetrics.EstimateSeries) metricsserver.Options {
 	m := metricsserver.Options{BindAddress: o.MetricsAddr, SecureServing: o.MetricsSecure}
 	if !o.EnableHTTP2 {
@@ -124,7 +124,7 @@ func (o *Options) metricsServer(estimates *ftmetrics.EstimateSeries) metricsserv
 		var auth metricsserver.Filter
 		if o.MetricsSecure {
 			var err error
-			if auth, err = filters.WithAuthenticationAndAuthorization(c, hc); err != nil {
+			if auth, err = ftmetrics.NewAuthFilter(c, hc); err != nil {
 				return nil, err
 			}
 		}
@@ -139,28 +139,55 @@ func (o *Options) metricsServer(estimates *ftmetrics.EstimateSeries) metricsserv
 	return m
 }
 
-// stripUnread drops what the manager never reads from every object before it is cached: managed
-// fields and kubectl's last-applied-configuration annotation are most of an estimate's size. The
-// reconcilers write with merge patches computed between two cached copies, so what is stripped is
-// never written back.
-func stripUnread(obj any) (any, error) {
-	o, ok := obj.(metav1.Object)
-	if !ok {
-		return obj, nil
-	}
+// OwnAnnotationPrefix prefixes the only annotations the manager reads (the gate's ftcost.io/gate and
+// ftcost.io/gate-message on workloads); the cache keeps no others.
+const OwnAnnotationPrefix = "ftcost.io/"
+
+// The cache transforms keep only what the manager reads, so what a tenant adds to its objects
+// (annotations up to the API server's 256 KB an object, labels, managed fields) costs the manager no
+// memory; before, one tenant's annotations could take it past its memory limit (docs/reliability.md,
+// docs/operator.md "Memory per tenant"). The reconcilers write with merge patches computed between two
+// copies of a cached object (or of its status), never with an update, so what is dropped is never
+// written back: a merge patch leaves alone what neither copy has.
+
+// stripMeta drops the managed fields and every annotation but the operator's own.
+func stripMeta(o metav1.Object) {
 	o.SetManagedFields(nil)
-	if a := o.GetAnnotations(); a != nil {
-		if _, ok := a[corev1.LastAppliedConfigAnnotation]; ok {
-			kept := make(map[string]string, len(a)-1)
-			for k, v := range a {
-				if k != corev1.LastAppliedConfigAnnotation {
-					kept[k] = v
-				}
+	a := o.GetAnnotations()
+	if len(a) == 0 {
+		return
+	}
+	var kept map[string]string
+	for k, v := range a {
+		if strings.HasPrefix(k, OwnAnnotationPrefix) {
+			if kept == nil {
+				kept = map[string]string{}
 			}
-			o.SetAnnotations(kept)
+			kept[k] = v
 		}
 	}
-	return o, nil
+	o.SetAnnotations(kept)
+}
+
+// stripUnread is the default transform (workloads, catalogs, policies, profiles, namespaces' metadata):
+// labels are kept (selectors and the gates read them).
+func stripUnread(obj any) (any, error) {
+	if o, ok := obj.(metav1.Object); ok {
+		stripMeta(o)
+	}
+	return obj, nil
+}
+
+// stripEstimate is the FineTuneEstimates' transform: nothing reads their labels, owner references or
+// finalizers either (the indexes read the spec).
+func stripEstimate(obj any) (any, error) {
+	e, ok := obj.(*ftv1.FineTuneEstimate)
+	if !ok {
+		return stripUnread(obj)
+	}
+	stripMeta(e)
+	e.Labels, e.OwnerReferences, e.Finalizers = nil, nil, nil
+	return e, nil
 }
 
 // gatedJobs selects the Jobs that carry the estimate label.
@@ -198,7 +225,8 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		// memory for nothing.
 		Cache: cache.Options{
 			ByObject: map[client.Object]cache.ByObject{
-				&batchv1.Job{}: {Label: gatedJobs},
+				&batchv1.Job{}:           {Label: gatedJobs},
+				&ftv1.FineTuneEstimate{}: {Transform: stripEstimate},
 			},
 			DefaultTransform: stripUnread,
 			SyncPeriod:       syncPeriod,
@@ -226,15 +254,18 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if err := r.SetupWithManager(ctx, mgr, o.Concurrency); err != nil {
 		return nil, fmt.Errorf("setting up the FineTuneEstimate controller: %w", err)
 	}
-	workloads := controller.NewWorkloadCaches(mgr)
-	if err := (&controller.ActualsReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Caches: workloads,
-		Recorder: mgr.GetEventRecorder("ftcost-actuals"), Metrics: controller.NewMetrics(reg)}).SetupWithManager(ctx, mgr); err != nil {
-		return nil, fmt.Errorf("setting up the actuals controller: %w", err)
-	}
-	if err := ftmetrics.RegisterCatalogCollector(reg, &ftmetrics.CatalogCollector{Reader: mgr.GetCache()}); err != nil {
-		return nil, fmt.Errorf("registering the catalog metrics: %w", err)
+	// Every metric of the operator, registered in one place with the manager's registry.
+	runs, err := ftmetrics.Register(reg, mgr.GetCache())
+	if err != nil {
+		return nil, fmt.Errorf("registering the metrics: %w", err)
 	}
 	estimates.Reader = mgr.GetCache()
+	workloads := controller.NewWorkloadCaches(mgr)
+	workloads.Transform = stripUnread
+	if err := (&controller.ActualsReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Caches: workloads,
+		Recorder: mgr.GetEventRecorder("ftcost-actuals"), Metrics: runs}).SetupWithManager(ctx, mgr); err != nil {
+		return nil, fmt.Errorf("setting up the actuals controller: %w", err)
+	}
 	if err := (&controller.PriceCatalogReconciler{Client: mgr.GetClient(), Clock: clock.RealClock{},
 		Recorder: mgr.GetEventRecorder("ftcost-catalog")}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the PriceCatalog controller: %w", err)

@@ -59,10 +59,3 @@ func (c *CatalogCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 }
-
-// RegisterCatalogCollector registers c with reg, replacing a collector registered by an earlier
-// manager in the same process (tests start several).
-func RegisterCatalogCollector(reg prometheus.Registerer, c *CatalogCollector) error {
-	reg.Unregister(c)
-	return reg.Register(c)
-}

@@ -59,8 +59,8 @@ var figures = []estimateFigure{
 // cache when scraped, straight into the scrape's response, one metric family at a time. Nothing is
 // kept between scrapes (a deleted estimate's series are gone with it), and a scrape never holds all
 // the series at once: client_golang's registry gathers every series of a scrape as protocol buffers
-// before writing any, and for 10,000 estimates (nine families) that was 40 MB of live heap for each
-// scrape, twice the informer cache (docs/benchmarks.md). Serve it with Wrap; Gather is for tests.
+// before writing any, which at scale held more live heap than the informer cache (measured in
+// docs/benchmarks.md, "Memory at N=10,000"). Serve it with Wrap; Gather is for tests.
 type EstimateSeries struct {
 	Reader client.Reader
 }

@@ -28,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -70,7 +71,8 @@ type Round struct {
 	// RestartReconciles, RestartWrites: what a restarted manager did with N converged estimates;
 	// ResyncReconciles, ResyncWrites: what it did during a forced resync afterwards.
 	RestartReconciles, RestartWrites, ResyncReconciles, ResyncWrites int
-	// QuietModified: changes to the estimates a watch saw from the restart to after the resync.
+	// QuietModified: changes to the estimates a watch saw from the restart to after the resync, plus
+	// the objects of the quiet states (StatesNamespace, the Stale catalog) whose resourceVersion moved.
 	QuietModified int
 	// FanOut: one catalog price change until all N estimates carry the new catalog generation.
 	FanOut time.Duration
@@ -209,7 +211,88 @@ func (h *Harness) setup(ctx context.Context) error {
 	if err := h.c.Create(ctx, testenv.SupportBot("bench-warmup", "warmup")); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
+	return h.quietStates(ctx, pc)
+}
+
+// StatesNamespace holds the estimates in the states a restart must leave alone (issue 27, item 4),
+// StateEstimates of each, created once and kept through every round.
+const (
+	StatesNamespace = "bench-states"
+	StateEstimates  = 10
+	// StaleCatalog is a copy of the default catalog whose prices are older than its maxAge.
+	StaleCatalog = "bench-stale"
+)
+
+// quietStates creates what the quiet phase runs besides converged estimates: a Stale catalog with
+// estimates priced by it, and estimates over their budget with actuals recorded that are over it too
+// (written as the actuals reconciler writes them, before any manager runs).
+func (h *Harness) quietStates(ctx context.Context, def *ftv1.PriceCatalog) error {
+	if err := h.namespace(ctx, StatesNamespace); err != nil {
+		return err
+	}
+	stale := &ftv1.PriceCatalog{ObjectMeta: metav1.ObjectMeta{Name: StaleCatalog}, Spec: *def.Spec.DeepCopy()}
+	stale.Spec.MaxAge = ptr.To[ftv1.Duration]("24h")
+	if err := h.env.Client.Create(ctx, stale); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	for i := range StateEstimates {
+		// Advisory (the default): under Enforce a Stale catalog turns Approved False, a state of
+		// the estimate's evaluation to add here once a restart leaves it alone.
+		o := testenv.SupportBot(StatesNamespace, fmt.Sprintf("stale-%02d", i))
+		o.Spec.PriceCatalogRef = StaleCatalog
+		if err := h.c.Create(ctx, o); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+		o = testenv.SupportBot(StatesNamespace, fmt.Sprintf("spent-%02d", i))
+		o.Spec.Budget = &ftv1.Budget{MaxUpfrontCost: testenv.Dec("500")}
+		if err := h.c.Create(ctx, o); err != nil {
+			if apierrors.IsAlreadyExists(err) {
+				continue
+			}
+			return err
+		}
+		actuals := []byte(`{"status":{"actuals":{"runs":2,"gpuHours":"1.5","spend":"612.40"}}}`)
+		if err := h.c.Status().Patch(ctx, o, client.RawPatch(types.MergePatchType, actuals)); err != nil {
+			return fmt.Errorf("recording actuals: %w", err)
+		}
+	}
 	return nil
+}
+
+// quietObjects are the estimates of StatesNamespace: 2 x StateEstimates, and the warm-up estimate.
+const quietObjects = 2*StateEstimates + 1
+
+// stateVersions are the resourceVersions of StatesNamespace's estimates and of the Stale catalog.
+func (h *Harness) stateVersions(ctx context.Context) (map[string]string, error) {
+	out := map[string]string{}
+	list := &ftv1.FineTuneEstimateList{}
+	if err := h.c.List(ctx, list, client.InNamespace(StatesNamespace)); err != nil {
+		return nil, err
+	}
+	for _, o := range list.Items {
+		out[o.Name] = o.ResourceVersion
+	}
+	pc := &ftv1.PriceCatalog{}
+	if err := h.c.Get(ctx, types.NamespacedName{Name: StaleCatalog}, pc); err != nil {
+		return nil, err
+	}
+	if !meta.IsStatusConditionTrue(pc.Status.Conditions, ftv1.ConditionStale) {
+		return nil, fmt.Errorf("PriceCatalog %s is not Stale: %+v", StaleCatalog, pc.Status.Conditions)
+	}
+	out["PriceCatalog/"+StaleCatalog] = pc.ResourceVersion
+	return out, nil
+}
+
+// changed counts the objects whose resourceVersion moved between two stateVersions.
+func changed(before, after map[string]string) (n int, names []string) {
+	for k, v := range before {
+		if after[k] != v {
+			n++
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	return n, names
 }
 
 // Stop stops the control plane.
@@ -650,8 +733,12 @@ func (h *Harness) round(ctx context.Context, r int) (Round, error) {
 		return out, err
 	}
 	defer func() { _ = second.p.Stop(time.Minute) }()
+	states0, err := h.stateVersions(ctx)
+	if err != nil {
+		return out, err
+	}
 	restartStart, modified0 := time.Now(), t.modifications()
-	if out.RestartReconciles, out.RestartWrites, err = h.settle(ctx, second, n+1, timeout); err != nil {
+	if out.RestartReconciles, out.RestartWrites, err = h.settle(ctx, second, n+quietObjects, timeout); err != nil {
 		return out, fmt.Errorf("restart: %w", err)
 	}
 	// Wait out at least one resync period after the caches synced.
@@ -662,9 +749,17 @@ func (h *Harness) round(ctx context.Context, r int) (Round, error) {
 	}
 	out.ResyncReconciles, out.ResyncWrites = quiet.reconciles-out.RestartReconciles, quiet.writes-out.RestartWrites
 	out.QuietModified = t.modifications() - modified0
+	states1, err := h.stateVersions(ctx)
+	if err != nil {
+		return out, err
+	}
+	if n, names := changed(states0, states1); n > 0 {
+		out.QuietModified += n
+		h.logf("round %d: changed by the restart or resync: %s", r, strings.Join(names, ", "))
+	}
 	out.SoftMemoryLimit = quiet.memLimit
 	rssRestart, _ := second.p.PeakRSS()
-	h.logf("round %d: restart %d reconciles, %d writes; resync %d reconciles, %d writes; %d estimates changed; peak RSS %.1f MiB (Go runtime holds %.1f MiB, soft limit %.1f MiB)", r,
+	h.logf("round %d: restart %d reconciles, %d writes; resync %d reconciles, %d writes; %d objects changed; peak RSS %.1f MiB (Go runtime holds %.1f MiB, soft limit %.1f MiB)", r,
 		out.RestartReconciles, out.RestartWrites, out.ResyncReconciles, out.ResyncWrites, out.QuietModified, float64(rssRestart)/(1<<20),
 		quiet.goSys/(1<<20), quiet.memLimit/(1<<20))
 	if h.cfg.Profile && r == 1 {
