@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ftcost/ftcost/engine"
-	"github.com/ftcost/ftcost/internal/chart"
+	"github.com/ftcost/ftcost/internal/costchart"
 )
 
 type chartOptions struct {
@@ -68,7 +68,7 @@ func runChart(ctx context.Context, s Streams, o *chartOptions, args []string) er
 	}
 	if o.output == "-" {
 		w := bufio.NewWriter(s.Out)
-		if err := chart.Render(w, in, format); err != nil {
+		if err := costchart.Render(w, in, format); err != nil {
 			return err
 		}
 		return w.Flush()
@@ -78,7 +78,7 @@ func runChart(ctx context.Context, s Streams, o *chartOptions, args []string) er
 		return err
 	}
 	w := bufio.NewWriter(f)
-	err = chart.Render(w, in, format)
+	err = costchart.Render(w, in, format)
 	if err == nil {
 		err = w.Flush()
 	}
@@ -90,9 +90,9 @@ func runChart(ctx context.Context, s Streams, o *chartOptions, args []string) er
 
 // chartInput is what the chart of t shows. When break-even falls after the horizon, the months run on
 // to it (the engine's own months, estimated again with a longer horizon), as far as the engine goes.
-func chartInput(t *target) (*chart.Input, error) {
+func chartInput(t *target) (*costchart.Input, error) {
 	r := t.result
-	in := &chart.Input{
+	in := &costchart.Input{
 		Title: fmt.Sprintf("%s/%s: %s %s of %s, %s API", t.obj.Namespace, t.obj.Name, t.obj.Spec.Method,
 			"fine-tune", t.obj.Spec.Model, apiName(t)),
 		Months: r.Months, Upfront: r.UpfrontCost, HorizonMonths: r.HorizonMonths, Currency: t.fresh.Currency,

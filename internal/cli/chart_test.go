@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ftcost/ftcost/internal/chart"
+	"github.com/ftcost/ftcost/internal/costchart"
 )
 
 type point struct{ X, Y float64 }
@@ -72,11 +72,11 @@ func parseSVG(t *testing.T, data []byte) svgChart {
 				pts = append(pts, point{x, y})
 			}
 			switch {
-			case strings.Contains(style, "stroke:"+hexColor(chart.APIColor)) && len(pts) > len(c.api):
+			case strings.Contains(style, "stroke:"+hexColor(costchart.APIColor)) && len(pts) > len(c.api):
 				c.api = pts // the longest red path: the legend's sample is two points
-			case strings.Contains(style, "stroke:"+hexColor(chart.FineTuneColor)) && len(pts) > len(c.fineTune):
+			case strings.Contains(style, "stroke:"+hexColor(costchart.FineTuneColor)) && len(pts) > len(c.fineTune):
 				c.fineTune = pts
-			case strings.Contains(style, "fill:"+hexColor(chart.BreakEvenColor)) && strings.Contains(d, "A") && len(pts) == 1:
+			case strings.Contains(style, "fill:"+hexColor(costchart.BreakEvenColor)) && strings.Contains(d, "A") && len(pts) == 1:
 				// A circle is M(x+r, y) then two arcs: its centre is 5 points (the glyph radius) to the left.
 				c.circles = append(c.circles, point{pts[0].X - 5, pts[0].Y})
 			}
@@ -236,7 +236,7 @@ func TestChartFormats(t *testing.T) {
 				if err != nil {
 					t.Fatalf("not a PNG: %v", err)
 				}
-				if n := countColor(img, chart.APIColor); n < 100 {
+				if n := countColor(img, costchart.APIColor); n < 100 {
 					t.Errorf("only %d pixels of the API line's colour in the PNG", n)
 				}
 				return
@@ -311,11 +311,11 @@ func TestChartInABrowser(t *testing.T) {
 	white := countColor(img, color.White)
 	t.Logf("%s: %dx%d screenshot, %.1f%% white, API red %d px, fine-tune blue %d px, break-even green %d px",
 		filepath.Base(browser), b.Dx(), b.Dy(), 100*float64(white)/float64(b.Dx()*b.Dy()),
-		countColor(img, chart.APIColor), countColor(img, chart.FineTuneColor), countColor(img, chart.BreakEvenColor))
+		countColor(img, costchart.APIColor), countColor(img, costchart.FineTuneColor), countColor(img, costchart.BreakEvenColor))
 	if white > b.Dx()*b.Dy()*99/100 {
 		t.Errorf("the screenshot is blank: %d of %d pixels white", white, b.Dx()*b.Dy())
 	}
-	for name, c := range map[string]color.Color{"API line": chart.APIColor, "fine-tune line": chart.FineTuneColor, "break-even marker": chart.BreakEvenColor} {
+	for name, c := range map[string]color.Color{"API line": costchart.APIColor, "fine-tune line": costchart.FineTuneColor, "break-even marker": costchart.BreakEvenColor} {
 		if n := countColor(img, c); n < 50 {
 			t.Errorf("the %s's colour shows in only %d pixels", name, n)
 		}

@@ -224,8 +224,9 @@ const (
 )
 
 // quietStates creates what the quiet phase runs besides converged estimates: a Stale catalog with
-// estimates priced by it, and estimates over their budget with actuals recorded that are over it too
-// (written as the actuals reconciler writes them, before any manager runs).
+// Enforce estimates priced by it (PricesStale), estimates over their budget with actuals recorded
+// that are over it too (written as the actuals reconciler writes them, before any manager runs), and
+// a CostPolicy all of them break.
 func (h *Harness) quietStates(ctx context.Context, def *ftv1.PriceCatalog) error {
 	if err := h.namespace(ctx, StatesNamespace); err != nil {
 		return err
@@ -235,11 +236,17 @@ func (h *Harness) quietStates(ctx context.Context, def *ftv1.PriceCatalog) error
 	if err := h.env.Client.Create(ctx, stale); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
+	// A CostPolicy every estimate of the namespace breaks (PolicyViolated).
+	policy := &ftv1.CostPolicy{ObjectMeta: metav1.ObjectMeta{Name: StatesNamespace}, Spec: ftv1.CostPolicySpec{
+		NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: StatesNamespace}},
+		MaxUpfrontCost:    testenv.Dec("500")}}
+	if err := h.env.Client.Create(ctx, policy); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
 	for i := range StateEstimates {
-		// Advisory (the default): under Enforce a Stale catalog turns Approved False, a state of
-		// the estimate's evaluation to add here once a restart leaves it alone.
+		// Enforce: a Stale price turns Approved False (PricesStale), whose transition time a restart keeps.
 		o := testenv.SupportBot(StatesNamespace, fmt.Sprintf("stale-%02d", i))
-		o.Spec.PriceCatalogRef = StaleCatalog
+		o.Spec.PriceCatalogRef, o.Spec.Policy = StaleCatalog, ftv1.PolicyEnforce
 		if err := h.c.Create(ctx, o); err != nil && !apierrors.IsAlreadyExists(err) {
 			return err
 		}

@@ -1,8 +1,8 @@
-// Package chart draws when fine-tuning pays for itself: the cumulative cost of the API path against
+// Package costchart draws when fine-tuning pays for itself: the cumulative cost of the API path against
 // the fine-tune path (upfront, then serving) month by month, the break-even point where they cross,
 // and the band of the training estimate. It draws with gonum/plot; money reaches it already computed
 // by the engine and is turned into floats only to place lines on the page.
-package chart
+package costchart
 
 import (
 	"fmt"
