@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -25,6 +26,8 @@ type Throughput struct {
 	Samples int64
 	// SpreadPercent is the runs' relative standard deviation, in percent; it sets the band.
 	SpreadPercent decimal.Decimal
+	// Rejected names the samples left out as outliers (RobustThroughput), for the message.
+	Rejected []string
 }
 
 // Calibration says whether the Calibrated estimator could use a measured throughput.
@@ -135,7 +138,10 @@ func calibrate(in *Input) (*Calibration, bool) {
 		return c, false
 	}
 	c.Used = true
-	c.Message = "measured " + tp.TokensPerGPUSecond.String() + " tokens per GPU-second over " +
+	c.Message = "measured " + tp.TokensPerGPUSecond.String() + " tokens per GPU-second (the median) over " +
 		decimal.NewFromInt(tp.Samples).String() + " runs (ThroughputProfile " + tp.Profile + "), spread " + tp.SpreadPercent.String() + "%"
+	if len(tp.Rejected) > 0 {
+		c.Message += "; left out as outliers (more than " + OutlierFactor.String() + "x from the median): " + strings.Join(tp.Rejected, ", ")
+	}
 	return c, true
 }

@@ -23,10 +23,19 @@ func checkTraining(t *training) error {
 		}
 		return nil
 	}
+	// A Calibrated estimate's hours come from a measured throughput: say which, so an estimate is not
+	// blamed for a profile's figure.
+	by := ""
+	if t.estimator == Calibrated && t.calibration != nil {
+		by = " at the throughput of ThroughputProfile " + t.calibration.Profile + ": check its samples"
+	}
 	switch {
 	case t.hours.GreaterThan(MaxGPUHours):
-		return errorf(ReasonOutOfRange, FieldExamples, "training would take %s GPU-hours, above the ceiling of %s (10,000 GPU-years)", t.hours.Round(0), MaxGPUHours)
+		return errorf(ReasonOutOfRange, FieldExamples, "training would take %s GPU-hours%s, above the ceiling of %s (10,000 GPU-years)", t.hours.Round(0), by, MaxGPUHours)
 	case t.hours.Sign() <= 0:
+		if by != "" {
+			return errorf(ReasonOutOfRange, FieldEstimator, "training rounds to 0 GPU-hours%s", by)
+		}
 		return errorf(ReasonOutOfRange, FieldExamples, "training rounds to 0 GPU-hours: check the dataset size and the model's scale factor")
 	case t.cost.Cmp(MaxMoney) > 0:
 		return errorf(ReasonOutOfRange, FieldHours, "training would cost %s USD, above the ceiling of %s", t.cost, MaxMoney)

@@ -37,6 +37,8 @@ const (
 	MaxActualRuns = 10
 	// MaxCountedRunUIDs is how many run UIDs status.actuals.countedRunUIDs keeps, the most recent.
 	MaxCountedRunUIDs = 100
+	// MaxProfileRuns is how many runs a ThroughputProfile's status.recentRuns keeps, the most recent.
+	MaxProfileRuns = 100
 )
 
 // ActualRun is one finished run of a gated workload.
@@ -163,6 +165,12 @@ type ProfileRun struct {
 	// +required
 	// +kubebuilder:validation:MaxLength=317
 	Estimate string `json:"estimate"`
+	// namespace the run ran in: a Calibrated estimate reads only the runs of its own namespace and
+	// of the namespaces a CostPolicy trusts (spec.trustedCalibrationNamespaces). Runs recorded
+	// before namespaces were kept have none, and count for no namespace.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	Namespace string `json:"namespace,omitempty"`
 	// tokensPerGPUSecond it measured.
 	// +required
 	// +kubebuilder:validation:MaxLength=24
@@ -191,10 +199,12 @@ type ThroughputProfileStatus struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
 	SumOfSquares string `json:"sumOfSquares,omitempty"`
-	// recentRuns are the last runs added, newest last: a run here is not added again.
+	// recentRuns are the last runs added, newest last, with their namespace: a run here is not added
+	// again, and Calibrated estimates compute their throughput from these (the median of their own
+	// namespace's and trusted namespaces' runs, outliers left out).
 	// +optional
 	// +listType=atomic
-	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:MaxItems=100
 	RecentRuns []ProfileRun `json:"recentRuns,omitempty"`
 }
 

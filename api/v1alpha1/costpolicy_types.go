@@ -9,7 +9,7 @@ import (
 // edit and admin roles do not grant it), so an estimate cannot approve its own spend. Every verdict
 // checks every policy that selects the estimate's namespace, the way a Kueue ClusterQueue bounds the
 // LocalQueues that point at it.
-// +kubebuilder:validation:XValidation:rule="has(self.maxUpfrontCost) || has(self.requiredPolicy) || has(self.allowedProviders) || has(self.maxAPIPriceDeviationPercent)",message="a CostPolicy needs at least one of maxUpfrontCost, requiredPolicy, allowedProviders, maxAPIPriceDeviationPercent"
+// +kubebuilder:validation:XValidation:rule="has(self.maxUpfrontCost) || has(self.requiredPolicy) || has(self.allowedProviders) || has(self.maxAPIPriceDeviationPercent) || has(self.trustedCalibrationNamespaces)",message="a CostPolicy needs at least one of maxUpfrontCost, requiredPolicy, allowedProviders, maxAPIPriceDeviationPercent, trustedCalibrationNamespaces"
 type CostPolicySpec struct {
 	// namespaceSelector selects the namespaces whose FineTuneEstimates the policy bounds, by their
 	// labels; {} selects every namespace.
@@ -44,6 +44,15 @@ type CostPolicySpec struct {
 	// "0" allows no override that changes the price.
 	// +optional
 	MaxAPIPriceDeviationPercent *Decimal `json:"maxAPIPriceDeviationPercent,omitempty"`
+	// trustedCalibrationNamespaces are namespaces whose measured runs the Calibrated estimates of the
+	// selected namespaces may use besides their own: a ThroughputProfile is shared by the cluster,
+	// but a team calibrates only on runs of teams the platform trusts. Omitted, each namespace
+	// calibrates on its own runs alone.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=63
+	TrustedCalibrationNamespaces []string `json:"trustedCalibrationNamespaces,omitempty"`
 }
 
 // CostPolicy bounds the FineTuneEstimates of the namespaces it selects; owned by cluster admins.

@@ -185,30 +185,43 @@ func Tokens(spec *ftv1.FineTuneEstimateSpec) decimal.Decimal {
 	return engine.TrainingTokens(in)
 }
 
-// AddToProfile adds a run's throughput to a profile, unless it holds the run already; it says
-// whether the profile changed.
-func AddToProfile(p *ftv1.ThroughputProfile, uid, estimate string, tps decimal.Decimal) (bool, error) {
+// AddToProfile adds a run of namespace to a profile, unless it holds the run already; it says
+// whether the profile changed, and outlier says why the run is left out of its namespace's
+// calibration ("" when it is not): more than engine.OutlierFactor from the median of the namespace's
+// runs.
+func AddToProfile(p *ftv1.ThroughputProfile, uid, estimate, namespace string, tps decimal.Decimal) (changed bool, outlier string, err error) {
 	for _, r := range p.Status.RecentRuns {
 		if r.UID == uid {
-			return false, nil
+			return false, "", nil
 		}
 	}
 	st := engine.ThroughputStats{Samples: p.Status.Samples, Sum: decimal.Zero, SumSquares: decimal.Zero}
-	var err error
 	if p.Status.Sum != "" {
 		if st.Sum, err = decimal.NewFromString(p.Status.Sum); err != nil {
-			return false, err
+			return false, "", err
 		}
 	}
 	if p.Status.SumOfSquares != "" {
 		if st.SumSquares, err = decimal.NewFromString(p.Status.SumOfSquares); err != nil {
-			return false, err
+			return false, "", err
 		}
 	}
 	st = st.Add(tps)
 	p.Status.Samples, p.Status.Sum, p.Status.SumOfSquares = st.Samples, st.Sum.String(), st.SumSquares.String()
 	p.Status.TokensPerGPUSecond = st.Mean().String()
 	p.Status.SpreadPercent = st.SpreadPercent().String()
-	p.Status.RecentRuns = lastN(append(p.Status.RecentRuns, ftv1.ProfileRun{UID: uid, Estimate: estimate, TokensPerGPUSecond: tps.String()}), 20)
-	return true, nil
+	p.Status.RecentRuns = lastN(append(p.Status.RecentRuns, ftv1.ProfileRun{UID: uid, Estimate: estimate, Namespace: namespace,
+		TokensPerGPUSecond: tps.String()}), ftv1.MaxProfileRuns)
+	var own []decimal.Decimal
+	for _, r := range p.Status.RecentRuns {
+		if x, err := decimal.NewFromString(r.TokensPerGPUSecond); err == nil && r.Namespace == namespace {
+			own = append(own, x)
+		}
+	}
+	robust := engine.Robust(own)
+	if slices.Contains(robust.Rejected, len(own)-1) {
+		outlier = fmt.Sprintf("run %s measured %s tokens per GPU-second, more than %sx from the median %s of namespace %s's %d runs: left out of calibration",
+			uid, tps, engine.OutlierFactor, engine.Robust(own[:len(own)-1]).Median, namespace, len(own)-1)
+	}
+	return true, outlier, nil
 }

@@ -27,15 +27,25 @@ spec:
   serving: {monthlyCost: "0"}
 `
 
-// profile is a ThroughputProfile as kubectl get -o yaml prints it, status included.
+// profile is a ThroughputProfile as kubectl get -o yaml prints it, status included: samples runs of
+// namespace ml whose median is tps (tps less 50, tps, tps plus 50, ...).
 func profile(name, gpu string, samples int64, tps string) string {
+	mid, err := decimal.NewFromString(tps)
+	var runs []string
+	for i := range samples {
+		x := tps // not a decimal: as it is
+		if err == nil {
+			x = mid.Add(decimal.NewFromInt(50 * (i%2*2 - 1) * ((i + 1) / 2))).String()
+		}
+		runs = append(runs, fmt.Sprintf(`{uid: run-%d, estimate: ml/calibrated, namespace: ml, tokensPerGPUSecond: "%s"}`, i, x))
+	}
 	return fmt.Sprintf(`---
 apiVersion: ftcost.io/v1alpha1
 kind: ThroughputProfile
 metadata: {name: %s}
 spec: {model: llama-13b, method: LoRA, gpuType: %s}
-status: {samples: %d, tokensPerGPUSecond: "%s", spreadPercent: "4.2"}
-`, name, gpu, samples, tps)
+status: {samples: %d, tokensPerGPUSecond: "%s", spreadPercent: "4.2", recentRuns: [%s]}
+`, name, gpu, samples, tps, strings.Join(runs, ", "))
 }
 
 // TestCalibratedFromFiles: offline, a Calibrated estimate reads the ThroughputProfile given with -f,
@@ -54,7 +64,7 @@ func TestCalibratedFromFiles(t *testing.T) {
 		gpuHours            string
 	}{
 		"measured": {input: calibratedEstimate + profile(name, gpu, 3, "1250"), estimator: ftv1.EstimatorCalibrated,
-			profile: name, samples: 3, messageHas: "measured 1250 tokens per GPU-second over 3 runs", gpuHours: engine.FormatFigure(wantHours)},
+			profile: name, samples: 3, messageHas: "measured 1250 tokens per GPU-second (the median) over 3 runs", gpuHours: engine.FormatFigure(wantHours)},
 		"too few samples": {input: calibratedEstimate + profile(name, gpu, 2, "1250"), estimator: ftv1.EstimatorFLOPs,
 			profile: name, samples: 2, messageHas: "has 2 of the 3 measured runs"},
 		"another GPU's profile": {input: calibratedEstimate + profile("llama-13b.lora.other", "other", 9, "1250"), estimator: ftv1.EstimatorFLOPs,
@@ -97,7 +107,7 @@ func TestCalibratedFromFiles(t *testing.T) {
 			"1. GPU-hours: " + engine.FormatFigure(wantHours) + " (Calibrated estimator)",
 			"GPU-hours = 5000000 training tokens / (1250 tokens per GPU-second x 3600 s) = " + engine.FormatFigure(wantHours),
 			"(ThroughputProfile " + name + ")",
-			"range: -/+4.2% (the measured spread)",
+			"range: -/+4% (the measured spread) = 1.066667 to 1.155555", // 1200, 1250 and 1300: 50 over 1250
 		} {
 			if !strings.Contains(r.out, want) {
 				t.Errorf("explain does not say %q:\n%s", want, r.out)

@@ -484,9 +484,13 @@ func checkProfileStatus(st *ftv1.ThroughputProfileStatus) error {
 	if st.Samples < 0 {
 		return fmt.Errorf("status.samples: must be at least 0, got %d", st.Samples)
 	}
-	for _, f := range []struct{ path, value string }{
+	fields := []struct{ path, value string }{
 		{"status.tokensPerGPUSecond", st.TokensPerGPUSecond}, {"status.spreadPercent", st.SpreadPercent},
-	} {
+	}
+	for i, r := range st.RecentRuns {
+		fields = append(fields, struct{ path, value string }{fmt.Sprintf("status.recentRuns[%d].tokensPerGPUSecond", i), r.TokensPerGPUSecond})
+	}
+	for _, f := range fields {
 		if f.value == "" {
 			continue
 		}

@@ -38,6 +38,9 @@ const (
 	ReasonActualRecorded = "ActualRecorded"
 	// ReasonActualOutsideBand: a counted run used GPU-hours outside the estimate's band.
 	ReasonActualOutsideBand = "ActualOutsideBand"
+	// ReasonCalibrationSampleRejected: a successful run's throughput is an outlier among its
+	// namespace's runs of the profile, and is left out of calibration.
+	ReasonCalibrationSampleRejected = "CalibrationSampleRejected"
 	// ReasonActualUnmeasured: a counted run's GPU time is unknown (its pods are gone and its spec
 	// does not tell its GPUs); it was recorded at 0 GPU-hours.
 	ReasonActualUnmeasured = "ActualUnmeasured"
@@ -266,9 +269,13 @@ func (r *ActualsReconciler) calibrate(ctx context.Context, est *ftv1.FineTuneEst
 		return err
 	}
 	prev := p.DeepCopy()
-	changed, err := actuals.AddToProfile(p, string(m.Run.UID), est.Namespace+"/"+est.Name, tps)
+	changed, outlier, err := actuals.AddToProfile(p, string(m.Run.UID), est.Namespace+"/"+est.Name, est.Namespace, tps)
 	if err != nil {
 		return fmt.Errorf("ThroughputProfile %s: %w", name, err)
+	}
+	if outlier != "" {
+		r.Recorder.Eventf(est, p, corev1.EventTypeWarning, ReasonCalibrationSampleRejected, "Calibrate", "%s %s: ThroughputProfile %s: %s",
+			m.Run.Kind, m.Run.Name, name, outlier)
 	}
 	if changed {
 		if err := r.Status().Patch(ctx, p, client.MergeFromWithOptions(prev, client.MergeFromWithOptimisticLock{})); err != nil {

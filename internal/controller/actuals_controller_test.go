@@ -158,8 +158,8 @@ func TestActualsAndCalibration(t *testing.T) {
 	got = estimated(g, key(calibrated), func(o *ftv1.FineTuneEstimate) bool { return o.Status.Estimator == ftv1.EstimatorCalibrated })
 	g.Expect(got.Status.Calibration.ThroughputProfile).To(Equal("llama-13b.lora.h100"))
 	g.Expect(got.Status.Calibration.Samples).To(BeEquivalentTo(3))
-	// 5,000,000 / 1115.2851 / 3600 = 1.245322 GPU-hours, +/-4%.
-	g.Expect([]string{got.Status.GPUHours, got.Status.GPUHoursLow, got.Status.GPUHoursHigh}).To(Equal([]string{"1.245322", "1.195509", "1.295135"}))
+	// The median of the namespace's three runs: 5,000,000 / 1120.0717 / 3600 = 1.24 GPU-hours, +/-4%.
+	g.Expect([]string{got.Status.GPUHours, got.Status.GPUHoursLow, got.Status.GPUHoursHigh}).To(Equal([]string{"1.24", "1.1904", "1.2896"}))
 
 	// A restart: a second manager lists the four finished Jobs again and counts none of them.
 	mgr, err := manager.New(ctx, operatorConfig, manager.Options{MetricsAddr: "0", ProbeAddr: "0", QPS: 50, Burst: 100,
@@ -175,6 +175,27 @@ func TestActualsAndCalibration(t *testing.T) {
 		g.Expect(cur.Status.Actuals.Spend).To(Equal("10.15"))
 		g.Expect(env.Client.Get(ctx, key(prof), prof)).To(Succeed())
 		g.Expect(prof.Status.Samples).To(BeEquivalentTo(3))
+	}).WithTimeout(2 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
+
+	// Poisoning: a run in another namespace that claims 100 times the examples it trained on joins
+	// the cluster's profile, and moves nothing here: this namespace calibrates on its own runs.
+	sandbox := namespace(t)
+	claim := supportBot(sandbox, "claims")
+	claim.Spec.PriceCatalogRef = pc.Name
+	claim.Spec.Dataset.Examples, claim.Spec.Dataset.TokensPerExample = 1_000_000, ptr.To[int64](500)
+	create(g, t, env.Client, claim)
+	estimated(g, key(claim), ready)
+	finishJob(g, sandbox, "claimed", claim.Name, []podRun{{2, 36 * time.Minute}}, 37*time.Minute, false)
+	g.Eventually(func(g Gomega) {
+		g.Expect(env.Client.Get(ctx, key(prof), prof)).To(Succeed())
+		g.Expect(prof.Status.Samples).To(BeEquivalentTo(4))
+		g.Expect(prof.Status.RecentRuns[3].Namespace).To(Equal(sandbox))
+	}).WithTimeout(timeout).Should(Succeed())
+	g.Consistently(func(g Gomega) {
+		cur := &ftv1.FineTuneEstimate{}
+		g.Expect(env.Client.Get(ctx, key(calibrated), cur)).To(Succeed())
+		g.Expect(cur.Status.GPUHours).To(Equal("1.24"))
+		g.Expect(cur.Status.Calibration.Samples).To(BeEquivalentTo(3))
 	}).WithTimeout(2 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
 }
 

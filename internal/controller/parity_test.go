@@ -39,8 +39,11 @@ func TestCLIAgreesWithTheOperator(t *testing.T) {
 	profile := &ftv1.ThroughputProfile{ObjectMeta: metav1.ObjectMeta{Name: "llama-3.1-8b.qlora.h100"},
 		Spec: ftv1.ThroughputProfileSpec{Model: "llama-3.1-8b", Method: ftv1.MethodQLoRA, GPUType: "H100"}}
 	create(g, t, env.Client, profile)
-	profile.Status = ftv1.ThroughputProfileStatus{Samples: 4, TokensPerGPUSecond: "2100", SpreadPercent: "12.5",
-		Sum: "8400", SumOfSquares: "17670000"}
+	profile.Status = ftv1.ThroughputProfileStatus{Samples: 3, TokensPerGPUSecond: "2100", SpreadPercent: "4.8",
+		Sum: "6300", SumOfSquares: "13250000", RecentRuns: []ftv1.ProfileRun{
+			{UID: "r1", Estimate: ns + "/earlier", Namespace: ns, TokensPerGPUSecond: "2000"},
+			{UID: "r2", Estimate: ns + "/earlier", Namespace: ns, TokensPerGPUSecond: "2100"},
+			{UID: "r3", Estimate: ns + "/earlier", Namespace: ns, TokensPerGPUSecond: "2200"}}}
 	g.Expect(env.Client.Status().Update(ctx, profile)).To(Succeed())
 
 	overLimit := supportBot(ns, "over-the-policy") // 1001.25 USD upfront, policy Advisory: two rules broken

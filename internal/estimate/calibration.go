@@ -1,6 +1,7 @@
 package estimate
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -15,14 +16,38 @@ func ProfileName(model string, method ftv1.Method, gpuType string) string {
 	return strings.ToLower(model + "." + string(method) + "." + gpuType)
 }
 
-// Throughput is a profile's measurement as the engine's input; nil when it holds none.
-func Throughput(p *ftv1.ThroughputProfile) *engine.Throughput {
-	if p == nil || p.Status.Samples == 0 {
+// maxNamedOutliers is how many left-out runs a calibration message names (it has a maximum length).
+const maxNamedOutliers = 3
+
+// Throughput is a profile's measurement as the engine's input, from the runs of the namespaces
+// trusted says yes to: their median throughput with outliers left out (engine.Robust); nil when
+// it holds no such run.
+func Throughput(p *ftv1.ThroughputProfile, trusted func(namespace string) bool) *engine.Throughput {
+	if p == nil {
 		return nil
 	}
-	tp := &engine.Throughput{Profile: p.Name, Samples: p.Status.Samples}
-	tp.TokensPerGPUSecond, _ = decimal.NewFromString(p.Status.TokensPerGPUSecond)
-	tp.SpreadPercent, _ = decimal.NewFromString(p.Status.SpreadPercent)
+	var runs []ftv1.ProfileRun
+	var samples []decimal.Decimal
+	for _, r := range p.Status.RecentRuns {
+		tps, err := decimal.NewFromString(r.TokensPerGPUSecond)
+		if err != nil || r.Namespace == "" || !trusted(r.Namespace) {
+			continue
+		}
+		runs, samples = append(runs, r), append(samples, tps)
+	}
+	if len(samples) == 0 {
+		return nil
+	}
+	robust := engine.Robust(samples)
+	tp := &engine.Throughput{Profile: p.Name, Samples: int64(len(robust.Accepted)),
+		TokensPerGPUSecond: robust.Median, SpreadPercent: robust.SpreadPercent}
+	for n, i := range robust.Rejected {
+		if n == maxNamedOutliers {
+			tp.Rejected = append(tp.Rejected, fmt.Sprintf("and %d more", len(robust.Rejected)-n))
+			break
+		}
+		tp.Rejected = append(tp.Rejected, fmt.Sprintf("run %s of %s (%s tokens per GPU-second)", runs[i].UID, runs[i].Estimate, runs[i].TokensPerGPUSecond))
+	}
 	return tp
 }
 
@@ -53,5 +78,12 @@ func calibrationStatus(c *engine.Calibration) *ftv1.CalibrationStatus {
 	if c == nil {
 		return nil
 	}
-	return &ftv1.CalibrationStatus{ThroughputProfile: c.Profile, Samples: c.Samples, Message: c.Message}
+	msg := c.Message
+	if len(msg) > maxCalibrationMessage { // the schema's maxLength
+		msg = strings.ToValidUTF8(msg[:maxCalibrationMessage-3], "") + "..."
+	}
+	return &ftv1.CalibrationStatus{ThroughputProfile: c.Profile, Samples: c.Samples, Message: msg}
 }
+
+// maxCalibrationMessage is the schema's maxLength of status.calibration.message.
+const maxCalibrationMessage = 1024

@@ -2,6 +2,7 @@ package estimate
 
 import (
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -18,6 +19,8 @@ const (
 	ReasonEstimateFailed        = "EstimateFailed"
 	ReasonPricingSourceChanged  = "PricingSourceChanged"
 	ReasonServingOverloaded     = "ServingOverloaded"
+	// ReasonCalibrationSampleRejected: a Calibrated estimate leaves measured runs out as outliers.
+	ReasonCalibrationSampleRejected = "CalibrationSampleRejected"
 )
 
 // Change is something a person should notice between two statuses, to be recorded as an Event.
@@ -56,6 +59,9 @@ func Changes(prev, next *ftv1.FineTuneEstimateStatus) []Change {
 		(prev.ServingBreakdown == nil || prev.ServingBreakdown.OverloadedInMonth != b.OverloadedInMonth || prev.ServingBreakdown.ReplicasNeeded != b.ReplicasNeeded) {
 		out = append(out, Change{corev1.EventTypeWarning, ReasonServingOverloaded,
 			servingOverloadMessage(int(b.OverloadedInMonth), b.ReplicasNeeded)})
+	}
+	if left := outliers(next.Calibration); left != "" && left != outliers(prev.Calibration) {
+		out = append(out, Change{corev1.EventTypeWarning, ReasonCalibrationSampleRejected, "Calibration " + left})
 	}
 	if c := meta.FindStatusCondition(next.Conditions, ftv1.ConditionReady); c != nil && c.Status == metav1.ConditionFalse && !catalogLost(prev, next, c) {
 		p := meta.FindStatusCondition(prev.Conditions, ftv1.ConditionReady)
@@ -105,4 +111,16 @@ func upfrontMove(prev, next string) (string, bool) {
 		msg += fmt.Sprintf(" (%s%%)", pct)
 	}
 	return msg, true
+}
+
+// outliers is what a calibration message says it left out ("left out as outliers ..."), "" when nothing.
+func outliers(c *ftv1.CalibrationStatus) string {
+	if c == nil {
+		return ""
+	}
+	_, left, found := strings.Cut(c.Message, "; left out as outliers")
+	if !found {
+		return ""
+	}
+	return "left out as outliers" + left
 }

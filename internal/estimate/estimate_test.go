@@ -153,3 +153,18 @@ func TestChanges(t *testing.T) {
 		})
 	}
 }
+
+// Runs left out of a calibration as outliers are named in a Warning, once.
+func TestCalibrationOutliersAreNews(t *testing.T) {
+	msg := "measured 694 tokens per GPU-second (the median) over 3 runs (ThroughputProfile p), spread 0.9%"
+	left := "; left out as outliers (more than 2x from the median): run d of sandbox/e (69400 tokens per GPU-second)"
+	prev := &ftv1.FineTuneEstimateStatus{Calibration: &ftv1.CalibrationStatus{Message: msg}}
+	next := &ftv1.FineTuneEstimateStatus{Calibration: &ftv1.CalibrationStatus{Message: msg + left}}
+	got := Changes(prev, next)
+	if len(got) != 1 || got[0].Reason != ReasonCalibrationSampleRejected || !strings.Contains(got[0].Message, "run d of sandbox/e") {
+		t.Errorf("changes = %+v, want one CalibrationSampleRejected naming run d", got)
+	}
+	if again := Changes(next, next); len(again) != 0 {
+		t.Errorf("the same outliers again: %+v", again)
+	}
+}

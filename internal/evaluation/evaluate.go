@@ -2,6 +2,7 @@ package evaluation
 
 import (
 	"errors"
+	"slices"
 	"fmt"
 	"strings"
 	"time"
@@ -45,7 +46,7 @@ func Evaluate(in *Inputs) *Evaluation {
 		ev.Catalog = res.Catalog
 		ev.Input, err = estimate.Input(&obj.Spec)
 		if err == nil {
-			ev.Input.Throughput = estimate.Throughput(in.Profile)
+			ev.Input.Throughput = estimate.Throughput(in.Profile, trustedNamespaces(obj.Namespace, in.Policies))
 			ev.Result, err = engine.Estimate(ev.Input, res.Catalog)
 		}
 		if err != nil {
@@ -133,6 +134,22 @@ func UsedPrices(in *engine.Input, cat *engine.Catalog) []catalog.PriceRef {
 		add(catalog.EntryAPIModel, serving)
 	}
 	return refs
+}
+
+// trustedNamespaces says whose measured runs a Calibrated estimate in namespace may use: its own, and
+// those the CostPolicies that select it name in spec.trustedCalibrationNamespaces.
+func trustedNamespaces(namespace string, policies []*ftv1.CostPolicy) func(string) bool {
+	return func(ns string) bool {
+		if ns == namespace {
+			return true
+		}
+		for _, p := range policies {
+			if slices.Contains(p.Spec.TrustedCalibrationNamespaces, ns) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 func policyNames(policies []*ftv1.CostPolicy) []string {

@@ -377,3 +377,41 @@ func TestOverspentIsNotApproved(t *testing.T) {
 		t.Errorf("spend at the budget: Approved = %+v, want True", c)
 	}
 }
+
+// A ThroughputProfile is the cluster's, but a Calibrated estimate calibrates on its own namespace's
+// runs and those of namespaces a CostPolicy trusts, by their median, outliers left out and named:
+// one run in another namespace claiming 100 times the tokens moves nothing.
+func TestCalibrationCannotBePoisoned(t *testing.T) {
+	run := func(uid, ns, tps string) ftv1.ProfileRun {
+		return ftv1.ProfileRun{UID: uid, Estimate: ns + "/e", Namespace: ns, TokensPerGPUSecond: tps}
+	}
+	profile := &ftv1.ThroughputProfile{ObjectMeta: metav1.ObjectMeta{Name: "llama-13b.lora.h100"},
+		Status: ftv1.ThroughputProfileStatus{Samples: 5, RecentRuns: []ftv1.ProfileRun{
+			run("a", "ml", "694"), run("b", "ml", "700"), run("c", "ml", "688"),
+			run("d", "sandbox", "69400"), run("e", "", "1"), // a claim, and a run recorded before namespaces were
+		}}}
+	trusting := &ftv1.CostPolicy{ObjectMeta: metav1.ObjectMeta{Name: "share"},
+		Spec: ftv1.CostPolicySpec{TrustedCalibrationNamespaces: []string{"sandbox"}}}
+	for name, tc := range map[string]struct {
+		policies []*ftv1.CostPolicy
+		message  string
+	}{
+		"own runs only":                 {nil, "measured 694 tokens per GPU-second (the median) over 3 runs"},
+		"a trusted namespace's outlier": {[]*ftv1.CostPolicy{trusting}, "left out as outliers (more than 2x from the median): run d of sandbox/e (69400 tokens per GPU-second)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			obj := supportBot()
+			obj.Spec.Training.Estimator = ftv1.EstimatorCalibrated
+			obj.Spec.Dataset.TokensPerExample = ptr.To[int64](500)
+			ev := Evaluate(&Inputs{Estimate: obj, Profile: profile, Policies: tc.policies, Now: testNow})
+			s := ev.Status
+			if s.Estimator != ftv1.EstimatorCalibrated || s.Calibration == nil || !strings.Contains(s.Calibration.Message, tc.message) {
+				t.Fatalf("estimator %s, calibration %+v; want Calibrated with %q", s.Estimator, s.Calibration, tc.message)
+			}
+			// 10,000 x 500 tokens at 694 tokens per GPU-second: 2.001281 GPU-hours.
+			if s.GPUHours != "2.001281" {
+				t.Errorf("gpuHours %s, want 2.001281", s.GPUHours)
+			}
+		})
+	}
+}
