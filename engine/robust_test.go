@@ -1,6 +1,8 @@
 package engine_test
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -42,5 +44,17 @@ func TestRobust(t *testing.T) {
 				t.Errorf("rejected (-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+// Hours out of range because of a measured throughput name the profile, not the estimate's dataset.
+func TestOutOfRangeNamesTheProfile(t *testing.T) {
+	in := example1()
+	in.Estimator, in.TokensPerExample = engine.Calibrated, 500
+	in.Throughput = &engine.Throughput{Profile: "llama-13b.lora.h100", Samples: 3, TokensPerGPUSecond: decimal.RequireFromString("0.00001")}
+	_, err := engine.Estimate(&in, engine.BuiltinCatalog())
+	var ee *engine.Error
+	if !errors.As(err, &ee) || ee.Reason != engine.ReasonOutOfRange || !strings.Contains(ee.Message, "at the throughput of ThroughputProfile llama-13b.lora.h100") {
+		t.Errorf("err = %v, want OutOfRange naming the profile", err)
 	}
 }
