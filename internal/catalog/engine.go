@@ -21,8 +21,8 @@ type conversion struct {
 
 // conversions keep the last conversion of each PriceCatalog by name. A catalog's spec changes only
 // with its generation, and every reconcile of each of its estimates prices with it: without this,
-// each would check and convert it again (8% of the manager's CPU, and much of its garbage, at
-// 10,000 estimates; docs/benchmarks.md). At most one entry per catalog name.
+// each would check and convert it again, a measurable share of the manager's CPU and garbage at
+// scale (docs/benchmarks.md). At most one entry per catalog name.
 var conversions sync.Map // string -> *conversion
 
 // Engine checks pc (Validate) and converts it (ToEngine), once per UID and generation: later calls

@@ -112,8 +112,8 @@ func runEstimate(s Streams, o *estimateOptions) error {
 		return err
 	}
 	if os.Getenv("GOGC") == "" {
-		// A run is short and its heap mostly garbage: collecting a fifth as often saves about a quarter
-		// of the CPU time of a large file for some more memory (about 400 MB for 10,000 estimates).
+		// A run is short and its heap mostly garbage: collecting a fifth as often saves CPU time on a
+		// large file for some more memory (docs/benchmarks.md, "CLI").
 		defer debug.SetGCPercent(debug.SetGCPercent(gcPercent))
 	}
 	estimates, found, errs := load(&reader{validator: v, stdin: s.In, limits: o.limits}, o)

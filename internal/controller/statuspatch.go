@@ -25,8 +25,8 @@ type estimateStatusPatch struct {
 
 // patchStatus writes obj's status with the patch from prev's (statusPatchFrom) and asks the API
 // server to answer with the estimate's metadata only (a PartialObjectMetadata): the reconcilers
-// never read the answer, their cache brings the change, and the request with the whole estimate as
-// its answer was 22% of the manager's CPU at a fan-out, 8% with the metadata (docs/benchmarks.md).
+// never read the answer, their cache brings the change, and decoding a whole estimate as the answer
+// was a large share of the manager's CPU at a fan-out (docs/benchmarks.md, "The operator at scale").
 // obj gets the new resourceVersion.
 func patchStatus(ctx context.Context, c client.StatusClient, prev, obj *ftv1.FineTuneEstimate) error {
 	data, err := statusPatchFrom(prev).Data(obj)

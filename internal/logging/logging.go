@@ -12,8 +12,8 @@ import (
 // New is zap.New(opts...) with lazy fields: controller-runtime gives every reconcile a logger with
 // the object's name and a reconcile ID, and zap encodes such fields when they are added, a copy of
 // the encoder each time. Most reconciles log nothing at the default level, so the encoding was
-// wasted: 6 KB and about 2% of the manager's CPU a reconcile (docs/benchmarks.md). A logged line is
-// the same either way.
+// wasted work on every reconcile (measured in docs/benchmarks.md). A logged line is the same either
+// way.
 func New(opts ...zap.Opts) logr.Logger {
 	return zap.New(append(opts, zap.RawZapOpts(uberzap.WrapCore(Lazy)))...)
 }
