@@ -26,7 +26,9 @@ var (
 type schemeBuilder struct{ objects []runtime.Object }
 
 // Register adds objects to the types AddToScheme registers.
-func (b *schemeBuilder) Register(objects ...runtime.Object) { b.objects = append(b.objects, objects...) }
+func (b *schemeBuilder) Register(objects ...runtime.Object) {
+	b.objects = append(b.objects, objects...)
+}
 
 // AddToScheme adds the registered types, and the meta types every group-version has, to s.
 func (b *schemeBuilder) AddToScheme(s *runtime.Scheme) error {

@@ -2,8 +2,8 @@ package evaluation
 
 import (
 	"errors"
-	"slices"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 

@@ -171,7 +171,8 @@ func (s *EstimateSeries) Wrap(next http.Handler) http.Handler {
 			return
 		}
 		format := expfmt.NewFormat(expfmt.TypeTextPlain)
-		if expfmt.Negotiate(r.Header).FormatType() == expfmt.TypeProtoDelim {
+		// The two formats this endpoint writes, protocol buffers first as the registry's handler offers them.
+		if expfmt.NegotiateAccept(r.Header, expfmt.NewFormat(expfmt.TypeProtoDelim), expfmt.NewFormat(expfmt.TypeTextPlain)).FormatType() == expfmt.TypeProtoDelim {
 			format = expfmt.NewFormat(expfmt.TypeProtoDelim)
 		}
 		inner := r.Clone(ctx)

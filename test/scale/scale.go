@@ -442,10 +442,8 @@ func (h *Harness) deleteAll(ctx context.Context, objs []*ftv1.FineTuneEstimate) 
 
 // manager is a running manager process and where to scrape it.
 type manager struct {
-	p                *testenv.Process
-	metrics, pprof   string
-	reconciles0      int
-	startedReconcile int
+	p              *testenv.Process
+	metrics, pprof string
 }
 
 func (h *Harness) startManager(ctx context.Context, name string, extra ...string) (*manager, error) {
