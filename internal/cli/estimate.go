@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -31,8 +29,8 @@ const (
 	gateNotApproved = "not-approved"
 )
 
-// gcPercent is the GOGC the estimate command runs with unless GOGC is set.
-const gcPercent = 500
+// evaluationChunk is how many estimates are evaluated, and printed, at a time.
+const evaluationChunk = 256
 
 type estimateOptions struct {
 	files    []string
@@ -111,56 +109,69 @@ func runEstimate(s Streams, o *estimateOptions) error {
 	if err != nil {
 		return err
 	}
-	if os.Getenv("GOGC") == "" {
-		// A run is short and its heap mostly garbage: collecting a fifth as often saves CPU time on a
-		// large file for some more memory (docs/benchmarks.md, "CLI").
-		defer debug.SetGCPercent(debug.SetGCPercent(gcPercent))
-	}
 	estimates, found, errs := load(&reader{validator: v, stdin: s.In, limits: o.limits}, o)
 	now := o.now()
-
-	render := itemRenderer(o.print.format())
-	results := make([]result, len(estimates))
-	parallel(len(estimates), func(i int) {
-		e := estimates[i]
-		res := &results[i]
-		in, err := evaluation.Gather(context.Background(), found, e.estimate, now)
-		if err != nil {
-			res.err = fmt.Sprintf("%s: %s/%s: %v", e.from, e.estimate.Namespace, e.estimate.Name, err)
-			return
-		}
-		e.estimate.Status = *evaluation.Evaluate(in).Status
-		res.obj = e.estimate
-		res.u, res.renderErr = toUnstructured(e.estimate)
-		if render != nil && res.renderErr == nil {
-			res.rendered, res.renderErr = render(res.u)
-		}
-	})
-	done := results[:0]
-	for _, res := range results {
-		if res.err != "" {
-			errs = append(errs, res.err)
-			continue
-		}
-		if res.renderErr != nil {
-			return res.renderErr
-		}
-		done = append(done, res)
-	}
-	results = done
-
 	for _, msg := range errs {
 		fmt.Fprintf(s.Err, "error: %s\n", msg)
 	}
+
+	// Estimates are evaluated a chunk at a time, in parallel within it. With -o json or yaml each
+	// chunk is printed as it is done, and only what the exit code needs is kept of it, so a large
+	// input is printed in memory of a chunk, not of every result (docs/benchmarks.md, "CLI").
+	render := itemRenderer(o.print.format())
+	var list *listWriter
+	if render != nil {
+		list = newListWriter(s.Out, o.print.format())
+	}
+	results := make([]result, len(estimates))
+	for start := 0; start < len(estimates); start += evaluationChunk {
+		chunk := results[start:min(start+evaluationChunk, len(results))]
+		parallel(len(chunk), func(j int) {
+			e, res := &estimates[start+j], &chunk[j]
+			in, err := evaluation.Gather(context.Background(), found, e.estimate, now)
+			if err != nil {
+				res.err = fmt.Sprintf("%s: %s/%s: %v", e.from, e.estimate.Namespace, e.estimate.Name, err)
+				return
+			}
+			e.estimate.Status = *evaluation.Evaluate(in).Status
+			res.obj = e.estimate
+			res.u, res.renderErr = toUnstructured(e.estimate)
+			if render != nil && res.renderErr == nil {
+				res.rendered, res.renderErr = render(res.u)
+				res.u, res.obj = nil, verdictOf(e.estimate) // printed below: keep only what the exit code reads
+			}
+			e.estimate = nil
+		})
+		for i := range chunk {
+			res := &chunk[i]
+			switch {
+			case res.err != "":
+				fmt.Fprintf(s.Err, "error: %s\n", res.err)
+				errs = append(errs, res.err)
+			case res.renderErr != nil:
+				return res.renderErr
+			case list != nil:
+				list.item(res.rendered)
+				res.rendered = nil
+			}
+		}
+	}
+	done := results[:0]
+	for _, res := range results {
+		if res.err == "" {
+			done = append(done, res)
+		}
+	}
+	results = done
+
 	out := bufio.NewWriterSize(s.Out, 64<<10)
 	objs := make([]*unstructured.Unstructured, len(results))
-	rendered := make([][]byte, len(results))
 	for i := range results {
-		objs[i], rendered[i] = results[i].u, results[i].rendered
+		objs[i] = results[i].u
 	}
 	switch {
-	case render != nil:
-		err = printRendered(out, o.print.format(), rendered)
+	case list != nil:
+		err = list.end()
 	case printer == nil && len(results) == 0:
 		fmt.Fprintln(s.Err, "No FineTuneEstimates found.") // as kubectl get says "No resources found", on stderr
 	case printer == nil:
@@ -285,6 +296,13 @@ func load(r *reader, o *estimateOptions) ([]decoded, *inputSource, []string) {
 			return evaluation.NamespaceLabelsOf(namespaces[ns], ns), nil
 		},
 	}, errs
+}
+
+// verdictOf is what the exit code and the --fail-on gates read of an estimate: its identity, its
+// recommendation and its conditions, without its spec and figures.
+func verdictOf(fte *ftv1.FineTuneEstimate) *ftv1.FineTuneEstimate {
+	return &ftv1.FineTuneEstimate{ObjectMeta: metav1.ObjectMeta{Namespace: fte.Namespace, Name: fte.Name},
+		Status: ftv1.FineTuneEstimateStatus{Recommendation: fte.Status.Recommendation, Conditions: fte.Status.Conditions}}
 }
 
 type result struct {

@@ -122,9 +122,9 @@ func link(t *testing.T, target, name string) {
 }
 
 // BenchmarkInputMemory runs the estimate command on an input and reports the peak of its heap
-// (live objects and garbage not yet collected, sampled every millisecond) over the input's size, with
-// GOGC as the command sets it: 10,000 estimates in one file (4.5 MB), and 16 MB of "---" lines (which
-// took 3 GB before the document limit).
+// (live objects and garbage not yet collected, sampled every millisecond) over the input's size:
+// 10,000 estimates in one file (4.5 MB) printed as JSON, and 16 MB of "---" lines (which took 3 GB
+// before the document limit).
 func BenchmarkInputMemory(b *testing.B) {
 	dashes := filepath.Join(b.TempDir(), "dashes.yaml")
 	if err := os.WriteFile(dashes, []byte(strings.Repeat("---\n", 4<<20)), 0o600); err != nil {

@@ -291,33 +291,55 @@ func itemRenderer(format string) func(*unstructured.Unstructured) ([]byte, error
 	return nil
 }
 
+// listWriter prints items rendered by itemRenderer, one at a time as they come, as the v1 List
+// kubectl get prints: a large input is printed without holding every item.
+type listWriter struct {
+	w      *bufio.Writer
+	format string
+	n      int
+}
+
+func newListWriter(w io.Writer, format string) *listWriter {
+	return &listWriter{w: bufio.NewWriterSize(w, 64<<10), format: format}
+}
+
+// item prints one rendered item.
+func (l *listWriter) item(b []byte) {
+	switch {
+	case l.format == "json" && l.n == 0:
+		l.w.WriteString("{\n    \"apiVersion\": \"v1\",\n    \"items\": [\n        ")
+	case l.format == "json":
+		l.w.WriteString(",\n        ")
+	case l.n == 0:
+		l.w.WriteString("apiVersion: v1\nitems:\n")
+	}
+	l.w.Write(b)
+	l.n++
+}
+
+// end closes the list and flushes it.
+func (l *listWriter) end() error {
+	switch {
+	case l.format == "json" && l.n == 0:
+		l.w.WriteString("{\n    \"apiVersion\": \"v1\",\n    \"items\": [")
+	case l.format == "json":
+		l.w.WriteString("\n    ")
+	case l.n == 0:
+		l.w.WriteString("apiVersion: v1\nitems: []\n")
+	}
+	if l.format == "json" {
+		l.w.WriteString("],\n    \"kind\": \"List\",\n    \"metadata\": {\n        \"resourceVersion\": \"\"\n    }\n}\n")
+	} else {
+		l.w.WriteString("kind: List\nmetadata:\n  resourceVersion: \"\"\n")
+	}
+	return l.w.Flush()
+}
+
 // printRendered prints items rendered by itemRenderer as the v1 List kubectl get prints.
 func printRendered(w io.Writer, format string, items [][]byte) error {
-	bw := bufio.NewWriter(w)
-	if format == "json" {
-		bw.WriteString("{\n    \"apiVersion\": \"v1\",\n    \"items\": [")
-		for i, item := range items {
-			if i > 0 {
-				bw.WriteString(",")
-			}
-			bw.WriteString("\n        ")
-			bw.Write(item)
-		}
-		if len(items) > 0 {
-			bw.WriteString("\n    ")
-		}
-		bw.WriteString("],\n    \"kind\": \"List\",\n    \"metadata\": {\n        \"resourceVersion\": \"\"\n    }\n}\n")
-		return bw.Flush()
-	}
-	bw.WriteString("apiVersion: v1\n")
-	if len(items) == 0 {
-		bw.WriteString("items: []\n")
-	} else {
-		bw.WriteString("items:\n")
-	}
+	l := newListWriter(w, format)
 	for _, item := range items {
-		bw.Write(item)
+		l.item(item)
 	}
-	bw.WriteString("kind: List\nmetadata:\n  resourceVersion: \"\"\n")
-	return bw.Flush()
+	return l.end()
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/shopspring/decimal"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
@@ -86,7 +87,7 @@ func Succeeded(obj *ftv1.FineTuneEstimate, r *engine.Result, pricing *ftv1.Prici
 		Conditions:         slices.Clone(obj.Status.Conditions),
 	}
 	if r.MemoryBreakdown != nil {
-		s.GradientCheckpointing = &r.GradientCheckpointing
+		s.GradientCheckpointing = ptr.To(r.GradientCheckpointing) // a copy: a pointer into r would keep its months alive
 		s.ActivationCheckpointing, s.Framework = string(r.Checkpointing), cmp.Or(string(r.Framework), ftv1.FrameworkConservative)
 	}
 	if sv := r.Serving; sv != nil {
