@@ -33,6 +33,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/internal/estimate"
 	"github.com/ftcost/ftcost/internal/evaluation"
 	"github.com/ftcost/ftcost/internal/testenv"
 )
@@ -225,8 +226,8 @@ const (
 
 // quietStates creates what the quiet phase runs besides converged estimates: a Stale catalog with
 // Enforce estimates priced by it (PricesStale), estimates over their budget with actuals recorded
-// that are over it too (written as the actuals reconciler writes them, before any manager runs), and
-// a CostPolicy all of them break.
+// that are over it too (written as the actuals reconciler writes them, before any manager runs),
+// Calibrated estimates reading a measured profile, and a CostPolicy all of them break.
 func (h *Harness) quietStates(ctx context.Context, def *ftv1.PriceCatalog) error {
 	if err := h.namespace(ctx, StatesNamespace); err != nil {
 		return err
@@ -242,6 +243,30 @@ func (h *Harness) quietStates(ctx context.Context, def *ftv1.PriceCatalog) error
 		MaxUpfrontCost:    testenv.Dec("500")}}
 	if err := h.env.Client.Create(ctx, policy); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
+	}
+	// A ThroughputProfile with three runs of the namespace, read by its Calibrated estimates.
+	profile := &ftv1.ThroughputProfile{ObjectMeta: metav1.ObjectMeta{Name: estimate.ProfileName("llama-13b", ftv1.MethodLoRA, "h100")},
+		Spec: ftv1.ThroughputProfileSpec{Model: "llama-13b", Method: ftv1.MethodLoRA, GPUType: "H100"}}
+	switch err := h.env.Client.Create(ctx, profile); {
+	case apierrors.IsAlreadyExists(err):
+	case err != nil:
+		return err
+	default:
+		profile.Status = ftv1.ThroughputProfileStatus{Samples: 3, Sum: "3345.8552", SumOfSquares: "3733305.94", TokensPerGPUSecond: "1115.2851",
+			SpreadPercent: "4", RecentRuns: []ftv1.ProfileRun{
+				{UID: "bench-a", Estimate: StatesNamespace + "/measured", Namespace: StatesNamespace, TokensPerGPUSecond: "1120.0717"},
+				{UID: "bench-b", Estimate: StatesNamespace + "/measured", Namespace: StatesNamespace, TokensPerGPUSecond: "1157.4074"},
+				{UID: "bench-c", Estimate: StatesNamespace + "/measured", Namespace: StatesNamespace, TokensPerGPUSecond: "1068.3761"}}}
+		if err := h.env.Client.Status().Update(ctx, profile); err != nil {
+			return fmt.Errorf("measuring the profile: %w", err)
+		}
+	}
+	for i := range StateEstimates {
+		o := testenv.SupportBot(StatesNamespace, fmt.Sprintf("calibrated-%02d", i))
+		o.Spec.Training.Estimator, o.Spec.Dataset.TokensPerExample = ftv1.EstimatorCalibrated, ptr.To[int64](500)
+		if err := h.c.Create(ctx, o); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
 	}
 	for i := range StateEstimates {
 		// Enforce: a Stale price turns Approved False (PricesStale), whose transition time a restart keeps.
@@ -266,8 +291,8 @@ func (h *Harness) quietStates(ctx context.Context, def *ftv1.PriceCatalog) error
 	return nil
 }
 
-// quietObjects are the estimates of StatesNamespace: 2 x StateEstimates, and the warm-up estimate.
-const quietObjects = 2*StateEstimates + 1
+// quietObjects are the estimates of StatesNamespace: 3 x StateEstimates, and the warm-up estimate.
+const quietObjects = 3*StateEstimates + 1
 
 // stateVersions are the resourceVersions of StatesNamespace's estimates and of the Stale catalog.
 func (h *Harness) stateVersions(ctx context.Context) (map[string]string, error) {

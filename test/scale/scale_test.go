@@ -30,7 +30,7 @@ func run(t *testing.T, cfg Config) (Config, []Round) {
 
 // TestSmoke runs the whole benchmark on a few estimates and checks what does not depend on timing:
 // every phase completes, and a restart and a forced resync write nothing, with a Stale catalog and
-// estimates priced by it, and estimates over budget with actuals over budget too (quietStates).
+// Enforce estimates priced by it, estimates over budget with actuals over budget too, Calibrated estimates and a CostPolicy they all break (quietStates).
 func TestSmoke(t *testing.T) {
 	cfg := Config{N: 20, Rounds: 1, Workers: 4, SyncPeriod: 2 * time.Second, Dir: smokeDir(t), Log: testWriter{t}}
 	cfg, rounds := run(t, cfg)
