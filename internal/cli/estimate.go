@@ -224,6 +224,17 @@ func load(r *reader, o *estimateOptions) ([]decoded, *inputSource, []string) {
 	var policies []ftv1.CostPolicy
 	policyFrom := map[string]origin{}
 	namespaces := map[string]*corev1.Namespace{}
+	// defined says whether a kind's object of name came before (an error naming where, for d), and
+	// otherwise records where d defines it.
+	defined := func(from map[string]origin, kind, name string, d *decoded) bool {
+		if first, dup := from[name]; dup {
+			d.err = fmt.Errorf("%s %q is already defined in %s", kind, name, first)
+			errs = append(errs, d.message())
+			return true
+		}
+		from[name] = d.from
+		return false
+	}
 	for _, set := range []struct {
 		paths        []string
 		catalogsOnly bool
@@ -250,28 +261,17 @@ func load(r *reader, o *estimateOptions) ([]decoded, *inputSource, []string) {
 			case d.namespace != nil:
 				namespaces[d.namespace.Name] = d.namespace
 			case d.policy != nil:
-				if first, dup := policyFrom[d.policy.Name]; dup {
-					d.err = fmt.Errorf("CostPolicy %q is already defined in %s", d.policy.Name, first)
-					errs = append(errs, d.message())
-					continue
+				if !defined(policyFrom, "CostPolicy", d.policy.Name, &d) {
+					policies = append(policies, *d.policy)
 				}
-				policyFrom[d.policy.Name] = d.from
-				policies = append(policies, *d.policy)
 			case d.profile != nil:
-				if first, dup := profileFrom[d.profile.Name]; dup {
-					d.err = fmt.Errorf("ThroughputProfile %q is already defined in %s", d.profile.Name, first)
-					errs = append(errs, d.message())
-					continue
+				if !defined(profileFrom, "ThroughputProfile", d.profile.Name, &d) {
+					profiles[d.profile.Name] = d.profile
 				}
-				profileFrom[d.profile.Name] = d.from
-				profiles[d.profile.Name] = d.profile
 			case d.catalog != nil:
-				if first, dup := seen[d.catalog.Name]; dup {
-					d.err = fmt.Errorf("PriceCatalog %q is already defined in %s", d.catalog.Name, first)
-					errs = append(errs, d.message())
+				if defined(seen, "PriceCatalog", d.catalog.Name, &d) {
 					continue
 				}
-				seen[d.catalog.Name] = d.from
 				catalogs[d.catalog.Name] = d.catalog
 				// The operator would mark it Ready=False; offline that is bad input. Estimates
 				// priced with it still get the status the operator would write.
