@@ -27,9 +27,10 @@ generate: controller-gen ## Generate deepcopy code from the API types.
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
 
 .PHONY: manifests
-manifests: controller-gen ## Generate CRDs (and RBAC from controller markers) into config/.
+manifests: controller-gen ## Generate CRDs (and RBAC from controller markers, split by feature) into config/.
 	$(CONTROLLER_GEN) crd paths="./api/..." output:crd:artifacts:config=config/crd/bases
-	$(CONTROLLER_GEN) rbac:roleName=manager-role paths="./internal/controller/..." output:rbac:artifacts:config=config/rbac
+	$(CONTROLLER_GEN) rbac:roleName=manager-role paths="./internal/controller/...;./internal/manager/..." output:rbac:artifacts:config=config/rbac
+	go run ./hack/gendist -rbac
 
 .PHONY: fmt
 fmt: ## Run gofmt on the tree.

@@ -49,6 +49,11 @@ func readKustomization(root, dir string) (*kustomization, error) {
 	return k, nil
 }
 
+// jobGateOn is when the chart runs the suspend gate: it patches workloads, which the admission
+// policies confine to clearing the suspend switch of labelled ones, so it needs both values; and
+// without the gate nobody would release the workloads the policies hold.
+const jobGateOn = "and .Values.jobGate.enabled .Values.admissionPolicies.enabled"
+
 // chartObject is one template: an object of config/ and the values that switch it on.
 type chartObject struct {
 	obj  map[string]any
@@ -98,8 +103,10 @@ func Chart(root string) (map[string][]byte, error) {
 			objs = append(objs, chartObject{obj: obj, cond: ".Values.crds.install", subs: map[string]func(int) string{
 				sKeep: func(int) string { return "{{- if .Values.crds.keep }}\nhelm.sh/resource-policy: keep\n{{- end }}" },
 			}})
-		case kind == "PriceCatalog":
-			objs = append(objs, chartObject{obj: obj, cond: ".Values.priceCatalog.create"})
+		case kind == "ClusterRole" && r.GetName() == def.NamePrefix+JobGateRoleName,
+			kind == "ClusterRoleBinding" && r.GetName() == def.NamePrefix+"job-gate-rolebinding":
+			// The gate's patch on workloads, only where the gate runs with the policies confining it.
+			objs = append(objs, chartObject{obj: obj, cond: jobGateOn})
 		case kind == "Service":
 			objs = append(objs, chartObject{obj: obj, cond: ".Values.metrics.enabled"})
 		case kind == "Deployment":
@@ -111,7 +118,7 @@ func Chart(root string) (map[string][]byte, error) {
 			objs = append(objs, co)
 		case strings.Contains(kind, "AdmissionPolicy"):
 			// Without the suspend gate nobody would release the workloads these policies hold.
-			objs = append(objs, chartObject{obj: obj, cond: "and .Values.admissionPolicies.enabled .Values.jobGate.enabled"})
+			objs = append(objs, chartObject{obj: obj, cond: jobGateOn})
 		default:
 			objs = append(objs, chartObject{obj: obj})
 		}
@@ -295,14 +302,15 @@ func deployment(obj map[string]any) (chartObject, any, error) {
 				b.WriteString("{{- if .Values.leaderElection.enabled }}\n- --leader-elect\n{{- end }}\n")
 			case "--metrics-bind-address":
 				fmt.Fprintf(&b, "- --metrics-bind-address={{ if .Values.metrics.enabled }}%s{{ else }}0{{ end }}\n", value)
-			case "--enable-job-gate", "--enable-kueue-admission-check":
+			case "--enable-job-gate", "--enable-kueue-admission-check", "--create-default-catalog":
 				// set from values below
 			default:
 				q, _ := yaml.Marshal(a)
 				fmt.Fprintf(&b, "- %s\n", strings.TrimSpace(string(q)))
 			}
 		}
-		b.WriteString("- --enable-job-gate={{ .Values.jobGate.enabled }}\n")
+		b.WriteString("- --enable-job-gate={{ " + jobGateOn + " }}\n")
+		b.WriteString("- --create-default-catalog={{ .Values.priceCatalog.create }}\n")
 		b.WriteString("- --enable-kueue-admission-check={{ .Values.kueue.admissionCheck.enabled }}\n")
 		b.WriteString("{{- range .Values.extraArgs }}\n- {{ . | quote }}\n{{- end }}")
 		return b.String()

@@ -49,7 +49,9 @@ var clusterScoped = map[string]bool{
 // render runs kustomize on config/<dir> and returns the resources.
 func render(t *testing.T, dir string) []*kresource.Resource {
 	t.Helper()
-	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	opts := krusty.MakeDefaultOptions()
+	opts.Reorder = krusty.ReorderOptionUnspecified // the kustomization's sortOptions, as kubectl apply -k
+	k := krusty.MakeKustomizer(opts)
 	m, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(testenv.RepoRoot(), "config", dir))
 	if err != nil {
 		t.Fatalf("kustomize build config/%s: %v", dir, err)
@@ -114,7 +116,8 @@ func TestDefaultNamesAndNamespaces(t *testing.T) {
 		}
 	}
 	for kind, n := range map[string]int{
-		"CustomResourceDefinition": 4, "Namespace": 1, "Deployment": 1, "ServiceAccount": 1, "PriceCatalog": 1,
+		// No custom resource: the manager creates the PriceCatalog "default" at start.
+		"CustomResourceDefinition": 4, "Namespace": 1, "Deployment": 1, "ServiceAccount": 1, "PriceCatalog": 0,
 	} {
 		if kinds[kind] != n {
 			t.Errorf("config/default renders %d %s, want %d", kinds[kind], kind, n)
@@ -280,9 +283,16 @@ func TestRBAC(t *testing.T) {
 			}
 		}
 	}
-	// The manager only reads its inputs; it must not be able to rewrite a team's spec or prices.
+	// The manager only reads its inputs; it must not be able to rewrite a team's spec or prices. It
+	// may create a PriceCatalog (the "default" one at start, when absent), never change one.
+	if !covers(manager, "ftcost.io", "pricecatalogs", "create") {
+		t.Errorf("manager-role may not create pricecatalogs; the manager creates the default catalog at start")
+	}
 	for _, verb := range []string{"create", "update", "patch", "delete"} {
 		for _, res := range []string{"finetuneestimates", "pricecatalogs"} {
+			if verb == "create" && res == "pricecatalogs" {
+				continue
+			}
 			if covers(manager, "ftcost.io", res, verb) {
 				t.Errorf("manager-role may %s %s; it only needs to read them", verb, res)
 			}
@@ -395,9 +405,11 @@ func TestDefaultCatalogFileMatchesEngine(t *testing.T) {
 	}
 }
 
-func TestDefaultIncludesCatalog(t *testing.T) {
+// TestCatalogKustomization: config/catalog (not part of config/default, whose manager creates the
+// catalog at start) renders the built-in catalog, for GitOps trees that keep the catalog in git.
+func TestCatalogKustomization(t *testing.T) {
 	var got ftv1.PriceCatalog
-	decode(t, find(t, render(t, "default"), "PriceCatalog", ftv1.DefaultCatalogName), &got)
+	decode(t, find(t, render(t, "catalog"), "PriceCatalog", ftv1.DefaultCatalogName), &got)
 	if diff := cmp.Diff(builtinCatalog().Spec, got.Spec); diff != "" {
 		t.Errorf("rendered PriceCatalog default differs from the built-in catalog (-engine +rendered):\n%s", diff)
 	}

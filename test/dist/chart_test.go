@@ -192,7 +192,7 @@ func TestChartMatchesConfig(t *testing.T) {
 				}
 			}
 			// config's arguments, plus the gates' switches at their defaults.
-			wantArgs := append(slices.Clone(wc.Args), "--enable-job-gate=true", "--enable-kueue-admission-check=false")
+			wantArgs := append(slices.Clone(wc.Args), "--enable-job-gate=true", "--create-default-catalog=true", "--enable-kueue-admission-check=false")
 			if diff := cmp.Diff(wantArgs, gc.Args); diff != "" {
 				t.Errorf("Deployment args (-config +chart):\n%s", diff)
 			}
@@ -249,7 +249,7 @@ var (
 	monitor     = "ServiceMonitor/ftcost-controller-manager-metrics-monitor"
 	service     = "Service/ftcost-controller-manager-metrics-service"
 	check       = "AdmissionCheck/ftcost-cost-gate"
-	catalog     = "PriceCatalog/default"
+	jobGateRBAC = []string{"ClusterRole/ftcost-job-gate-role", "ClusterRoleBinding/ftcost-job-gate-rolebinding"}
 	dashboardCM = "ConfigMap/ftcost-grafana-dashboard"
 )
 
@@ -262,8 +262,11 @@ type valueCase struct {
 // valueCases toggle every value of values.yaml (TestEveryValueIsToggled holds this list to that).
 var valueCases = map[string]valueCase{
 	"defaults": {values: ``, check: func(t *testing.T, d appsv1.Deployment, m map[string]*unstructured.Unstructured, _ string) {
-		present(t, m, true, append(append([]string{catalog, service}, vapObjects...), crdObjects...)...)
-		present(t, m, false, monitor, check, dashboardCM)
+		present(t, m, true, append(append(append([]string{service}, vapObjects...), crdObjects...), jobGateRBAC...)...)
+		present(t, m, false, monitor, check, dashboardCM, "PriceCatalog/default") // the manager creates the catalog
+		if !hasArg(d, "--create-default-catalog=true") || !hasArg(d, "--enable-job-gate=true") {
+			t.Errorf("args %q: want --create-default-catalog=true and --enable-job-gate=true", d.Spec.Template.Spec.Containers[0].Args)
+		}
 		if img := d.Spec.Template.Spec.Containers[0].Image; !strings.HasSuffix(img, ":v0.1.0") {
 			t.Errorf("image %q: want the chart's appVersion as the tag", img)
 		}
@@ -283,19 +286,24 @@ var valueCases = map[string]valueCase{
 			}
 		}
 	}},
-	"no catalog": {values: "priceCatalog: {create: false}", check: func(t *testing.T, _ appsv1.Deployment, m map[string]*unstructured.Unstructured, _ string) {
-		present(t, m, false, catalog)
+	"no catalog": {values: "priceCatalog: {create: false}", check: func(t *testing.T, d appsv1.Deployment, _ map[string]*unstructured.Unstructured, _ string) {
+		if !hasArg(d, "--create-default-catalog=false") {
+			t.Errorf("args %q lack --create-default-catalog=false", d.Spec.Template.Spec.Containers[0].Args)
+		}
 	}},
 	"no Job gate": {values: "jobGate: {enabled: false}", check: func(t *testing.T, d appsv1.Deployment, m map[string]*unstructured.Unstructured, _ string) {
 		present(t, m, false, vapObjects...) // nobody would release the Jobs it holds
+		present(t, m, false, jobGateRBAC...)
 		if !hasArg(d, "--enable-job-gate=false") {
 			t.Errorf("args %q lack --enable-job-gate=false", d.Spec.Template.Spec.Containers[0].Args)
 		}
 	}},
-	"no admission policies": {values: "admissionPolicies: {enabled: false}", check: func(t *testing.T, d appsv1.Deployment, m map[string]*unstructured.Unstructured, _ string) {
+	"no admission policies": {values: "admissionPolicies: {enabled: false}", check: func(t *testing.T, d appsv1.Deployment, m map[string]*unstructured.Unstructured, notes string) {
+		// Without the policies confining its patch on workloads, the gate is off and the patch not granted.
 		present(t, m, false, vapObjects...)
-		if !hasArg(d, "--enable-job-gate=true") {
-			t.Errorf("the Job gate stays on without the policies")
+		present(t, m, false, jobGateRBAC...)
+		if !hasArg(d, "--enable-job-gate=false") || !strings.Contains(notes, "The Job gate is off") {
+			t.Errorf("args %q / notes: want the Job gate off, and said so, without the policies", d.Spec.Template.Spec.Containers[0].Args)
 		}
 	}},
 	"Kueue check": {values: "kueue: {admissionCheck: {enabled: true}}", check: func(t *testing.T, d appsv1.Deployment, m map[string]*unstructured.Unstructured, notes string) {
@@ -398,7 +406,7 @@ kueue: {admissionCheck: {enabled: true, create: true}}
 metrics: {enabled: true, serviceMonitor: {enabled: true}}
 grafana: {dashboard: {enabled: true}}
 `, check: func(t *testing.T, _ appsv1.Deployment, m map[string]*unstructured.Unstructured, _ string) {
-		present(t, m, true, append(append([]string{catalog, service, monitor, check, dashboardCM}, vapObjects...), crdObjects...)...)
+		present(t, m, true, append(append([]string{service, monitor, check, dashboardCM}, vapObjects...), crdObjects...)...)
 	}},
 	"everything off": {values: `
 crds: {install: false}
@@ -408,7 +416,7 @@ admissionPolicies: {enabled: false}
 metrics: {enabled: false}
 leaderElection: {enabled: false}
 `, check: func(t *testing.T, _ appsv1.Deployment, m map[string]*unstructured.Unstructured, _ string) {
-		present(t, m, false, append(append([]string{catalog, service, monitor, check, dashboardCM}, vapObjects...), crdObjects...)...)
+		present(t, m, false, append(append(append([]string{service, monitor, check, dashboardCM}, vapObjects...), crdObjects...), jobGateRBAC...)...)
 		present(t, m, true, "ServiceAccount/ftcost-controller-manager", "ClusterRole/ftcost-manager-role")
 	}},
 }
