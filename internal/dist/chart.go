@@ -24,6 +24,8 @@ const (
 	sPodExtras = "__FTCOST_POD_EXTRAS__"
 	sInterval  = "__FTCOST_INTERVAL__"
 	sMonLabels = "__FTCOST_MONITOR_LABELS__"
+	sPromName  = "__FTCOST_PROMETHEUS_SA__"
+	sPromNS    = "__FTCOST_PROMETHEUS_NS__"
 )
 
 // kustomization is the part of a kustomization.yaml the chart reads.
@@ -151,6 +153,17 @@ func Chart(root string) (map[string][]byte, error) {
 		},
 	}})
 
+	// ... and the binding that lets Prometheus's ServiceAccount GET /metrics.
+	reader, err := readObject(root, "prometheus/metrics_reader_binding.yaml")
+	if err != nil {
+		return nil, err
+	}
+	reader["metadata"].(map[string]any)["name"] = def.NamePrefix + reader["metadata"].(map[string]any)["name"].(string)
+	roleRef := reader["roleRef"].(map[string]any)
+	roleRef["name"] = def.NamePrefix + roleRef["name"].(string)
+	reader["subjects"] = []any{map[string]any{"kind": "ServiceAccount", "name": sPromName, "namespace": sPromNS}}
+	objs = append(objs, chartObject{obj: reader, cond: "and .Values.metrics.enabled .Values.metrics.serviceMonitor.enabled"})
+
 	files := map[string][]byte{}
 	for _, co := range objs {
 		name, text, err := template1(co, def.Namespace)
@@ -226,6 +239,8 @@ func template1(co chartObject, namespace string) (string, string, error) {
 	// A plain replacement: the namespace is a DNS label, valid inside any YAML scalar.
 	text = strings.ReplaceAll(text, sNamespace, "{{ .Release.Namespace }}")
 	text = strings.ReplaceAll(text, sInterval, "{{ .Values.metrics.serviceMonitor.interval }}")
+	text = strings.ReplaceAll(text, sPromName, "{{ .Values.metrics.serviceMonitor.prometheusServiceAccount.name }}")
+	text = strings.ReplaceAll(text, sPromNS, "{{ .Values.metrics.serviceMonitor.prometheusServiceAccount.namespace }}")
 	if co.cond != "" {
 		text = "{{- if " + co.cond + " }}\n" + text + "{{- end }}\n"
 	}

@@ -90,11 +90,19 @@ metrics:
   # bound to the ClusterRole ftcost-metrics-reader.
   enabled: true
   serviceMonitor:
-    # enabled creates a ServiceMonitor (needs the Prometheus Operator's CRDs).
+    # enabled creates a ServiceMonitor (needs the Prometheus Operator's CRDs) that scrapes the port
+    # "https" with Prometheus's ServiceAccount token (the manager's certificate is self-signed unless
+    # mounted, so TLS verification is skipped) and honorLabels, and binds ftcost-metrics-reader to
+    # that ServiceAccount.
     enabled: false
     interval: 30s
     # labels your Prometheus selects ServiceMonitors by, e.g. release: kube-prometheus-stack.
     labels: {}
+    # prometheusServiceAccount is the ServiceAccount Prometheus scrapes with: prometheus-k8s in
+    # monitoring for kube-prometheus, RELEASE-kube-prometheus-prometheus for kube-prometheus-stack.
+    prometheusServiceAccount:
+      name: prometheus-k8s
+      namespace: monitoring
 
 grafana:
   dashboard:
@@ -164,7 +172,13 @@ extraArgs: []
           "properties": {
             "enabled": {"type": "boolean"},
             "interval": {"type": "string", "pattern": "^([0-9]+(ms|s|m|h))+$"},
-            "labels": {"type": "object", "additionalProperties": {"type": "string"}}
+            "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+            "prometheusServiceAccount": {
+              "type": "object",
+              "additionalProperties": false,
+              "required": ["name", "namespace"],
+              "properties": {"name": {"type": "string", "minLength": 1}, "namespace": {"type": "string", "minLength": 1}}
+            }
           }
         }
       }

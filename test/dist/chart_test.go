@@ -327,16 +327,17 @@ var valueCases = map[string]valueCase{
 			t.Errorf("args %q lack --metrics-bind-address=0", d.Spec.Template.Spec.Containers[0].Args)
 		}
 	}},
-	"ServiceMonitor": {values: "metrics: {serviceMonitor: {enabled: true, interval: 15s, labels: {release: kube-prometheus-stack}}}", check: func(t *testing.T, _ appsv1.Deployment, m map[string]*unstructured.Unstructured, _ string) {
+	"ServiceMonitor": {values: "metrics: {serviceMonitor: {enabled: true, interval: 15s, labels: {release: kube-prometheus-stack}, prometheusServiceAccount: {name: kps-prometheus, namespace: observability}}}", check: func(t *testing.T, _ appsv1.Deployment, m map[string]*unstructured.Unstructured, _ string) {
 		present(t, m, true, monitor, service)
 		sm := m[monitor]
 		if sm.GetLabels()["release"] != "kube-prometheus-stack" {
 			t.Errorf("ServiceMonitor labels %v lack release", sm.GetLabels())
 		}
 		eps, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
-		if len(eps) != 1 || eps[0].(map[string]any)["interval"] != "15s" || eps[0].(map[string]any)["port"] != "metrics" {
-			t.Errorf("endpoints %v: want port metrics every 15s", eps)
+		if len(eps) != 1 || eps[0].(map[string]any)["interval"] != "15s" || eps[0].(map[string]any)["port"] != "https" {
+			t.Errorf("endpoints %v: want port https every 15s", eps)
 		}
+		present(t, m, true, "ClusterRoleBinding/ftcost-prometheus-metrics-reader")
 		// The monitor selects the metrics Service.
 		sel, _, _ := unstructured.NestedStringMap(sm.Object, "spec", "selector", "matchLabels")
 		for k, v := range sel {
