@@ -87,9 +87,10 @@ bench-operator: manifests controlplane ## The operator against a plain client on
 	go tool pprof -top -nodecount=30 $(BENCH_DIR)/manager $(BENCH_DIR)/manager-cpu.pprof | head -40
 
 ##@ Run
+ARGS ?=
 .PHONY: demo
-demo: manifests controlplane ## Run ftcost on an embedded control plane, apply the samples, print `kubectl get fte -o wide`.
-	hack/demo.sh
+demo: manifests controlplane ## Run ftcost on an embedded control plane, apply the samples, print `kubectl get fte -o wide` (ARGS=--flag=... to the manager).
+	hack/demo.sh $(ARGS)
 
 .PHONY: demo-stop
 demo-stop: ## Stop the control plane that `make demo` left running.
