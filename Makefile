@@ -129,8 +129,9 @@ print-ldflags: ## Print the -ldflags the build stamps the version with.
 	@echo '$(LDFLAGS)'
 
 .PHONY: plugin
-plugin: ## Build the kubectl plugin bin/kubectl-ftcost (the ftcost binary under the plugin's name); put bin/ on PATH.
-	go build -o $(LOCALBIN)/kubectl-ftcost ./cmd/ftcost
+plugin: ## Build the kubectl plugin bin/kubectl-ftcost and its completion bin/kubectl_complete-ftcost (kubectl >= 1.26); put bin/ on PATH.
+	go build -ldflags "$(LDFLAGS)" -o $(LOCALBIN)/kubectl-ftcost ./cmd/ftcost
+	ln -f $(LOCALBIN)/kubectl-ftcost $(LOCALBIN)/kubectl_complete-ftcost
 
 DIST_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
 .PHONY: dist
