@@ -55,8 +55,10 @@ func newCatalogImportCommand(s Streams) *cobra.Command {
 		Long: `import reads a price list and writes a PriceCatalog with its prices, each entry with a source and
 an effective date:
 
-  litellm   LiteLLM's model_prices_and_context_window.json: chat and completion models become API
-            models priced per million tokens (--provider filters on litellm_provider).
+  litellm   LiteLLM's model_prices_and_context_window.json: chat, completion and responses models
+            become API models priced per million tokens (--provider filters on litellm_provider);
+            token-priced models of other modes are named once per mode on stderr. More API models
+            than a PriceCatalog holds (1024) are written as catalogs NAME-1, NAME-2, ...
   skypilot  a SkyPilot catalog vms.csv: per-instance Price and SpotPrice divided by AcceleratorCount
             become the GPUHourly providers PROVIDER-on-demand and PROVIDER-spot, the cheapest row
             per GPU type winning; the GPU types priced become GPU entries.
@@ -181,24 +183,30 @@ func runImport(s Streams, o *importOptions, path string) error {
 			fmt.Fprintf(s.Err, "%s replaces the built-in %s\n", file, r)
 		}
 	}
-	obj, err := catalogManifest(pc)
-	if err != nil {
-		return err
+	// More API models than one PriceCatalog holds: as many catalogs as needed, said once.
+	catalogs := splitCatalog(pc, maxAPIModels)
+	if len(catalogs) > 1 {
+		fmt.Fprintf(s.Err, "%d API models are more than one PriceCatalog holds (%d): writing %d catalogs, %s to %s (--provider keeps fewer)\n",
+			len(pc.Spec.APIModels), maxAPIModels, len(catalogs), catalogs[0].Name, catalogs[len(catalogs)-1].Name)
 	}
-	if err := checkCatalog(obj, pc); err != nil {
-		hint := ""
-		if n := len(pc.Spec.APIModels); n > maxAPIModels {
-			hint = fmt.Sprintf(" (%d API models, at most %d fit in a PriceCatalog: choose providers with --provider)", n, maxAPIModels)
+	b := []byte(fmt.Sprintf("# Imported by ftcost catalog import --format %s from %s on %s.\n", o.format, filepath.Base(file), o.effectiveDate))
+	for i, c := range catalogs {
+		obj, err := catalogManifest(c)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(s.Err, "imported %d, skipped %d\n", res.Imported, res.Skipped)
-		return inputError(s, "the imported catalog would not validate%s: %v", hint, err)
+		if err := checkCatalog(obj, c); err != nil {
+			return inputError(s, "the imported catalog %s would not validate (nothing written): %v", c.Name, err)
+		}
+		y, err := yaml.Marshal(obj)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			b = append(b, "---\n"...)
+		}
+		b = append(b, y...)
 	}
-
-	b, err := yaml.Marshal(obj)
-	if err != nil {
-		return err
-	}
-	b = append([]byte(fmt.Sprintf("# Imported by ftcost catalog import --format %s from %s on %s.\n", o.format, filepath.Base(file), o.effectiveDate)), b...)
 	if o.output != "" {
 		if err := os.WriteFile(o.output, b, 0o644); err != nil {
 			return inputError(s, "%v", err)
@@ -259,4 +267,23 @@ func decimalPattern(v string) bool {
 		nonZero = nonZero || r != '0'
 	}
 	return nonZero
+}
+
+// splitCatalog returns pc, or when it has more than limit API models, catalogs NAME-1, NAME-2, ...
+// with at most limit API models each (in name order); the first keeps the models, GPUs and providers.
+func splitCatalog(pc *ftv1.PriceCatalog, limit int) []*ftv1.PriceCatalog {
+	if len(pc.Spec.APIModels) <= limit {
+		return []*ftv1.PriceCatalog{pc}
+	}
+	var out []*ftv1.PriceCatalog
+	for i := 0; i < len(pc.Spec.APIModels); i += limit {
+		c := pc.DeepCopy()
+		c.Name = fmt.Sprintf("%s-%d", pc.Name, len(out)+1)
+		c.Spec.APIModels = pc.Spec.APIModels[i:min(i+limit, len(pc.Spec.APIModels))]
+		if i > 0 {
+			c.Spec.Models, c.Spec.GPUs, c.Spec.Providers = nil, nil, nil
+		}
+		out = append(out, c)
+	}
+	return out
 }

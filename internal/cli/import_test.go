@@ -189,9 +189,24 @@ func TestImportTooManyAPIModels(t *testing.T) {
 		fmt.Fprintf(&b, `"model-%d": {"input_cost_per_token": 1e-06, "output_cost_per_token": 2e-06, "litellm_provider": "p%d", "mode": "chat"}`, i, i%2)
 	}
 	b.WriteString("\n}\n")
+	// All of them, in as many catalogs as the CRD's limit needs, said once; the exit code agrees.
 	r := ftcost(t, b.String(), "catalog", "import", "--format", "litellm", "-")
-	if r.code != ExitInput || r.out != "" || !strings.Contains(r.err, "1025 API models, at most 1024 fit in a PriceCatalog: choose providers with --provider") {
+	if r.code != ExitOK || strings.Count(r.err, "\n") != 2 ||
+		!strings.Contains(r.err, "1025 API models are more than one PriceCatalog holds (1024): writing 2 catalogs, imported-1 to imported-2") ||
+		!strings.Contains(r.err, "imported 1025, skipped 0") {
 		t.Errorf("exit %d, stderr:\n%s", r.code, r.err)
+	}
+	docs := strings.Split(strings.SplitN(r.out, "\n", 2)[1], "---\n")
+	total := 0
+	for i, doc := range docs {
+		pc := checkImported(t, doc)
+		if want := fmt.Sprintf("imported-%d", i+1); pc.Name != want {
+			t.Errorf("catalog %d is named %q, want %q", i, pc.Name, want)
+		}
+		total += len(pc.Spec.APIModels)
+	}
+	if len(docs) != 2 || total != maxAPIModels+1 {
+		t.Errorf("%d catalogs with %d API models, want 2 with %d", len(docs), total, maxAPIModels+1)
 	}
 	r = ftcost(t, b.String(), "catalog", "import", "--format", "litellm", "-", "--provider", "p1")
 	if r.code != ExitOK || !strings.Contains(r.err, "imported 512, skipped 513") {
