@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,6 +44,7 @@ type importOptions struct {
 	region        string
 	gpuType       string
 	gpuTFLOPs     map[string]string
+	gpuMemory     map[string]string
 	mergeBuiltin  bool
 	clock         clock.PassiveClock
 }
@@ -61,7 +63,10 @@ an effective date:
             than a PriceCatalog holds (1024) are written as catalogs NAME-1, NAME-2, ...
   skypilot  a SkyPilot catalog vms.csv: per-instance Price and SpotPrice divided by AcceleratorCount
             become the GPUHourly providers PROVIDER-on-demand and PROVIDER-spot, the cheapest row
-            per GPU type winning; the GPU types priced become GPU entries.
+            per GPU type winning; the GPU types priced become GPU entries. An H100 or H200 price
+            goes to the form factor its instance type names (H100-PCIe, H100-NVL; SXM is the
+            built-in H100); a row naming none, beside rows that do, is refused by name. GPUs the
+            file and ftcost cannot describe take --gpu-memory and --gpu-tflops.
   opencost  an OpenCost custom pricing config: its GPU and spotGPU hourly prices become
             PROVIDER-on-demand and PROVIDER-spot pricing --gpu-type.
 
@@ -91,6 +96,7 @@ unknown format, nothing importable, or a catalog that would not validate.`,
 	f.StringVar(&o.region, "region", "", "skypilot: keep only rows of this Region")
 	f.StringVar(&o.gpuType, "gpu-type", "", "opencost: the GPU type the GPU and spotGPU prices are for (required)")
 	f.StringToStringVar(&o.gpuTFLOPs, "gpu-tflops", nil, "peak dense BF16 TFLOP/s of GPUs ftcost does not know, as NAME=TFLOPS; repeatable")
+	f.StringToStringVar(&o.gpuMemory, "gpu-memory", nil, "memory in GiB of GPUs the file does not describe (e.g. no SkyPilot GpuInfo), as NAME=GIB; repeatable")
 	f.BoolVar(&o.mergeBuiltin, "merge-builtin", false, "start from the built-in catalog (models, GPUs, providers, API models); imported entries replace built-in ones of the same name")
 	_ = cmd.MarkFlagRequired("format")
 	return cmd
@@ -125,6 +131,15 @@ func runImport(s Streams, o *importOptions, path string) error {
 		}
 	}
 
+	memory := map[string]int32{}
+	for gpu, gib := range o.gpuMemory {
+		n, err := strconv.ParseInt(gib, 10, 32)
+		if err != nil || n < 1 || n > 4096 {
+			return inputError(s, "--gpu-memory %s=%s: want a whole number of GiB from 1 to 4096", gpu, gib)
+		}
+		memory[gpu] = int32(n)
+	}
+
 	var data []byte
 	var err error
 	file := path
@@ -138,7 +153,7 @@ func runImport(s Streams, o *importOptions, path string) error {
 		return inputError(s, "%v", err)
 	}
 	opts := importers.Options{Source: o.source, EffectiveDate: o.effectiveDate, Provider: o.provider,
-		Region: o.region, GPUType: o.gpuType, PeakBF16TFLOPs: o.gpuTFLOPs}
+		Region: o.region, GPUType: o.gpuType, PeakBF16TFLOPs: o.gpuTFLOPs, MemoryGiB: memory}
 	if opts.Source == "" {
 		opts.Source = filepath.Base(file)
 	}

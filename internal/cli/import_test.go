@@ -75,7 +75,7 @@ func TestImport(t *testing.T) {
 		"skypilot": {
 			args: []string{"--format", "skypilot", tdImport("aws/vms.csv")},
 			stderr: []string{
-				"vms.csv: line 5: p5.48xlarge: SpotPrice: empty; no Spot price from this row",
+				"vms.csv: SpotPrice is empty in 1 rows: no spot price from them",
 				`vms.csv: line 8: p3.2xlarge: SpotPrice: "abc" is not a number; no Spot price from this row`,
 				"warning: " + tdImport("aws/vms.csv") + ": GPU A10G left out",
 				"imported 4, skipped 3\n",
@@ -269,5 +269,27 @@ func TestImportThenEstimate(t *testing.T) {
 	}
 	if got := items[0].Status.TrainingCost; got != "6.15" { // 0.5 x 12.29 = 6.145, half away from zero
 		t.Errorf("on-demand training cost %s, want 6.15", got)
+	}
+}
+
+// TestImportGPUMemory: --gpu-memory describes a GPU whose memory the file lacks (a RunPod-like row
+// without GpuInfo); a value that is no whole number of GiB is refused naming the flag.
+func TestImportGPUMemory(t *testing.T) {
+	csv := "InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,GpuInfo,Price,SpotPrice,Region\n1x_V100,V100,1.0,8.0,61.0,,0.5,,us\n"
+	r := ftcost(t, csv, "catalog", "import", "--format", "skypilot", "-", "--provider", "runpod")
+	if r.code != ExitInput || !strings.Contains(r.err, "--gpu-memory V100=GIB --gpu-tflops V100=TFLOPS") {
+		t.Errorf("without the figures: exit %d, stderr:\n%s", r.code, r.err)
+	}
+	r = ftcost(t, csv, "catalog", "import", "--format", "skypilot", "-", "--provider", "runpod", "--gpu-memory", "V100=16", "--gpu-tflops", "V100=125")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.err)
+	}
+	pc := checkImported(t, r.out)
+	if len(pc.Spec.GPUs) != 1 || pc.Spec.GPUs[0].MemoryGiB != 16 || !strings.Contains(pc.Spec.GPUs[0].Source, "--gpu-memory") {
+		t.Errorf("GPUs %+v: want V100 with 16 GiB from --gpu-memory", pc.Spec.GPUs)
+	}
+	r = ftcost(t, csv, "catalog", "import", "--format", "skypilot", "-", "--provider", "runpod", "--gpu-memory", "V100=lots")
+	if r.code != ExitInput || !strings.Contains(r.err, "--gpu-memory V100=lots") {
+		t.Errorf("bad --gpu-memory: exit %d, stderr:\n%s", r.code, r.err)
 	}
 }
