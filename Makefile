@@ -124,6 +124,14 @@ build: generate ## Build the manager and the ftcost CLI into bin/.
 docker-build: ## Build the manager image IMG (default ftcost-manager:VERSION) with VERSION stamped in; needs Docker.
 	docker build --build-arg VERSION=$(VERSION) -t $(or $(IMG),ftcost-manager:$(VERSION)) .
 
+.PHONY: image
+image: ko ## Build the manager's OCI image with ko, no Docker or registry: bin/image (OCI layout) and bin/ftcost-manager.tar.
+	KO=$(KO) VERSION=$(VERSION) hack/image.sh
+
+.PHONY: print-ko
+print-ko: ## Print the path of the ko binary make image uses.
+	@echo '$(KO)'
+
 .PHONY: print-ldflags
 print-ldflags: ## Print the -ldflags the build stamps the version with.
 	@echo '$(LDFLAGS)'
@@ -152,6 +160,15 @@ $(CONTROLLER_GEN): | $(LOCALBIN)
 	@echo "installing controller-gen $(CONTROLLER_TOOLS_VERSION) into $(LOCALBIN)"
 	GOBIN=$(LOCALBIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
 	mv $(LOCALBIN)/controller-gen $(CONTROLLER_GEN)
+
+KO_VERSION ?= v0.18.0
+KO ?= $(LOCALBIN)/ko-$(KO_VERSION)
+.PHONY: ko
+ko: $(KO) ## Install ko into bin/ (from the Go module proxy).
+$(KO): | $(LOCALBIN)
+	@echo "installing ko $(KO_VERSION) into $(LOCALBIN)"
+	GOBIN=$(LOCALBIN) GOFLAGS=-mod=mod go install github.com/google/ko@$(KO_VERSION)
+	mv $(LOCALBIN)/ko $(KO)
 
 .PHONY: controlplane
 controlplane: ## Build kube-apiserver and etcd from the Go module proxy into bin/controlplane (once).
