@@ -33,6 +33,7 @@ func main() {
 	_ = flag.Set("metrics-bind-address", "127.0.0.1:8080")
 	_ = flag.Set("metrics-secure", "false")
 	_ = flag.Set("health-probe-bind-address", "0")
+	_ = flag.Set("create-default-catalog", "true") // as config/manager deploys it
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 

@@ -243,7 +243,7 @@ Estimate a fine-tuning run:
   kubectl apply -n default -f https://raw.githubusercontent.com/ftcost/ftcost/{{ .Chart.AppVersion }}/config/samples/support-bot.yaml
   kubectl get fte -n default -o wide
   kubectl wait -n default --for=condition=Approved fte/support-bot
-{{- if .Values.jobGate.enabled }}
+{{- if and .Values.jobGate.enabled .Values.admissionPolicies.enabled }}
 
 Gate a training Job on it: create the Job with suspend: true and the label ftcost.io/estimate: NAME.
 {{- end }}

@@ -96,7 +96,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.SyncPeriod, "sync-period", 0, "How often the informers redeliver every cached object; 0 means controller-runtime's 10h.")
 	fs.BoolVar(&o.EnableJobGate, "enable-job-gate", true, "Release suspended Jobs labelled "+gate.EstimateLabel+" once their FineTuneEstimate lets them through.")
 	fs.BoolVar(&o.EnableKueueAdmissionCheck, "enable-kueue-admission-check", false, "Serve Kueue AdmissionChecks with controllerName "+gate.ControllerName+" (needs Kueue's CRDs).")
-	fs.BoolVar(&o.CreateDefaultCatalog, "create-default-catalog", true, "At start, create the PriceCatalog \"default\" from the built-in prices if it does not exist.")
+	fs.BoolVar(&o.CreateDefaultCatalog, "create-default-catalog", false, "At start, create the PriceCatalog \"default\" from the built-in prices if it does not exist (config/manager sets it).")
 }
 
 // Validate checks the flag values.

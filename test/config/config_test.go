@@ -150,7 +150,7 @@ func TestManagerDeployment(t *testing.T) {
 	if len(c.Command) != 0 {
 		t.Errorf("command %q: want none, so that both images' entrypoints run", c.Command)
 	}
-	for _, arg := range []string{"--leader-elect", "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081"} {
+	for _, arg := range []string{"--leader-elect", "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081", "--create-default-catalog"} {
 		if !slices.Contains(c.Args, arg) {
 			t.Errorf("args %q lack %q", c.Args, arg)
 		}

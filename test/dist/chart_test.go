@@ -192,7 +192,9 @@ func TestChartMatchesConfig(t *testing.T) {
 				}
 			}
 			// config's arguments, plus the gates' switches at their defaults.
-			wantArgs := append(slices.Clone(wc.Args), "--enable-job-gate=true", "--create-default-catalog=true", "--enable-kueue-admission-check=false")
+			// (the chart sets --create-default-catalog from priceCatalog.create)
+			wantArgs := append(slices.DeleteFunc(slices.Clone(wc.Args), func(a string) bool { return a == "--create-default-catalog" }),
+				"--enable-job-gate=true", "--create-default-catalog=true", "--enable-kueue-admission-check=false")
 			if diff := cmp.Diff(wantArgs, gc.Args); diff != "" {
 				t.Errorf("Deployment args (-config +chart):\n%s", diff)
 			}
@@ -302,7 +304,7 @@ var valueCases = map[string]valueCase{
 		// Without the policies confining its patch on workloads, the gate is off and the patch not granted.
 		present(t, m, false, vapObjects...)
 		present(t, m, false, jobGateRBAC...)
-		if !hasArg(d, "--enable-job-gate=false") || !strings.Contains(notes, "The Job gate is off") {
+		if !hasArg(d, "--enable-job-gate=false") || !strings.Contains(notes, "The Job gate is off") || strings.Contains(notes, "Gate a training Job") {
 			t.Errorf("args %q / notes: want the Job gate off, and said so, without the policies", d.Spec.Template.Spec.Containers[0].Args)
 		}
 	}},
