@@ -22,6 +22,8 @@ RUN LDFLAGS="-s -w -X github.com/ftcost/ftcost/internal/version.Version=${VERSIO
     GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} go build -trimpath -ldflags="${LDFLAGS}" -o /out/ftcost ./cmd/ftcost
 
 FROM gcr.io/distroless/static:nonroot
+ARG VERSION=
+LABEL org.opencontainers.image.version=${VERSION} org.opencontainers.image.source=https://github.com/ftcost/ftcost org.opencontainers.image.title=ftcost-manager
 WORKDIR /
 COPY --from=builder /out/manager /manager
 COPY --from=builder /out/ftcost /ftcost

@@ -29,9 +29,10 @@ generate: controller-gen ## Generate deepcopy code from the API types.
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
 
 .PHONY: manifests
-manifests: controller-gen ## Generate CRDs (and RBAC from controller markers) into config/.
+manifests: controller-gen ## Generate CRDs (and RBAC from controller markers, split by feature) into config/.
 	$(CONTROLLER_GEN) crd paths="./api/..." output:crd:artifacts:config=config/crd/bases
-	$(CONTROLLER_GEN) rbac:roleName=manager-role paths="./internal/controller/..." output:rbac:artifacts:config=config/rbac
+	$(CONTROLLER_GEN) rbac:roleName=manager-role paths="./internal/controller/...;./internal/manager/..." output:rbac:artifacts:config=config/rbac
+	go run ./hack/gendist -rbac
 
 .PHONY: fmt
 fmt: ## Run gofmt on the tree.
@@ -92,9 +93,10 @@ bench-operator: manifests controlplane ## The operator against a plain client on
 	go tool pprof -top -nodecount=30 $(BENCH_DIR)/manager $(BENCH_DIR)/manager-cpu.pprof | head -40
 
 ##@ Run
+ARGS ?=
 .PHONY: demo
-demo: manifests controlplane ## Run ftcost on an embedded control plane, apply the samples, print `kubectl get fte -o wide`.
-	hack/demo.sh
+demo: manifests controlplane ## Run ftcost on an embedded control plane, apply the samples, print `kubectl get fte -o wide` (ARGS=--flag=... to the manager).
+	hack/demo.sh $(ARGS)
 
 .PHONY: demo-stop
 demo-stop: ## Stop the control plane that `make demo` left running.
@@ -128,13 +130,22 @@ build: generate ## Build the manager and the ftcost CLI into bin/.
 docker-build: ## Build the manager image IMG (default ftcost-manager:VERSION) with VERSION stamped in; needs Docker.
 	docker build --build-arg VERSION=$(VERSION) -t $(or $(IMG),ftcost-manager:$(VERSION)) .
 
+.PHONY: image
+image: ko ## Build the manager's OCI image with ko, no Docker or registry: bin/image (OCI layout) and bin/ftcost-manager.tar.
+	KO=$(KO) VERSION=$(VERSION) hack/image.sh
+
+.PHONY: print-ko
+print-ko: ## Print the path of the ko binary make image uses.
+	@echo '$(KO)'
+
 .PHONY: print-ldflags
 print-ldflags: ## Print the -ldflags the build stamps the version with.
 	@echo '$(LDFLAGS)'
 
 .PHONY: plugin
-plugin: ## Build the kubectl plugin bin/kubectl-ftcost (the ftcost binary under the plugin's name); put bin/ on PATH.
-	go build -o $(LOCALBIN)/kubectl-ftcost ./cmd/ftcost
+plugin: ## Build the kubectl plugin bin/kubectl-ftcost and its completion bin/kubectl_complete-ftcost (kubectl >= 1.26); put bin/ on PATH.
+	go build -ldflags "$(LDFLAGS)" -o $(LOCALBIN)/kubectl-ftcost ./cmd/ftcost
+	ln -f $(LOCALBIN)/kubectl-ftcost $(LOCALBIN)/kubectl_complete-ftcost
 
 DIST_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
 .PHONY: dist
@@ -162,6 +173,15 @@ $(GOLANGCI_LINT): | $(LOCALBIN)
 	@echo "installing golangci-lint $(GOLANGCI_LINT_VERSION) into $(LOCALBIN) (a few minutes, once)"
 	GOBIN=$(LOCALBIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 	mv $(LOCALBIN)/golangci-lint $(GOLANGCI_LINT)
+
+KO_VERSION ?= v0.18.0
+KO ?= $(LOCALBIN)/ko-$(KO_VERSION)
+.PHONY: ko
+ko: $(KO) ## Install ko into bin/ (from the Go module proxy).
+$(KO): | $(LOCALBIN)
+	@echo "installing ko $(KO_VERSION) into $(LOCALBIN)"
+	GOBIN=$(LOCALBIN) GOFLAGS=-mod=mod go install github.com/google/ko@$(KO_VERSION)
+	mv $(LOCALBIN)/ko $(KO)
 
 .PHONY: controlplane
 controlplane: ## Build kube-apiserver and etcd from the Go module proxy into bin/controlplane (once).

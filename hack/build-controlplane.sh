@@ -6,9 +6,13 @@ set -euo pipefail
 KUBERNETES_VERSION="${KUBERNETES_VERSION:-v1.37.2}"
 ETCD_VERSION="${ETCD_VERSION:-v3.7.0}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-OUT="${ROOT}/bin/controlplane"
+# CONTROLPLANE_DIR builds elsewhere (e.g. to try a change without touching a shared bin/controlplane).
+OUT="${CONTROLPLANE_DIR:-${ROOT}/bin/controlplane}"
 STAMP="${OUT}/.versions"
-WANT="kubernetes=${KUBERNETES_VERSION} etcd=${ETCD_VERSION}"
+# The stamp names what is built and how: "version-stamped" marks binaries that report their real
+# version (older builds reported v0.0.0-master, which kubectl version and helm's kubeVersion refuse),
+# so a tree built before the stamp rebuilds once.
+WANT="kubernetes=${KUBERNETES_VERSION} etcd=${ETCD_VERSION} version-stamped"
 
 log() { printf '[controlplane %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
@@ -18,7 +22,7 @@ if [[ -x "${OUT}/kube-apiserver" && -x "${OUT}/etcd" && -f "${STAMP}" && "$(cat 
 fi
 
 mkdir -p "${OUT}"
-WORK="${ROOT}/bin/.controlplane-src"
+WORK="$(dirname "${OUT}")/.controlplane-src"
 rm -rf "${WORK}"
 mkdir -p "${WORK}"
 cd "${WORK}"
@@ -56,8 +60,20 @@ GO
 
 log "downloading modules for kube-apiserver (first time only; cached in $(go env GOMODCACHE))"
 go get "k8s.io/kubernetes/cmd/kube-apiserver@${KUBERNETES_VERSION}"
-log "building kube-apiserver (about 4 minutes on 2 cores)"
-go build -trimpath -ldflags='-s -w' -o "${OUT}/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+# Stamp the version as Kubernetes' own build does (hack/lib/version.sh: the same variables of
+# k8s.io/component-base/version and k8s.io/client-go/pkg/version), so /version, kubectl version and
+# helm's kubeVersion check see the release. The commit is not in the module proxy's metadata; the
+# build date is the release's, from it, so the binary is reproducible.
+minor="${KUBERNETES_VERSION#v1.}"; minor="${minor%%.*}"
+info="$(go mod download -json "k8s.io/kubernetes@${KUBERNETES_VERSION}" | sed -n 's/^[[:space:]]*"Info": "\(.*\)",\{0,1\}$/\1/p')"
+release_time="$(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "${info}")"
+kube_ldflags="-s -w"
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  kube_ldflags+=" -X ${pkg}.gitVersion=${KUBERNETES_VERSION} -X ${pkg}.gitMajor=1 -X ${pkg}.gitMinor=${minor}"
+  kube_ldflags+=" -X ${pkg}.gitTreeState=clean -X ${pkg}.buildDate=${release_time:-1970-01-01T00:00:00Z}"
+done
+log "building kube-apiserver ${KUBERNETES_VERSION} (about 4 minutes on 2 cores)"
+go build -trimpath -ldflags="${kube_ldflags}" -o "${OUT}/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
 log "built ${OUT}/kube-apiserver"
 
 log "downloading etcd ${ETCD_VERSION}"

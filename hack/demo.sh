@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # make demo: start ftcost on an embedded control plane in the background, apply the samples, wait
 # until every estimate is Ready, and print them. The control plane keeps running for kubectl;
-# `make demo-stop` (or hack/demo.sh stop) ends it.
+# `make demo-stop` (or hack/demo.sh stop) ends it. Arguments go to the manager (cmd/local), e.g.
+#   make demo ARGS=--metrics-bind-address=127.0.0.1:18080
+# When the manager cannot start, or stops, the demo fails at once with the manager's own error.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${ROOT}"
@@ -30,19 +32,30 @@ rm -f "${KUBECONFIG}"
 log "building the local runner (cmd/local)"
 go build -o "${ROOT}/bin/ftcost-local" ./cmd/local
 log "starting etcd, kube-apiserver and the manager in the background (log: ${LOG})"
-nohup "${ROOT}/bin/ftcost-local" >"${LOG}" 2>&1 &
+nohup "${ROOT}/bin/ftcost-local" "$@" >"${LOG}" 2>&1 &
 echo $! >"${PIDFILE}"
-for i in $(seq 1 120); do
+# fail prints why the demo stopped: the manager's own error (the last lines of its log) first.
+fail() {
+  echo >&2
+  echo "make demo failed: $*" >&2
+  echo "--- the last lines of ${LOG} ---" >&2
+  tail -n 25 "${LOG}" >&2 || true
+  stop
+  exit 1
+}
+alive() { kill -0 "$(cat "${PIDFILE}")" 2>/dev/null; }
+for i in $(seq 1 180); do
   grep -q "ftcost is running" "${LOG}" 2>/dev/null && break
-  kill -0 "$(cat "${PIDFILE}")" 2>/dev/null || { cat "${LOG}" >&2; echo "the local control plane exited" >&2; exit 1; }
+  alive || fail "the local control plane or the manager exited before it was running"
   (( i % 10 == 0 )) && log "still waiting for the control plane (${i}s)"
   sleep 1
 done
-grep -q "ftcost is running" "${LOG}" || { cat "${LOG}" >&2; echo "the local control plane did not start in 120s" >&2; exit 1; }
+grep -q "ftcost is running" "${LOG}" || fail "the manager was not running after 180s"
 log "control plane up; applying config/samples"
-kubectl apply -k config/samples
+kubectl apply -k config/samples || fail "kubectl apply -k config/samples failed"
 log "waiting for every estimate to be Ready"
-kubectl wait --for=condition=Ready fte --all --timeout=120s >/dev/null
+alive || fail "the manager stopped"
+kubectl wait --for=condition=Ready fte --all --timeout=120s >/dev/null || { alive || fail "the manager stopped"; fail "not every estimate became Ready in 120s"; }
 echo
 kubectl get fte -o wide
 echo

@@ -684,19 +684,20 @@ type FineTuneEstimateStatus struct {
 // +kubebuilder:resource:scope=Namespaced,shortName=fte,categories=ftcost
 // +kubebuilder:printcolumn:name="Model",type=string,JSONPath=`.spec.model`
 // +kubebuilder:printcolumn:name="Method",type=string,JSONPath=`.spec.method`
-// +kubebuilder:printcolumn:name="Provider",type=string,JSONPath=`.spec.training.provider`
 // +kubebuilder:printcolumn:name="GPU-Hours",type=string,JSONPath=`.status.gpuHours`
-// +kubebuilder:printcolumn:name="Upfront",type=string,JSONPath=`.status.upfrontCost`
+// +kubebuilder:printcolumn:name="Upfront-USD",type=string,JSONPath=`.status.upfrontCost`,description="Training plus one-time costs, USD (status.currency)"
 // +kubebuilder:printcolumn:name="Break-Even",type=string,JSONPath=`.status.breakEvenMonths`,description="Months until cumulative savings cover the upfront cost"
 // +kubebuilder:printcolumn:name="Recommendation",type=string,JSONPath=`.status.recommendation`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,description="Why the estimate is (not) Ready: Estimated, or what failed"
 // +kubebuilder:printcolumn:name="Approved",type=string,JSONPath=`.status.conditions[?(@.type=="Approved")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Provider",type=string,JSONPath=`.spec.training.provider`,priority=1
 // +kubebuilder:printcolumn:name="GPUs",type=integer,JSONPath=`.status.gpuCount`,priority=1
 // +kubebuilder:printcolumn:name="Mem/GPU",type=string,JSONPath=`.status.memoryPerGPUGiB`,description="Estimated peak memory per GPU, GiB",priority=1
-// +kubebuilder:printcolumn:name="API/Month",type=string,JSONPath=`.status.apiMonthlyCost`,priority=1
-// +kubebuilder:printcolumn:name="Net-Savings",type=string,JSONPath=`.status.netSavings`,priority=1
-// +kubebuilder:printcolumn:name="ROI",type=string,JSONPath=`.status.roiPercent`,priority=1
-// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`,priority=1
+// +kubebuilder:printcolumn:name="API/Month-USD",type=string,JSONPath=`.status.apiMonthlyCost`,priority=1
+// +kubebuilder:printcolumn:name="Net-Savings-USD",type=string,JSONPath=`.status.netSavings`,priority=1
+// +kubebuilder:printcolumn:name="ROI%",type=string,JSONPath=`.status.roiPercent`,priority=1
 type FineTuneEstimate struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -1,6 +1,7 @@
 // Command local runs ftcost on an embedded control plane: etcd and kube-apiserver from
-// bin/controlplane (built by `make controlplane`), the CRDs and the default PriceCatalog installed,
-// the manager in-process, and a kubeconfig written for kubectl. It runs until interrupted.
+// bin/controlplane (built by `make controlplane`), the CRDs installed, the manager in-process (which
+// creates the default PriceCatalog, as in a cluster), and a kubeconfig written for kubectl. It runs
+// until interrupted, and exits non-zero as soon as the manager cannot start.
 package main
 
 import (
@@ -8,19 +9,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/ftcost/ftcost/engine"
-	"github.com/ftcost/ftcost/internal/catalog"
 	"github.com/ftcost/ftcost/internal/manager"
-	"github.com/ftcost/ftcost/internal/scheme"
 )
 
 func main() {
@@ -36,9 +33,14 @@ func main() {
 	_ = flag.Set("metrics-bind-address", "127.0.0.1:8080")
 	_ = flag.Set("metrics-secure", "false")
 	_ = flag.Set("health-probe-bind-address", "0")
+	_ = flag.Set("create-default-catalog", "true") // as config/manager deploys it
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "local: unexpected arguments %q (flags start with --)\n", flag.Args())
+		os.Exit(2)
+	}
 	if err := run(ctrl.SetupSignalHandler(), opts, *assets, *crds, *dir); err != nil {
 		fmt.Fprintln(os.Stderr, "local:", err)
 		os.Exit(1)
@@ -48,6 +50,12 @@ func main() {
 func run(ctx context.Context, opts manager.Options, assets, crds, dir string) error {
 	if _, err := os.Stat(filepath.Join(assets, "kube-apiserver")); err != nil {
 		return fmt.Errorf("no kube-apiserver in %s: run 'make controlplane' first", assets)
+	}
+	// Fail before starting anything when an address the manager must listen on is taken (another
+	// demo, another program on 8080): the manager would otherwise fail after the control plane is up.
+	if err := addressesFree(map[string]string{"--metrics-bind-address": opts.MetricsAddr,
+		"--health-probe-bind-address": opts.ProbeAddr, "--pprof-bind-address": opts.PprofAddr}); err != nil {
+		return err
 	}
 	env := &envtest.Environment{CRDDirectoryPaths: []string{crds}, ErrorIfCRDPathMissing: true, BinaryAssetsDirectory: assets}
 	fmt.Println("Starting etcd and kube-apiserver from", assets)
@@ -76,17 +84,26 @@ func run(ctx context.Context, opts manager.Options, assets, crds, dir string) er
 		return err
 	}
 
-	c, err := client.New(cfg, client.Options{Scheme: scheme.New()})
-	if err != nil {
-		return err
-	}
-	if err := c.Create(ctx, catalog.FromEngine(engine.BuiltinCatalog(), "default")); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("installing the default PriceCatalog: %w", err)
-	}
-
 	mgr, err := manager.New(ctx, cfg, opts)
 	if err != nil {
 		return err
+	}
+	// "ftcost is running" (which hack/demo.sh waits for) only once the manager runs: its caches
+	// synced and nothing failed to start.
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("the manager did not start: %w", err)
+	case <-mgr.Elected():
+	}
+	if !mgr.GetCache().WaitForCacheSync(ctx) {
+		return fmt.Errorf("the manager's caches did not sync")
+	}
+	select {
+	case err := <-done:
+		return fmt.Errorf("the manager stopped: %w", err)
+	default:
 	}
 	fmt.Printf(`
 ftcost is running on a local control plane at %s
@@ -95,8 +112,23 @@ ftcost is running on a local control plane at %s
   kubectl get fte -o wide
 Press Ctrl-C to stop.
 `, cfg.Host, kcPath)
-	if err := mgr.Start(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		return err
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("the manager stopped: %w", err)
+	}
+	return nil
+}
+
+// addressesFree fails naming the flag whose address something else listens on ("0" and "" are off).
+func addressesFree(addrs map[string]string) error {
+	for flagName, addr := range addrs {
+		if addr == "" || addr == "0" {
+			continue
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("%s=%s cannot be used: %w (another 'make demo' or program holds it; stop it, or pass another address, e.g. make demo ARGS=%s=127.0.0.1:18080)", flagName, addr, err, flagName)
+		}
+		_ = l.Close()
 	}
 	return nil
 }

@@ -1,4 +1,5 @@
-// Command gendist writes dist/chart and dist/install.yaml from config/ (make chart, make build-installer).
+// Command gendist writes dist/chart and dist/install.yaml from config/ (make chart, make build-installer),
+// and splits config/rbac/role.yaml into the roles of each feature (make manifests).
 package main
 
 import (
@@ -14,7 +15,14 @@ func main() {
 	chart := flag.String("chart", "", "Write the Helm chart into this folder (replacing it).")
 	installer := flag.String("installer", "", "Write config/default as one manifest to this file.")
 	image := flag.String("image", "", "The manager's image (name:tag) in the installer; empty keeps config/manager's.")
+	rbac := flag.Bool("rbac", false, "Split config/rbac/role.yaml into config/rbac's per-feature roles.")
 	flag.Parse()
+	if *rbac {
+		if err := dist.WriteRBAC(*root); err != nil {
+			fmt.Fprintln(os.Stderr, "gendist:", err)
+			os.Exit(1)
+		}
+	}
 	if err := run(*root, *chart, *installer, *image); err != nil {
 		fmt.Fprintln(os.Stderr, "gendist:", err)
 		os.Exit(1)

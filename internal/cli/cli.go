@@ -51,8 +51,12 @@ const PluginName = "kubectl-ftcost"
 
 func runAs(binary string, args []string, s Streams) int {
 	root := NewRootCommand(s)
-	if strings.TrimSuffix(binary, ".exe") == PluginName {
+	switch strings.TrimSuffix(binary, ".exe") {
+	case PluginName:
 		root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl ftcost"}
+	case CompletePluginName: // kubectl asks it to complete "kubectl ftcost ARGS"
+		root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl ftcost"}
+		args = append([]string{cobra.ShellCompRequestCmd}, args...)
 	}
 	root.SetArgs(args)
 	err := root.Execute()
@@ -85,5 +89,6 @@ PATH as kubectl-ftcost it is the kubectl plugin "kubectl ftcost".`,
 	root.SetErr(s.Err)
 	root.AddCommand(newEstimateCommand(s), newGetCommand(s), newChartCommand(s), newExplainCommand(s), newCatalogCommand(s),
 		newRentVsBuyCommand(s), newVersionCommand(s))
+	setUpCompletion(root)
 	return root
 }

@@ -142,12 +142,12 @@ func TestArticleExample1(t *testing.T) {
 		if len(lines) != 2 {
 			t.Fatalf("want a header and one row:\n%s", r.out)
 		}
-		wideColumns := []string{"NAMESPACE", "NAME", "MODEL", "METHOD", "PROVIDER", "GPU-HOURS", "UPFRONT", "BREAK-EVEN",
-			"RECOMMENDATION", "APPROVED", "GPUS", "MEM/GPU", "API/MONTH", "NET-SAVINGS", "ROI", "READY"}
+		wideColumns := []string{"NAMESPACE", "NAME", "MODEL", "METHOD", "GPU-HOURS", "UPFRONT-USD", "BREAK-EVEN",
+			"RECOMMENDATION", "READY", "REASON", "APPROVED", "PROVIDER", "GPUS", "MEM/GPU", "API/MONTH-USD", "NET-SAVINGS-USD", "ROI%"}
 		if got, want := strings.Fields(lines[0]), wideColumns; !cmp.Equal(got, want) {
 			t.Errorf("header %v, want %v", got, want)
 		}
-		want := []string{"ml", "support-bot", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "20.0", "FineTune", "True", "1", "43.0", "50.00", "798.75", "79.8", "True"}
+		want := []string{"ml", "support-bot", "llama-13b", "LoRA", "0.5", "1001.25", "20.0", "FineTune", "True", "Estimated", "True", "runpod", "1", "43.0", "50.00", "798.75", "79.8"}
 		if got := strings.Fields(lines[1]); !cmp.Equal(got, want) {
 			t.Errorf("row %v\nwant %v", got, want)
 		}

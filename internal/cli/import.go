@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,6 +44,7 @@ type importOptions struct {
 	region        string
 	gpuType       string
 	gpuTFLOPs     map[string]string
+	gpuMemory     map[string]string
 	mergeBuiltin  bool
 	clock         clock.PassiveClock
 }
@@ -55,11 +57,16 @@ func newCatalogImportCommand(s Streams) *cobra.Command {
 		Long: `import reads a price list and writes a PriceCatalog with its prices, each entry with a source and
 an effective date:
 
-  litellm   LiteLLM's model_prices_and_context_window.json: chat and completion models become API
-            models priced per million tokens (--provider filters on litellm_provider).
+  litellm   LiteLLM's model_prices_and_context_window.json: chat, completion and responses models
+            become API models priced per million tokens (--provider filters on litellm_provider);
+            token-priced models of other modes are named once per mode on stderr. More API models
+            than a PriceCatalog holds (1024) are written as catalogs NAME-1, NAME-2, ...
   skypilot  a SkyPilot catalog vms.csv: per-instance Price and SpotPrice divided by AcceleratorCount
             become the GPUHourly providers PROVIDER-on-demand and PROVIDER-spot, the cheapest row
-            per GPU type winning; the GPU types priced become GPU entries.
+            per GPU type winning; the GPU types priced become GPU entries. An H100 or H200 price
+            goes to the form factor its instance type names (H100-PCIe, H100-NVL; SXM is the
+            built-in H100); a row naming none, beside rows that do, is refused by name. GPUs the
+            file and ftcost cannot describe take --gpu-memory and --gpu-tflops.
   opencost  an OpenCost custom pricing config: its GPU and spotGPU hourly prices become
             PROVIDER-on-demand and PROVIDER-spot pricing --gpu-type.
 
@@ -89,6 +96,7 @@ unknown format, nothing importable, or a catalog that would not validate.`,
 	f.StringVar(&o.region, "region", "", "skypilot: keep only rows of this Region")
 	f.StringVar(&o.gpuType, "gpu-type", "", "opencost: the GPU type the GPU and spotGPU prices are for (required)")
 	f.StringToStringVar(&o.gpuTFLOPs, "gpu-tflops", nil, "peak dense BF16 TFLOP/s of GPUs ftcost does not know, as NAME=TFLOPS; repeatable")
+	f.StringToStringVar(&o.gpuMemory, "gpu-memory", nil, "memory in GiB of GPUs the file does not describe (e.g. no SkyPilot GpuInfo), as NAME=GIB; repeatable")
 	f.BoolVar(&o.mergeBuiltin, "merge-builtin", false, "start from the built-in catalog (models, GPUs, providers, API models); imported entries replace built-in ones of the same name")
 	_ = cmd.MarkFlagRequired("format")
 	return cmd
@@ -123,6 +131,15 @@ func runImport(s Streams, o *importOptions, path string) error {
 		}
 	}
 
+	memory := map[string]int32{}
+	for gpu, gib := range o.gpuMemory {
+		n, err := strconv.ParseInt(gib, 10, 32)
+		if err != nil || n < 1 || n > 4096 {
+			return inputError(s, "--gpu-memory %s=%s: want a whole number of GiB from 1 to 4096", gpu, gib)
+		}
+		memory[gpu] = int32(n)
+	}
+
 	var data []byte
 	var err error
 	file := path
@@ -136,7 +153,7 @@ func runImport(s Streams, o *importOptions, path string) error {
 		return inputError(s, "%v", err)
 	}
 	opts := importers.Options{Source: o.source, EffectiveDate: o.effectiveDate, Provider: o.provider,
-		Region: o.region, GPUType: o.gpuType, PeakBF16TFLOPs: o.gpuTFLOPs}
+		Region: o.region, GPUType: o.gpuType, PeakBF16TFLOPs: o.gpuTFLOPs, MemoryGiB: memory}
 	if opts.Source == "" {
 		opts.Source = filepath.Base(file)
 	}
@@ -181,24 +198,30 @@ func runImport(s Streams, o *importOptions, path string) error {
 			fmt.Fprintf(s.Err, "%s replaces the built-in %s\n", file, r)
 		}
 	}
-	obj, err := catalogManifest(pc)
-	if err != nil {
-		return err
+	// More API models than one PriceCatalog holds: as many catalogs as needed, said once.
+	catalogs := splitCatalog(pc, maxAPIModels)
+	if len(catalogs) > 1 {
+		fmt.Fprintf(s.Err, "%d API models are more than one PriceCatalog holds (%d): writing %d catalogs, %s to %s (--provider keeps fewer)\n",
+			len(pc.Spec.APIModels), maxAPIModels, len(catalogs), catalogs[0].Name, catalogs[len(catalogs)-1].Name)
 	}
-	if err := checkCatalog(obj, pc); err != nil {
-		hint := ""
-		if n := len(pc.Spec.APIModels); n > maxAPIModels {
-			hint = fmt.Sprintf(" (%d API models, at most %d fit in a PriceCatalog: choose providers with --provider)", n, maxAPIModels)
+	b := []byte(fmt.Sprintf("# Imported by ftcost catalog import --format %s from %s on %s.\n", o.format, filepath.Base(file), o.effectiveDate))
+	for i, c := range catalogs {
+		obj, err := catalogManifest(c)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(s.Err, "imported %d, skipped %d\n", res.Imported, res.Skipped)
-		return inputError(s, "the imported catalog would not validate%s: %v", hint, err)
+		if err := checkCatalog(obj, c); err != nil {
+			return inputError(s, "the imported catalog %s would not validate (nothing written): %v", c.Name, err)
+		}
+		y, err := yaml.Marshal(obj)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			b = append(b, "---\n"...)
+		}
+		b = append(b, y...)
 	}
-
-	b, err := yaml.Marshal(obj)
-	if err != nil {
-		return err
-	}
-	b = append([]byte(fmt.Sprintf("# Imported by ftcost catalog import --format %s from %s on %s.\n", o.format, filepath.Base(file), o.effectiveDate)), b...)
 	if o.output != "" {
 		if err := os.WriteFile(o.output, b, 0o644); err != nil {
 			return inputError(s, "%v", err)
@@ -259,4 +282,23 @@ func decimalPattern(v string) bool {
 		nonZero = nonZero || r != '0'
 	}
 	return nonZero
+}
+
+// splitCatalog returns pc, or when it has more than limit API models, catalogs NAME-1, NAME-2, ...
+// with at most limit API models each (in name order); the first keeps the models, GPUs and providers.
+func splitCatalog(pc *ftv1.PriceCatalog, limit int) []*ftv1.PriceCatalog {
+	if len(pc.Spec.APIModels) <= limit {
+		return []*ftv1.PriceCatalog{pc}
+	}
+	var out []*ftv1.PriceCatalog
+	for i := 0; i < len(pc.Spec.APIModels); i += limit {
+		c := pc.DeepCopy()
+		c.Name = fmt.Sprintf("%s-%d", pc.Name, len(out)+1)
+		c.Spec.APIModels = pc.Spec.APIModels[i:min(i+limit, len(pc.Spec.APIModels))]
+		if i > 0 {
+			c.Spec.Models, c.Spec.GPUs, c.Spec.Providers = nil, nil, nil
+		}
+		out = append(out, c)
+	}
+	return out
 }

@@ -75,7 +75,7 @@ func TestImport(t *testing.T) {
 		"skypilot": {
 			args: []string{"--format", "skypilot", tdImport("aws/vms.csv")},
 			stderr: []string{
-				"vms.csv: line 5: p5.48xlarge: SpotPrice: empty; no Spot price from this row",
+				"vms.csv: SpotPrice is empty in 1 rows: no spot price from them",
 				`vms.csv: line 8: p3.2xlarge: SpotPrice: "abc" is not a number; no Spot price from this row`,
 				"warning: " + tdImport("aws/vms.csv") + ": GPU A10G left out",
 				"imported 4, skipped 3\n",
@@ -189,9 +189,24 @@ func TestImportTooManyAPIModels(t *testing.T) {
 		fmt.Fprintf(&b, `"model-%d": {"input_cost_per_token": 1e-06, "output_cost_per_token": 2e-06, "litellm_provider": "p%d", "mode": "chat"}`, i, i%2)
 	}
 	b.WriteString("\n}\n")
+	// All of them, in as many catalogs as the CRD's limit needs, said once; the exit code agrees.
 	r := ftcost(t, b.String(), "catalog", "import", "--format", "litellm", "-")
-	if r.code != ExitInput || r.out != "" || !strings.Contains(r.err, "1025 API models, at most 1024 fit in a PriceCatalog: choose providers with --provider") {
+	if r.code != ExitOK || strings.Count(r.err, "\n") != 2 ||
+		!strings.Contains(r.err, "1025 API models are more than one PriceCatalog holds (1024): writing 2 catalogs, imported-1 to imported-2") ||
+		!strings.Contains(r.err, "imported 1025, skipped 0") {
 		t.Errorf("exit %d, stderr:\n%s", r.code, r.err)
+	}
+	docs := strings.Split(strings.SplitN(r.out, "\n", 2)[1], "---\n")
+	total := 0
+	for i, doc := range docs {
+		pc := checkImported(t, doc)
+		if want := fmt.Sprintf("imported-%d", i+1); pc.Name != want {
+			t.Errorf("catalog %d is named %q, want %q", i, pc.Name, want)
+		}
+		total += len(pc.Spec.APIModels)
+	}
+	if len(docs) != 2 || total != maxAPIModels+1 {
+		t.Errorf("%d catalogs with %d API models, want 2 with %d", len(docs), total, maxAPIModels+1)
 	}
 	r = ftcost(t, b.String(), "catalog", "import", "--format", "litellm", "-", "--provider", "p1")
 	if r.code != ExitOK || !strings.Contains(r.err, "imported 512, skipped 513") {
@@ -254,5 +269,27 @@ func TestImportThenEstimate(t *testing.T) {
 	}
 	if got := items[0].Status.TrainingCost; got != "6.15" { // 0.5 x 12.29 = 6.145, half away from zero
 		t.Errorf("on-demand training cost %s, want 6.15", got)
+	}
+}
+
+// TestImportGPUMemory: --gpu-memory describes a GPU whose memory the file lacks (a RunPod-like row
+// without GpuInfo); a value that is no whole number of GiB is refused naming the flag.
+func TestImportGPUMemory(t *testing.T) {
+	csv := "InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,GpuInfo,Price,SpotPrice,Region\n1x_V100,V100,1.0,8.0,61.0,,0.5,,us\n"
+	r := ftcost(t, csv, "catalog", "import", "--format", "skypilot", "-", "--provider", "runpod")
+	if r.code != ExitInput || !strings.Contains(r.err, "--gpu-memory V100=GIB --gpu-tflops V100=TFLOPS") {
+		t.Errorf("without the figures: exit %d, stderr:\n%s", r.code, r.err)
+	}
+	r = ftcost(t, csv, "catalog", "import", "--format", "skypilot", "-", "--provider", "runpod", "--gpu-memory", "V100=16", "--gpu-tflops", "V100=125")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.err)
+	}
+	pc := checkImported(t, r.out)
+	if len(pc.Spec.GPUs) != 1 || pc.Spec.GPUs[0].MemoryGiB != 16 || !strings.Contains(pc.Spec.GPUs[0].Source, "--gpu-memory") {
+		t.Errorf("GPUs %+v: want V100 with 16 GiB from --gpu-memory", pc.Spec.GPUs)
+	}
+	r = ftcost(t, csv, "catalog", "import", "--format", "skypilot", "-", "--provider", "runpod", "--gpu-memory", "V100=lots")
+	if r.code != ExitInput || !strings.Contains(r.err, "--gpu-memory V100=lots") {
+		t.Errorf("bad --gpu-memory: exit %d, stderr:\n%s", r.code, r.err)
 	}
 }

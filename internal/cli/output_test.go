@@ -28,24 +28,24 @@ func TestOutputFormats(t *testing.T) {
 		raw  string
 	}{
 		"default": {args: nil, want: [][]string{
-			{"NAMESPACE", "NAME", "MODEL", "METHOD", "PROVIDER", "GPU-HOURS", "UPFRONT", "BREAK-EVEN", "RECOMMENDATION", "APPROVED"},
-			{"ml", "support-bot", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "20.0", "FineTune", "True"},
-			{"default", "low-traffic", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "API", "False"},
+			{"NAMESPACE", "NAME", "MODEL", "METHOD", "GPU-HOURS", "UPFRONT-USD", "BREAK-EVEN", "RECOMMENDATION", "READY", "REASON", "APPROVED"},
+			{"ml", "support-bot", "llama-13b", "LoRA", "0.5", "1001.25", "20.0", "FineTune", "True", "Estimated", "True"},
+			{"default", "low-traffic", "llama-13b", "LoRA", "0.5", "1001.25", "API", "True", "Estimated", "False"},
 		}},
 		"table is the default": {args: []string{"-o", "table"}, want: [][]string{
-			{"NAMESPACE", "NAME", "MODEL", "METHOD", "PROVIDER", "GPU-HOURS", "UPFRONT", "BREAK-EVEN", "RECOMMENDATION", "APPROVED"},
-			{"ml", "support-bot", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "20.0", "FineTune", "True"},
-			{"default", "low-traffic", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "API", "False"},
+			{"NAMESPACE", "NAME", "MODEL", "METHOD", "GPU-HOURS", "UPFRONT-USD", "BREAK-EVEN", "RECOMMENDATION", "READY", "REASON", "APPROVED"},
+			{"ml", "support-bot", "llama-13b", "LoRA", "0.5", "1001.25", "20.0", "FineTune", "True", "Estimated", "True"},
+			{"default", "low-traffic", "llama-13b", "LoRA", "0.5", "1001.25", "API", "True", "Estimated", "False"},
 		}},
 		"wide": {args: []string{"-o", "wide"}, want: [][]string{
-			{"NAMESPACE", "NAME", "MODEL", "METHOD", "PROVIDER", "GPU-HOURS", "UPFRONT", "BREAK-EVEN", "RECOMMENDATION", "APPROVED",
-				"GPUS", "MEM/GPU", "API/MONTH", "NET-SAVINGS", "ROI", "READY"},
-			{"ml", "support-bot", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "20.0", "FineTune", "True", "1", "43.0", "50.00", "798.75", "79.8", "True"},
-			{"default", "low-traffic", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "API", "False", "1", "43.0", "0.50", "-983.25", "-98.2", "True"},
+			{"NAMESPACE", "NAME", "MODEL", "METHOD", "GPU-HOURS", "UPFRONT-USD", "BREAK-EVEN", "RECOMMENDATION", "READY", "REASON", "APPROVED",
+				"PROVIDER", "GPUS", "MEM/GPU", "API/MONTH-USD", "NET-SAVINGS-USD", "ROI%"},
+			{"ml", "support-bot", "llama-13b", "LoRA", "0.5", "1001.25", "20.0", "FineTune", "True", "Estimated", "True", "runpod", "1", "43.0", "50.00", "798.75", "79.8"},
+			{"default", "low-traffic", "llama-13b", "LoRA", "0.5", "1001.25", "API", "True", "Estimated", "False", "runpod", "1", "43.0", "0.50", "-983.25", "-98.2"},
 		}},
 		"no headers": {args: []string{"--no-headers"}, want: [][]string{
-			{"ml", "support-bot", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "20.0", "FineTune", "True"},
-			{"default", "low-traffic", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "API", "False"},
+			{"ml", "support-bot", "llama-13b", "LoRA", "0.5", "1001.25", "20.0", "FineTune", "True", "Estimated", "True"},
+			{"default", "low-traffic", "llama-13b", "LoRA", "0.5", "1001.25", "API", "True", "Estimated", "False"},
 		}},
 		"name": {args: []string{"-o", "name"},
 			raw: "finetuneestimate.ftcost.io/support-bot\nfinetuneestimate.ftcost.io/low-traffic\n"},

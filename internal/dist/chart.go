@@ -24,6 +24,8 @@ const (
 	sPodExtras = "__FTCOST_POD_EXTRAS__"
 	sInterval  = "__FTCOST_INTERVAL__"
 	sMonLabels = "__FTCOST_MONITOR_LABELS__"
+	sPromName  = "__FTCOST_PROMETHEUS_SA__"
+	sPromNS    = "__FTCOST_PROMETHEUS_NS__"
 )
 
 // kustomization is the part of a kustomization.yaml the chart reads.
@@ -48,6 +50,11 @@ func readKustomization(root, dir string) (*kustomization, error) {
 	}
 	return k, nil
 }
+
+// jobGateOn is when the chart runs the suspend gate: it patches workloads, which the admission
+// policies confine to clearing the suspend switch of labelled ones, so it needs both values; and
+// without the gate nobody would release the workloads the policies hold.
+const jobGateOn = "and .Values.jobGate.enabled .Values.admissionPolicies.enabled"
 
 // chartObject is one template: an object of config/ and the values that switch it on.
 type chartObject struct {
@@ -98,8 +105,10 @@ func Chart(root string) (map[string][]byte, error) {
 			objs = append(objs, chartObject{obj: obj, cond: ".Values.crds.install", subs: map[string]func(int) string{
 				sKeep: func(int) string { return "{{- if .Values.crds.keep }}\nhelm.sh/resource-policy: keep\n{{- end }}" },
 			}})
-		case kind == "PriceCatalog":
-			objs = append(objs, chartObject{obj: obj, cond: ".Values.priceCatalog.create"})
+		case kind == "ClusterRole" && r.GetName() == def.NamePrefix+JobGateRoleName,
+			kind == "ClusterRoleBinding" && r.GetName() == def.NamePrefix+"job-gate-rolebinding":
+			// The gate's patch on workloads, only where the gate runs with the policies confining it.
+			objs = append(objs, chartObject{obj: obj, cond: jobGateOn})
 		case kind == "Service":
 			objs = append(objs, chartObject{obj: obj, cond: ".Values.metrics.enabled"})
 		case kind == "Deployment":
@@ -111,7 +120,7 @@ func Chart(root string) (map[string][]byte, error) {
 			objs = append(objs, co)
 		case strings.Contains(kind, "AdmissionPolicy"):
 			// Without the suspend gate nobody would release the workloads these policies hold.
-			objs = append(objs, chartObject{obj: obj, cond: "and .Values.admissionPolicies.enabled .Values.jobGate.enabled"})
+			objs = append(objs, chartObject{obj: obj, cond: jobGateOn})
 		default:
 			objs = append(objs, chartObject{obj: obj})
 		}
@@ -143,6 +152,17 @@ func Chart(root string) (map[string][]byte, error) {
 			return fmt.Sprintf("{{- with .Values.metrics.serviceMonitor.labels }}\n{{- toYaml . | nindent %d }}\n{{- end }}", indent)
 		},
 	}})
+
+	// ... and the binding that lets Prometheus's ServiceAccount GET /metrics.
+	reader, err := readObject(root, "prometheus/metrics_reader_binding.yaml")
+	if err != nil {
+		return nil, err
+	}
+	reader["metadata"].(map[string]any)["name"] = def.NamePrefix + reader["metadata"].(map[string]any)["name"].(string)
+	roleRef := reader["roleRef"].(map[string]any)
+	roleRef["name"] = def.NamePrefix + roleRef["name"].(string)
+	reader["subjects"] = []any{map[string]any{"kind": "ServiceAccount", "name": sPromName, "namespace": sPromNS}}
+	objs = append(objs, chartObject{obj: reader, cond: "and .Values.metrics.enabled .Values.metrics.serviceMonitor.enabled"})
 
 	files := map[string][]byte{}
 	for _, co := range objs {
@@ -219,6 +239,8 @@ func template1(co chartObject, namespace string) (string, string, error) {
 	// A plain replacement: the namespace is a DNS label, valid inside any YAML scalar.
 	text = strings.ReplaceAll(text, sNamespace, "{{ .Release.Namespace }}")
 	text = strings.ReplaceAll(text, sInterval, "{{ .Values.metrics.serviceMonitor.interval }}")
+	text = strings.ReplaceAll(text, sPromName, "{{ .Values.metrics.serviceMonitor.prometheusServiceAccount.name }}")
+	text = strings.ReplaceAll(text, sPromNS, "{{ .Values.metrics.serviceMonitor.prometheusServiceAccount.namespace }}")
 	if co.cond != "" {
 		text = "{{- if " + co.cond + " }}\n" + text + "{{- end }}\n"
 	}
@@ -295,14 +317,15 @@ func deployment(obj map[string]any) (chartObject, any, error) {
 				b.WriteString("{{- if .Values.leaderElection.enabled }}\n- --leader-elect\n{{- end }}\n")
 			case "--metrics-bind-address":
 				fmt.Fprintf(&b, "- --metrics-bind-address={{ if .Values.metrics.enabled }}%s{{ else }}0{{ end }}\n", value)
-			case "--enable-job-gate", "--enable-kueue-admission-check":
+			case "--enable-job-gate", "--enable-kueue-admission-check", "--create-default-catalog":
 				// set from values below
 			default:
 				q, _ := yaml.Marshal(a)
 				fmt.Fprintf(&b, "- %s\n", strings.TrimSpace(string(q)))
 			}
 		}
-		b.WriteString("- --enable-job-gate={{ .Values.jobGate.enabled }}\n")
+		b.WriteString("- --enable-job-gate={{ " + jobGateOn + " }}\n")
+		b.WriteString("- --create-default-catalog={{ .Values.priceCatalog.create }}\n")
 		b.WriteString("- --enable-kueue-admission-check={{ .Values.kueue.admissionCheck.enabled }}\n")
 		b.WriteString("{{- range .Values.extraArgs }}\n- {{ . | quote }}\n{{- end }}")
 		return b.String()

@@ -17,14 +17,20 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-const installerHeader = `# ftcost: CRDs, RBAC, the manager in namespace ftcost-system and the PriceCatalog "default".
+const installerHeader = `# ftcost: the namespace ftcost-system, CRDs, RBAC, the manager and the admission policies, in the
+# order they must be applied; one apply on a fresh cluster (Kubernetes >= 1.36):
 #   kubectl apply --server-side -f install.yaml
+# The manager creates the PriceCatalog "default" when it starts and finds none; removing this file's
+# objects keeps it unless the CRDs go too (docs/upgrade.md).
 # Generated from config/default by 'make build-installer'; do not edit.
 `
 
 // Render runs kustomize on config/<dir> under root.
 func Render(root, dir string) (resmap.ResMap, error) {
-	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	opts := krusty.MakeDefaultOptions()
+	// The kustomization's sortOptions decide the order, as for kubectl apply -k.
+	opts.Reorder = krusty.ReorderOptionUnspecified
+	k := krusty.MakeKustomizer(opts)
 	m, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(root, "config", dir))
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build config/%s: %w", dir, err)

@@ -11,7 +11,9 @@ type: application
 # The chart's version follows the manager's release (config/manager's images: newTag).
 version: [[ .Version ]]
 appVersion: "[[ .AppVersion ]]"
-kubeVersion: ">=1.30.0-0"
+# What the default values install needs: the admission policies (admissionPolicies.enabled) include a
+# MutatingAdmissionPolicy, admissionregistration.k8s.io/v1 since Kubernetes 1.36.
+kubeVersion: ">=1.36.0-0"
 home: https://github.com/ftcost/ftcost
 sources:
 - https://github.com/ftcost/ftcost
@@ -48,23 +50,30 @@ nodeSelector: {}
 tolerations: []
 affinity: {}
 
-# crds.install installs the FineTuneEstimate and PriceCatalog CRDs; crds.keep leaves them (and every
-# estimate and catalog) in place on helm uninstall.
+# crds.install installs ftcost's CRDs before the rest of the release (the chart applies no custom
+# resource, so one helm install works on a fresh cluster); crds.keep leaves them (and every estimate
+# and catalog) in place on helm uninstall. docs/upgrade.md: upgrading and removing CRDs.
 crds:
   install: true
   keep: true
 
-# priceCatalog.create installs the PriceCatalog "default" (the built-in prices), which estimates that
-# name no catalog price with.
+# priceCatalog.create lets the manager create the PriceCatalog "default" (the built-in prices, which
+# estimates that name no catalog are priced with) when it starts and finds none
+# (--create-default-catalog). The catalog is not part of the release: helm uninstall keeps it and
+# any prices imported into it.
 priceCatalog:
   create: true
 
-# jobGate.enabled releases suspended Jobs labelled ftcost.io/estimate once their estimate is Approved.
+# jobGate.enabled releases suspended workloads labelled ftcost.io/estimate once their estimate is
+# Approved. It needs admissionPolicies.enabled: only then does the chart grant the manager patch on
+# Jobs, JobSets, TrainJobs, PyTorchJobs and RayJobs (docs/reliability.md, "Permissions").
 jobGate:
   enabled: true
 
-# admissionPolicies.enabled installs the ValidatingAdmissionPolicies that protect the gates (only the
-# operator may clear spec.suspend on a gated Job; needs Kubernetes >= 1.30).
+# admissionPolicies.enabled installs the admission policies of the Job gate: a MutatingAdmissionPolicy
+# that stores labelled workloads suspended (needs Kubernetes >= 1.36) and ValidatingAdmissionPolicies
+# (>= 1.30) that let only the operator clear the switch and confine the operator's own writes. Off
+# also turns the Job gate off.
 admissionPolicies:
   enabled: true
 
@@ -76,14 +85,24 @@ kueue:
     create: true
 
 metrics:
-  # enabled serves Prometheus metrics on :8080 behind the Service ftcost-controller-manager-metrics-service.
+  # enabled serves Prometheus metrics over HTTPS on :8443 (port "https" of the Service
+  # ftcost-controller-manager-metrics-service) to callers the API server authenticates and that are
+  # bound to the ClusterRole ftcost-metrics-reader.
   enabled: true
   serviceMonitor:
-    # enabled creates a ServiceMonitor (needs the Prometheus Operator's CRDs).
+    # enabled creates a ServiceMonitor (needs the Prometheus Operator's CRDs) that scrapes the port
+    # "https" with Prometheus's ServiceAccount token (the manager's certificate is self-signed unless
+    # mounted, so TLS verification is skipped) and honorLabels, and binds ftcost-metrics-reader to
+    # that ServiceAccount.
     enabled: false
     interval: 30s
     # labels your Prometheus selects ServiceMonitors by, e.g. release: kube-prometheus-stack.
     labels: {}
+    # prometheusServiceAccount is the ServiceAccount Prometheus scrapes with: prometheus-k8s in
+    # monitoring for kube-prometheus, RELEASE-kube-prometheus-prometheus for kube-prometheus-stack.
+    prometheusServiceAccount:
+      name: prometheus-k8s
+      namespace: monitoring
 
 grafana:
   dashboard:
@@ -153,7 +172,13 @@ extraArgs: []
           "properties": {
             "enabled": {"type": "boolean"},
             "interval": {"type": "string", "pattern": "^([0-9]+(ms|s|m|h))+$"},
-            "labels": {"type": "object", "additionalProperties": {"type": "string"}}
+            "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+            "prometheusServiceAccount": {
+              "type": "object",
+              "additionalProperties": false,
+              "required": ["name", "namespace"],
+              "properties": {"name": {"type": "string", "minLength": 1}, "namespace": {"type": "string", "minLength": 1}}
+            }
           }
         }
       }
@@ -218,13 +243,25 @@ Estimate a fine-tuning run:
   kubectl apply -n default -f https://raw.githubusercontent.com/ftcost/ftcost/{{ .Chart.AppVersion }}/config/samples/support-bot.yaml
   kubectl get fte -n default -o wide
   kubectl wait -n default --for=condition=Approved fte/support-bot
-{{- if .Values.jobGate.enabled }}
+{{- if and .Values.jobGate.enabled .Values.admissionPolicies.enabled }}
 
 Gate a training Job on it: create the Job with suspend: true and the label ftcost.io/estimate: NAME.
 {{- end }}
 {{- if .Values.kueue.admissionCheck.enabled }}
 
 Kueue: require the AdmissionCheck ftcost-cost-gate in your ClusterQueue's admissionChecksStrategy.
+{{- end }}
+{{- if and .Values.jobGate.enabled (not .Values.admissionPolicies.enabled) }}
+
+The Job gate is off: it needs admissionPolicies.enabled (the policies confine its patch on workloads).
+{{- end }}
+{{- /* Empty when the namespace does not exist yet: helm renders before --create-namespace makes it. */}}
+{{- $enforce := dig "metadata" "labels" "pod-security.kubernetes.io/enforce" "" (lookup "v1" "Namespace" "" .Release.Namespace) }}
+{{- if ne $enforce "restricted" }}
+
+Namespace {{ .Release.Namespace }} does not enforce the restricted Pod Security Standard (helm's
+--create-namespace sets no labels); the manager meets it, so enforce it:
+  kubectl label namespace {{ .Release.Namespace }} pod-security.kubernetes.io/enforce=restricted
 {{- end }}
 {{- if ne .Release.Namespace "[[ .Namespace ]]" }}
 {{- if and .Values.admissionPolicies.enabled .Values.jobGate.enabled }}

@@ -45,6 +45,9 @@ type Options struct {
 	// PeakBF16TFLOPs gives the peak dense BF16 TFLOP/s of GPUs that neither the built-in catalog nor
 	// the datasheet table knows, by GPU name (ftcost catalog import --gpu-tflops NAME=TFLOPS).
 	PeakBF16TFLOPs map[string]string
+	// MemoryGiB gives the memory of GPUs the price file does not describe (SkyPilot's GpuInfo
+	// empty), by GPU name (--gpu-memory NAME=GIB).
+	MemoryGiB map[string]int32
 }
 
 // Issue is a problem found in one row of a file.
@@ -187,12 +190,19 @@ type knownGPU struct {
 var datasheetGPUs = map[string]knownGPU{
 	"A100": {40, "312", "https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf"},
 	"L4":   {24, "121", "https://www.nvidia.com/en-us/data-center/l4/"},
+	// NVIDIA H100 datasheet: BF16 1,513 (PCIe) and 1,671 (NVL) TFLOPS with sparsity; 80 and 94 GB.
+	"H100-PCIe": {80, "756.5", "https://resources.nvidia.com/en-us-tensor-core/nvidia-tensor-core-gpu-datasheet"},
+	"H100-NVL":  {94, "835.5", "https://resources.nvidia.com/en-us-tensor-core/nvidia-tensor-core-gpu-datasheet"},
 }
 
 // gpuEntry is the catalog entry for a GPU named name, from the built-in catalog, else with memoryGiB
 // (when > 0, from the price file) or the datasheet's memory, and the datasheet's throughput. ok is
 // false, with why, when the importer cannot describe the GPU.
 func gpuEntry(name string, memoryGiB int32, o Options) (g ftv1.CatalogGPU, ok bool, why string) {
+	memorySource := o.Source + " (GpuInfo)"
+	if given, ok := o.MemoryGiB[name]; ok && given > 0 && memoryGiB <= 0 {
+		memoryGiB, memorySource = given, "--gpu-memory"
+	}
 	if b, found := engine.BuiltinCatalog().GPUs[name]; found {
 		return ftv1.CatalogGPU{Name: b.Name, MemoryGiB: b.MemoryGiB, PeakBF16TFLOPs: ftv1.Decimal(b.PeakBF16TFLOPs.String()),
 			Provenance: ftv1.Provenance{Source: b.Source, EffectiveDate: b.EffectiveDate}}, true, ""
@@ -200,24 +210,24 @@ func gpuEntry(name string, memoryGiB int32, o Options) (g ftv1.CatalogGPU, ok bo
 	k, found := datasheetGPUs[name]
 	if tflops, given := o.PeakBF16TFLOPs[name]; given {
 		if memoryGiB <= 0 && !found {
-			return g, false, "its memory is not in GpuInfo and it is not in the built-in catalog"
+			return g, false, fmt.Sprintf("its memory is neither in the price file nor in the built-in catalog; give it with --gpu-memory %s=GIB", name)
 		}
 		if memoryGiB <= 0 {
 			memoryGiB = k.memoryGiB
 		}
 		return ftv1.CatalogGPU{Name: name, MemoryGiB: memoryGiB, PeakBF16TFLOPs: ftv1.Decimal(tflops),
-			Provenance: ftv1.Provenance{Source: truncate(fmt.Sprintf("memory: %s; peak BF16: --gpu-tflops", o.Source), 512),
+			Provenance: ftv1.Provenance{Source: truncate(fmt.Sprintf("memory: %s; peak BF16: --gpu-tflops", memorySource), 512),
 				EffectiveDate: o.EffectiveDate}}, true, ""
 	}
 	if !found {
 		if memoryGiB <= 0 {
-			return g, false, "its memory is not in GpuInfo and it is not in the built-in catalog"
+			return g, false, fmt.Sprintf("its memory and peak BF16 TFLOP/s are unknown to ftcost; give them with --gpu-memory %s=GIB --gpu-tflops %s=TFLOPS", name, name)
 		}
 		return g, false, fmt.Sprintf("its peak BF16 TFLOP/s is unknown to ftcost; give it with --gpu-tflops %s=TFLOPS", name)
 	}
 	source := k.source
 	if memoryGiB > 0 {
-		source = fmt.Sprintf("memory: %s (GpuInfo); peak BF16: %s", o.Source, k.source)
+		source = fmt.Sprintf("memory: %s; peak BF16: %s", memorySource, k.source)
 	} else {
 		memoryGiB = k.memoryGiB
 	}

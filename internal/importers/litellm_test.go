@@ -35,7 +35,35 @@ func TestLiteLLM(t *testing.T) {
 				"gpt-4o-mini":       {"0.15", "0.6"},
 				"davinci-002":       {"2", "2"},
 			},
+			// Token-priced models of other modes are named once per mode; tts-1 (per character) and
+			// per-second are not token-priced for both and go silently.
+			issues: []string{
+				`W skipped 1 models without a mode, priced per token but not chat, completion or responses (no-mode)`,
+				`W skipped 1 models of mode "embedding", priced per token but not chat, completion or responses (text-embedding-3-small)`,
+			},
 			imported: 3, skipped: 4,
+		},
+		// A constructed row in LiteLLM's shape (mode "responses" is the Responses-API-only models'):
+		// no upstream row of that mode is among testdata's.
+		"responses mode is imported": {
+			json: lines(`{`,
+				`  "o1-pro": {"input_cost_per_token": 0.00015, "output_cost_per_token": 0.0006, "litellm_provider": "openai", "mode": "responses"}`,
+				`}`),
+			want:     map[string]prices{"o1-pro": {"150", "600"}},
+			imported: 1,
+		},
+		"a mode summary names three and counts the rest": {
+			json: lines(`{`,
+				`  "chat-a": {"input_cost_per_token": 1e-06, "output_cost_per_token": 1e-06, "mode": "chat"},`,
+				`  "e1": {"input_cost_per_token": 1e-08, "mode": "embedding"},`,
+				`  "e2": {"input_cost_per_token": 1e-08, "mode": "embedding"},`,
+				`  "e3": {"input_cost_per_token": 1e-08, "mode": "embedding"},`,
+				`  "e4": {"input_cost_per_token": 1e-08, "mode": "embedding"},`,
+				`  "e5": {"input_cost_per_token": 1e-08, "mode": "embedding"}`,
+				`}`),
+			want:     map[string]prices{"chat-a": {"1", "1"}},
+			issues:   []string{`W skipped 5 models of mode "embedding", priced per token but not chat, completion or responses (e1, e2, e3 and 2 more)`},
+			imported: 1, skipped: 5,
 		},
 		"provider filter": {
 			json: lines(`{`,
@@ -155,4 +183,35 @@ func TestLiteLLMFile(t *testing.T) {
 		t.Fatalf("nothing imported: %v", err)
 	}
 	checkValid(t, r.Spec())
+}
+
+// TestLiteLLMUpstreamRows imports rows copied verbatim from LiteLLM's file (testdata/README.md):
+// chat and completion models priced per token are imported at their per-million prices; an image
+// model (per pixel), a search model (per query) and a rerank model priced 0 per token are skipped
+// without a line of noise each.
+func TestLiteLLMUpstreamRows(t *testing.T) {
+	data, err := os.ReadFile("testdata/litellm-upstream-rows.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := LiteLLM(data, Options{Source: "litellm", EffectiveDate: "2026-12-02"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][2]string{}
+	for _, a := range r.APIModels {
+		got[a.Name] = [2]string{string(a.InputPricePerMillionTokens), string(a.OutputPricePerMillionTokens)}
+	}
+	want := map[string][2]string{
+		"ai21.j2-mid-v1":                    {"12.5", "12.5"},
+		"nebius/Qwen/Qwen3-4B":              {"0.08", "0.24"},
+		"palm/text-bison":                   {"0.125", "0.125"},
+		"sambanova/Qwen2-Audio-7B-Instruct": {"0.5", "100"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("API models (-want +got):\n%s", diff)
+	}
+	if r.Imported != 4 || r.Skipped != 3 || len(r.Issues) != 0 {
+		t.Errorf("imported %d, skipped %d, issues %v: want 4, 3 and none", r.Imported, r.Skipped, r.Issues)
+	}
 }

@@ -53,7 +53,7 @@ func TestOpenCost(t *testing.T) {
 			issues:   []string{`W line 1: "GPU": 1.0000005 rounded to 1.000001 at 6 decimals`},
 			imported: 1,
 		},
-		"unknown GPU type": {json: `{"GPU": "1"}`, gpuType: "T4", err: "--gpu-type T4: its memory is not in GpuInfo"},
+		"unknown GPU type": {json: `{"GPU": "1"}`, gpuType: "T4", err: "--gpu-type T4: its memory and peak BF16 TFLOP/s are unknown to ftcost; give them with --gpu-memory T4=GIB --gpu-tflops T4=TFLOPS"},
 		"no GPU type":      {json: `{"GPU": "1"}`, gpuType: "-", err: "--gpu-type is required"},
 		"not an object":    {json: `"GPU"`, err: "not a JSON object"},
 	}

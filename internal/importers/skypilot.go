@@ -75,6 +75,8 @@ func SkyPilot(data []byte, o Options) (*Result, error) {
 	best := []map[string]offer{{}, {}}
 	memory := map[string]int32{} // smallest memory GpuInfo gives per GPU type
 	rows := map[string][]int{}   // lines of the rows that price each GPU type
+	var priced []pricedRow
+	emptySpot := 0
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -125,8 +127,13 @@ func SkyPilot(data []byte, o Options) (*Result, error) {
 			r.skip(line, "", "%s: AcceleratorName %q is longer than 63 characters; skipped", what, gpu)
 			continue
 		}
-		priced := false
+		row := pricedRow{gpu: gpu, what: what, line: line, variant: variantOf(get(colInstanceType))}
+		hasPrice := false
 		for i, m := range markets {
+			if m.market == ftv1.MarketSpot && get(m.column) == "" {
+				emptySpot++ // a cloud without spot prices: said once below, not per row
+				continue
+			}
 			p, err := convert(get(m.column), one, count)
 			if err != nil {
 				r.skip(line, "", "%s: %s: %v; no %s price from this row", what, m.column, err, m.market)
@@ -135,21 +142,60 @@ func SkyPilot(data []byte, o Options) (*Result, error) {
 			if p.lost {
 				r.warn(line, "", "%s: %s %s / %s GPUs is %s per GPU-hour, rounded to %d decimals", what, m.column, get(m.column), count, p, Decimals)
 			}
-			priced = true
-			if cur, ok := best[i][gpu]; !ok || p.value.LessThan(cur.price.value) {
-				best[i][gpu] = offer{price: p, line: line}
-			}
+			row.prices[i], hasPrice = &p, true
 		}
-		if !priced {
+		if !hasPrice {
 			r.Skipped++
 			continue
 		}
-		rows[gpu] = append(rows[gpu], line)
 		if mib := gpuInfoMiB(get(colGpuInfo), gpu); mib > 0 {
-			if gib := int32(min(mib/1024, 4096)); gib > 0 && (memory[gpu] == 0 || gib < memory[gpu]) {
-				memory[gpu] = gib
+			row.gib = int32(min(mib/1024, 4096))
+		}
+		priced = append(priced, row)
+	}
+	if emptySpot > 0 {
+		r.Issues = append(r.Issues, Issue{Warning: true, Message: fmt.Sprintf("SpotPrice is empty in %d rows: no spot price from them", emptySpot)})
+	}
+
+	// Pair each price with the GPU variant it is for: a GPU whose variants differ in throughput
+	// (variantGPUs) is named by the variant its instance type says (H100 PCIe is H100-PCIe); when some
+	// of a GPU's rows say a variant and others do not, those others are ambiguous and refused.
+	hinted := map[string]bool{}
+	for _, row := range priced {
+		if _, ok := variantGPUs[row.gpu]; ok && row.variant != "" {
+			hinted[row.gpu] = true
+		}
+	}
+	ambiguous := map[string][]pricedRow{}
+	for _, row := range priced {
+		t := row.gpu
+		if v, ok := variantGPUs[row.gpu]; ok && hinted[row.gpu] {
+			switch {
+			case row.variant == "":
+				ambiguous[row.gpu] = append(ambiguous[row.gpu], row)
+				r.Skipped++
+				continue
+			case row.variant != v:
+				t = row.gpu + "-" + row.variant
 			}
 		}
+		for i, p := range row.prices {
+			if p == nil {
+				continue
+			}
+			if cur, ok := best[i][t]; !ok || p.value.LessThan(cur.price.value) {
+				best[i][t] = offer{price: *p, line: row.line}
+			}
+		}
+		rows[t] = append(rows[t], row.line)
+		if row.gib > 0 && (memory[t] == 0 || row.gib < memory[t]) {
+			memory[t] = row.gib
+		}
+	}
+	for _, gpu := range slices.Sorted(maps.Keys(ambiguous)) {
+		a := ambiguous[gpu]
+		r.Issues = append(r.Issues, Issue{Line: a[0].line, Message: fmt.Sprintf("%s: %d rows of %s name no variant (PCIe, SXM or NVL) in their instance type, while other rows do; skipped, as the price could be for either",
+			a[0].what, len(a), gpu)})
 	}
 
 	for _, t := range slices.Sorted(maps.Keys(rows)) {
@@ -215,4 +261,31 @@ func gpuInfoMiB(cell, gpu string) int64 {
 		return mib.IntPart()
 	}
 	return 0
+}
+
+// pricedRow is a row with an accelerator and at least one usable price.
+type pricedRow struct {
+	gpu, what, variant string
+	line               int
+	prices             [2]*price // on demand, spot
+	gib                int32
+}
+
+// variantGPUs are GPUs whose form factors differ in throughput, with the variant the name alone
+// means in the built-in catalog (its H100 is the SXM5).
+var variantGPUs = map[string]string{"H100": "SXM", "H200": "SXM"}
+
+// variantOf is the form factor an instance type names (Lambda's gpu_1x_h100_pcie, gpu_8x_h100_sxm5),
+// "" when it names none.
+func variantOf(instanceType string) string {
+	t := strings.ToLower(instanceType)
+	switch {
+	case strings.Contains(t, "pcie"):
+		return "PCIe"
+	case strings.Contains(t, "sxm"):
+		return "SXM"
+	case strings.Contains(t, "nvl"):
+		return "NVL"
+	}
+	return ""
 }

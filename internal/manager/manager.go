@@ -64,6 +64,8 @@ type Options struct {
 	// EnableKueueAdmissionCheck runs the Kueue AdmissionCheck controller (ftcost.io/cost-gate); Kueue's
 	// CRDs must be installed.
 	EnableKueueAdmissionCheck bool
+	// CreateDefaultCatalog creates the PriceCatalog "default" at start when absent (defaultcatalog.go).
+	CreateDefaultCatalog bool
 	// Registry receives the operator's metrics (metrics.Register); nil means controller-runtime's
 	// registry, which the metrics endpoint serves.
 	Registry prometheus.Registerer
@@ -92,6 +94,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.SyncPeriod, "sync-period", 0, "How often the informers redeliver every cached object; 0 means controller-runtime's 10h.")
 	fs.BoolVar(&o.EnableJobGate, "enable-job-gate", true, "Release suspended Jobs labelled "+gate.EstimateLabel+" once their FineTuneEstimate lets them through.")
 	fs.BoolVar(&o.EnableKueueAdmissionCheck, "enable-kueue-admission-check", false, "Serve Kueue AdmissionChecks with controllerName "+gate.ControllerName+" (needs Kueue's CRDs).")
+	fs.BoolVar(&o.CreateDefaultCatalog, "create-default-catalog", false, "At start, create the PriceCatalog \"default\" from the built-in prices if it does not exist (config/manager sets it).")
 }
 
 // Validate checks the flag values.
@@ -290,6 +293,11 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		wg := &controller.WorkloadGateReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Gates: gates, Clock: clock.RealClock{}}
 		if err := wg.SetupWithManager(ctx, mgr); err != nil {
 			return nil, fmt.Errorf("setting up the Workload cost gate: %w", err)
+		}
+	}
+	if o.CreateDefaultCatalog {
+		if err := mgr.Add(&DefaultCatalog{Client: mgr.GetClient()}); err != nil {
+			return nil, err
 		}
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

@@ -77,10 +77,11 @@ func TestPrinterColumns(t *testing.T) {
 	for _, c := range table.ColumnDefinitions {
 		cols = append(cols, column{c.Name, c.Priority})
 	}
+	// Ready and its reason by default (a failing estimate says why), money columns name the currency.
 	want := []column{
-		{"Name", 0}, {"Model", 0}, {"Method", 0}, {"Provider", 0}, {"GPU-Hours", 0}, {"Upfront", 0},
-		{"Break-Even", 0}, {"Recommendation", 0}, {"Approved", 0}, {"Age", 0},
-		{"GPUs", 1}, {"Mem/GPU", 1}, {"API/Month", 1}, {"Net-Savings", 1}, {"ROI", 1}, {"Ready", 1},
+		{"Name", 0}, {"Model", 0}, {"Method", 0}, {"GPU-Hours", 0}, {"Upfront-USD", 0},
+		{"Break-Even", 0}, {"Recommendation", 0}, {"Ready", 0}, {"Reason", 0}, {"Approved", 0}, {"Age", 0},
+		{"Provider", 1}, {"GPUs", 1}, {"Mem/GPU", 1}, {"API/Month-USD", 1}, {"Net-Savings-USD", 1}, {"ROI%", 1},
 	}
 	if diff := cmp.Diff(want, cols); diff != "" {
 		t.Fatalf("columns (-want +got):\n%s", diff)
@@ -93,19 +94,53 @@ func TestPrinterColumns(t *testing.T) {
 	for _, c := range table.Rows[0].Cells {
 		cells = append(cells, fmt.Sprint(c))
 	}
-	wantCells := []string{"support-bot", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "20.0", "FineTune", "True",
-		"AGE", "1", "39.8", "50.00", "798.75", "79.8", "True"}
+	wantCells := []string{"support-bot", "llama-13b", "LoRA", "0.5", "1001.25", "20.0", "FineTune", "True", "Estimated", "True",
+		"AGE", "runpod", "1", "39.8", "50.00", "798.75", "79.8"}
 	if len(cells) == len(wantCells) {
-		if cells[9] == "" || !strings.HasSuffix(cells[9], "s") && !strings.HasSuffix(cells[9], "m") {
-			t.Errorf("Age cell %q is not a duration", cells[9])
+		if cells[10] == "" || !strings.HasSuffix(cells[10], "s") && !strings.HasSuffix(cells[10], "m") {
+			t.Errorf("Age cell %q is not a duration", cells[10])
 		}
-		cells[9] = "AGE"
+		cells[10] = "AGE"
 	}
 	if diff := cmp.Diff(wantCells, cells); diff != "" {
 		t.Errorf("row cells (-want +got):\n%s", diff)
 	}
 
+	t.Run("failing reason", func(t *testing.T) { testFailingReason(t, cs) })
 	t.Run("kubectl", func(t *testing.T) { testKubectl(t, ns) })
+}
+
+// testFailingReason: an estimate that failed shows Ready False and the reason in the default columns.
+func testFailingReason(t *testing.T, cs *kubernetes.Clientset) {
+	ns := newNamespace(t, "printer-failing")
+	fte := validEstimate(ns, "no-catalog")
+	if err := env.Client.Create(ctx, fte); err != nil {
+		t.Fatal(err)
+	}
+	fte.Status = ftv1.FineTuneEstimateStatus{ObservedGeneration: 1, Conditions: []metav1.Condition{{Type: ftv1.ConditionReady,
+		Status: metav1.ConditionFalse, Reason: ftv1.ReasonCatalogNotFound, Message: "no PriceCatalog", ObservedGeneration: 1, LastTransitionTime: metav1.Now()}}}
+	if err := env.Client.Status().Update(ctx, fte); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := cs.CoreV1().RESTClient().Get().
+		AbsPath("/apis", ftv1.GroupVersion.Group, ftv1.GroupVersion.Version, "namespaces", ns, "finetuneestimates").
+		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").DoRaw(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table metav1.Table
+	if err := json.Unmarshal(raw, &table); err != nil || len(table.Rows) != 1 {
+		t.Fatalf("decoding the Table (%v): %s", err, raw)
+	}
+	got := map[string]string{}
+	for i, c := range table.ColumnDefinitions {
+		if c.Priority == 0 {
+			got[c.Name] = fmt.Sprint(table.Rows[0].Cells[i])
+		}
+	}
+	if got["Ready"] != "False" || got["Reason"] != ftv1.ReasonCatalogNotFound {
+		t.Errorf("default columns of a failed estimate %v: want Ready False and Reason %s", got, ftv1.ReasonCatalogNotFound)
+	}
 }
 
 // testKubectl checks what people see: kubectl's own rendering of the columns, the category and the
@@ -160,11 +195,11 @@ func testKubectl(t *testing.T, ns string) {
 	t.Run("get fte", func(t *testing.T) {
 		lines := fields(run("get", "fte", "-n", ns))
 		want := [][]string{
-			{"NAME", "MODEL", "METHOD", "PROVIDER", "GPU-HOURS", "UPFRONT", "BREAK-EVEN", "RECOMMENDATION", "APPROVED", "AGE"},
-			{"support-bot", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "20.0", "FineTune", "True", "AGE"},
+			{"NAME", "MODEL", "METHOD", "GPU-HOURS", "UPFRONT-USD", "BREAK-EVEN", "RECOMMENDATION", "READY", "REASON", "APPROVED", "AGE"},
+			{"support-bot", "llama-13b", "LoRA", "0.5", "1001.25", "20.0", "FineTune", "True", "Estimated", "True", "AGE"},
 		}
-		if len(lines) == 2 && len(lines[1]) == 10 {
-			lines[1][9] = "AGE"
+		if len(lines) == 2 && len(lines[1]) == 11 {
+			lines[1][10] = "AGE"
 		}
 		if diff := cmp.Diff(want, lines); diff != "" {
 			t.Errorf("kubectl get fte (-want +got):\n%s", diff)
@@ -173,13 +208,13 @@ func testKubectl(t *testing.T, ns string) {
 	t.Run("get fte -o wide", func(t *testing.T) {
 		lines := fields(run("get", "finetuneestimates", "-n", ns, "-o", "wide"))
 		want := [][]string{
-			{"NAME", "MODEL", "METHOD", "PROVIDER", "GPU-HOURS", "UPFRONT", "BREAK-EVEN", "RECOMMENDATION", "APPROVED", "AGE",
-				"GPUS", "MEM/GPU", "API/MONTH", "NET-SAVINGS", "ROI", "READY"},
-			{"support-bot", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "20.0", "FineTune", "True", "AGE",
-				"1", "39.8", "50.00", "798.75", "79.8", "True"},
+			{"NAME", "MODEL", "METHOD", "GPU-HOURS", "UPFRONT-USD", "BREAK-EVEN", "RECOMMENDATION", "READY", "REASON", "APPROVED", "AGE",
+				"PROVIDER", "GPUS", "MEM/GPU", "API/MONTH-USD", "NET-SAVINGS-USD", "ROI%"},
+			{"support-bot", "llama-13b", "LoRA", "0.5", "1001.25", "20.0", "FineTune", "True", "Estimated", "True", "AGE",
+				"runpod", "1", "39.8", "50.00", "798.75", "79.8"},
 		}
-		if len(lines) == 2 && len(lines[1]) == 16 {
-			lines[1][9] = "AGE"
+		if len(lines) == 2 && len(lines[1]) == 17 {
+			lines[1][10] = "AGE"
 		}
 		if diff := cmp.Diff(want, lines); diff != "" {
 			t.Errorf("kubectl get fte -o wide (-want +got):\n%s", diff)

@@ -43,7 +43,7 @@ func fields(out string) [][]string {
 }
 
 var (
-	header     = []string{"NAME", "MODEL", "METHOD", "PROVIDER", "GPU-HOURS", "UPFRONT", "BREAK-EVEN", "RECOMMENDATION", "APPROVED", "AGE"}
+	header     = []string{"NAME", "MODEL", "METHOD", "GPU-HOURS", "UPFRONT-USD", "BREAK-EVEN", "RECOMMENDATION", "READY", "REASON", "APPROVED", "AGE"}
 	age        = regexp.MustCompile(`^[0-9]+[smhd]([0-9]+[smh])?$`)
 	ctxEnvtest = []string{"--context", "envtest"}
 )
@@ -69,21 +69,21 @@ func TestGet(t *testing.T) {
 		stderr string
 	}{
 		"the context's namespace": {args: []string{"get"}, want: [][]string{header,
-			{"low-traffic", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "API", "False", "AGE"},
-			{"support-bot", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "20.0", "FineTune", "True", "AGE"}}},
+			{"low-traffic", "llama-13b", "LoRA", "0.5", "1001.25", "API", "True", "Estimated", "False", "AGE"},
+			{"support-bot", "llama-13b", "LoRA", "0.5", "1001.25", "20.0", "FineTune", "True", "Estimated", "True", "AGE"}}},
 		"-n": {args: []string{"get", "-n", "team-b"}, want: [][]string{header,
-			{"premium-bot", "llama-13b", "LoRA", "runpod", "0.5", "1002.49", "20.0", "FineTune", "True", "AGE"}}},
+			{"premium-bot", "llama-13b", "LoRA", "0.5", "1002.49", "20.0", "FineTune", "True", "Estimated", "True", "AGE"}}},
 		"-A": {args: []string{"get", "-A"}, want: [][]string{append([]string{"NAMESPACE"}, header...),
-			{"team-a", "low-traffic", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "API", "False", "AGE"},
-			{"team-a", "support-bot", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "20.0", "FineTune", "True", "AGE"},
-			{"team-b", "premium-bot", "llama-13b", "LoRA", "runpod", "0.5", "1002.49", "20.0", "FineTune", "True", "AGE"}}},
+			{"team-a", "low-traffic", "llama-13b", "LoRA", "0.5", "1001.25", "API", "True", "Estimated", "False", "AGE"},
+			{"team-a", "support-bot", "llama-13b", "LoRA", "0.5", "1001.25", "20.0", "FineTune", "True", "Estimated", "True", "AGE"},
+			{"team-b", "premium-bot", "llama-13b", "LoRA", "0.5", "1002.49", "20.0", "FineTune", "True", "Estimated", "True", "AGE"}}},
 		"-o wide by name": {args: []string{"get", "support-bot", "-o", "wide"}, want: [][]string{
-			append(append([]string{}, header...), "GPUS", "MEM/GPU", "API/MONTH", "NET-SAVINGS", "ROI", "READY"),
-			{"support-bot", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "20.0", "FineTune", "True", "AGE", "1", "43.0", "50.00", "798.75", "79.8", "True"}}},
+			append(append([]string{}, header...), "PROVIDER", "GPUS", "MEM/GPU", "API/MONTH-USD", "NET-SAVINGS-USD", "ROI%"),
+			{"support-bot", "llama-13b", "LoRA", "0.5", "1001.25", "20.0", "FineTune", "True", "Estimated", "True", "AGE", "runpod", "1", "43.0", "50.00", "798.75", "79.8"}}},
 		"--no-headers -A": {args: []string{"get", "-A", "--no-headers"}, want: [][]string{
-			{"team-a", "low-traffic", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "API", "False", "AGE"},
-			{"team-a", "support-bot", "llama-13b", "LoRA", "runpod", "0.5", "1001.25", "20.0", "FineTune", "True", "AGE"},
-			{"team-b", "premium-bot", "llama-13b", "LoRA", "runpod", "0.5", "1002.49", "20.0", "FineTune", "True", "AGE"}}},
+			{"team-a", "low-traffic", "llama-13b", "LoRA", "0.5", "1001.25", "API", "True", "Estimated", "False", "AGE"},
+			{"team-a", "support-bot", "llama-13b", "LoRA", "0.5", "1001.25", "20.0", "FineTune", "True", "Estimated", "True", "AGE"},
+			{"team-b", "premium-bot", "llama-13b", "LoRA", "0.5", "1002.49", "20.0", "FineTune", "True", "Estimated", "True", "AGE"}}},
 		"-l": {args: []string{"get", "-A", "-l", "tier=premium", "-o", "name"}, raw: "finetuneestimate.ftcost.io/premium-bot\n"},
 		"-o name -A": {args: []string{"get", "-A", "-o", "name"},
 			raw: "finetuneestimate.ftcost.io/low-traffic\nfinetuneestimate.ftcost.io/support-bot\nfinetuneestimate.ftcost.io/premium-bot\n"},

@@ -50,7 +50,9 @@ var clusterScoped = map[string]bool{
 // render runs kustomize on config/<dir> and returns the resources.
 func render(t *testing.T, dir string) []*kresource.Resource {
 	t.Helper()
-	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	opts := krusty.MakeDefaultOptions()
+	opts.Reorder = krusty.ReorderOptionUnspecified // the kustomization's sortOptions, as kubectl apply -k
+	k := krusty.MakeKustomizer(opts)
 	m, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(testenv.RepoRoot(), "config", dir))
 	if err != nil {
 		t.Fatalf("kustomize build config/%s: %v", dir, err)
@@ -115,7 +117,8 @@ func TestDefaultNamesAndNamespaces(t *testing.T) {
 		}
 	}
 	for kind, n := range map[string]int{
-		"CustomResourceDefinition": 4, "Namespace": 1, "Deployment": 1, "ServiceAccount": 1, "PriceCatalog": 1,
+		// No custom resource: the manager creates the PriceCatalog "default" at start.
+		"CustomResourceDefinition": 4, "Namespace": 1, "Deployment": 1, "ServiceAccount": 1, "PriceCatalog": 0,
 	} {
 		if kinds[kind] != n {
 			t.Errorf("config/default renders %d %s, want %d", kinds[kind], kind, n)
@@ -144,10 +147,11 @@ func TestManagerDeployment(t *testing.T) {
 	if c.Image != "ftcost-manager:v0.1.0" {
 		t.Errorf("image = %q, want ftcost-manager:v0.1.0, the release tag (overridable by the images: entry)", c.Image)
 	}
-	if diff := cmp.Diff([]string{"/manager"}, c.Command); diff != "" {
-		t.Errorf("command (-want +got):\n%s", diff)
+	// The image's entrypoint runs the manager: /manager (Dockerfile) or /ko-app/manager (ko).
+	if len(c.Command) != 0 {
+		t.Errorf("command %q: want none, so that both images' entrypoints run", c.Command)
 	}
-	for _, arg := range []string{"--leader-elect", "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081"} {
+	for _, arg := range []string{"--leader-elect", "--metrics-bind-address=:8443", "--health-probe-bind-address=:8081", "--create-default-catalog"} {
 		if !slices.Contains(c.Args, arg) {
 			t.Errorf("args %q lack %q", c.Args, arg)
 		}
@@ -281,9 +285,16 @@ func TestRBAC(t *testing.T) {
 			}
 		}
 	}
-	// The manager only reads its inputs; it must not be able to rewrite a team's spec or prices.
+	// The manager only reads its inputs; it must not be able to rewrite a team's spec or prices. It
+	// may create a PriceCatalog (the "default" one at start, when absent), never change one.
+	if !covers(manager, "ftcost.io", "pricecatalogs", "create") {
+		t.Errorf("manager-role may not create pricecatalogs; the manager creates the default catalog at start")
+	}
 	for _, verb := range []string{"create", "update", "patch", "delete"} {
 		for _, res := range []string{"finetuneestimates", "pricecatalogs"} {
+			if verb == "create" && res == "pricecatalogs" {
+				continue
+			}
 			if covers(manager, "ftcost.io", res, verb) {
 				t.Errorf("manager-role may %s %s; it only needs to read them", verb, res)
 			}
@@ -396,9 +407,11 @@ func TestDefaultCatalogFileMatchesEngine(t *testing.T) {
 	}
 }
 
-func TestDefaultIncludesCatalog(t *testing.T) {
+// TestCatalogKustomization: config/catalog (not part of config/default, whose manager creates the
+// catalog at start) renders the built-in catalog, for GitOps trees that keep the catalog in git.
+func TestCatalogKustomization(t *testing.T) {
 	var got ftv1.PriceCatalog
-	decode(t, find(t, render(t, "default"), "PriceCatalog", ftv1.DefaultCatalogName), &got)
+	decode(t, find(t, render(t, "catalog"), "PriceCatalog", ftv1.DefaultCatalogName), &got)
 	if diff := cmp.Diff(builtinCatalog().Spec, got.Spec); diff != "" {
 		t.Errorf("rendered PriceCatalog default differs from the built-in catalog (-engine +rendered):\n%s", diff)
 	}

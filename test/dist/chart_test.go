@@ -192,7 +192,9 @@ func TestChartMatchesConfig(t *testing.T) {
 				}
 			}
 			// config's arguments, plus the gates' switches at their defaults.
-			wantArgs := append(slices.Clone(wc.Args), "--enable-job-gate=true", "--enable-kueue-admission-check=false")
+			// (the chart sets --create-default-catalog from priceCatalog.create)
+			wantArgs := append(slices.DeleteFunc(slices.Clone(wc.Args), func(a string) bool { return a == "--create-default-catalog" }),
+				"--enable-job-gate=true", "--create-default-catalog=true", "--enable-kueue-admission-check=false")
 			if diff := cmp.Diff(wantArgs, gc.Args); diff != "" {
 				t.Errorf("Deployment args (-config +chart):\n%s", diff)
 			}
@@ -253,7 +255,7 @@ var (
 	monitor     = "ServiceMonitor/ftcost-controller-manager-metrics-monitor"
 	service     = "Service/ftcost-controller-manager-metrics-service"
 	check       = "AdmissionCheck/ftcost-cost-gate"
-	catalog     = "PriceCatalog/default"
+	jobGateRBAC = []string{"ClusterRole/ftcost-job-gate-role", "ClusterRoleBinding/ftcost-job-gate-rolebinding"}
 	dashboardCM = "ConfigMap/ftcost-grafana-dashboard"
 )
 
@@ -266,8 +268,11 @@ type valueCase struct {
 // valueCases toggle every value of values.yaml (TestEveryValueIsToggled holds this list to that).
 var valueCases = map[string]valueCase{
 	"defaults": {values: ``, check: func(t *testing.T, d appsv1.Deployment, m map[string]*unstructured.Unstructured, _ string) {
-		present(t, m, true, append(append([]string{catalog, service}, vapObjects...), crdObjects...)...)
-		present(t, m, false, monitor, check, dashboardCM)
+		present(t, m, true, append(append(append([]string{service}, vapObjects...), crdObjects...), jobGateRBAC...)...)
+		present(t, m, false, monitor, check, dashboardCM, "PriceCatalog/default") // the manager creates the catalog
+		if !hasArg(d, "--create-default-catalog=true") || !hasArg(d, "--enable-job-gate=true") {
+			t.Errorf("args %q: want --create-default-catalog=true and --enable-job-gate=true", d.Spec.Template.Spec.Containers[0].Args)
+		}
 		if img := d.Spec.Template.Spec.Containers[0].Image; !strings.HasSuffix(img, ":v0.1.0") {
 			t.Errorf("image %q: want the chart's appVersion as the tag", img)
 		}
@@ -287,19 +292,24 @@ var valueCases = map[string]valueCase{
 			}
 		}
 	}},
-	"no catalog": {values: "priceCatalog: {create: false}", check: func(t *testing.T, _ appsv1.Deployment, m map[string]*unstructured.Unstructured, _ string) {
-		present(t, m, false, catalog)
+	"no catalog": {values: "priceCatalog: {create: false}", check: func(t *testing.T, d appsv1.Deployment, _ map[string]*unstructured.Unstructured, _ string) {
+		if !hasArg(d, "--create-default-catalog=false") {
+			t.Errorf("args %q lack --create-default-catalog=false", d.Spec.Template.Spec.Containers[0].Args)
+		}
 	}},
 	"no Job gate": {values: "jobGate: {enabled: false}", check: func(t *testing.T, d appsv1.Deployment, m map[string]*unstructured.Unstructured, _ string) {
 		present(t, m, false, vapObjects...) // nobody would release the Jobs it holds
+		present(t, m, false, jobGateRBAC...)
 		if !hasArg(d, "--enable-job-gate=false") {
 			t.Errorf("args %q lack --enable-job-gate=false", d.Spec.Template.Spec.Containers[0].Args)
 		}
 	}},
-	"no admission policies": {values: "admissionPolicies: {enabled: false}", check: func(t *testing.T, d appsv1.Deployment, m map[string]*unstructured.Unstructured, _ string) {
+	"no admission policies": {values: "admissionPolicies: {enabled: false}", check: func(t *testing.T, d appsv1.Deployment, m map[string]*unstructured.Unstructured, notes string) {
+		// Without the policies confining its patch on workloads, the gate is off and the patch not granted.
 		present(t, m, false, vapObjects...)
-		if !hasArg(d, "--enable-job-gate=true") {
-			t.Errorf("the Job gate stays on without the policies")
+		present(t, m, false, jobGateRBAC...)
+		if !hasArg(d, "--enable-job-gate=false") || !strings.Contains(notes, "The Job gate is off") || strings.Contains(notes, "Gate a training Job") {
+			t.Errorf("args %q / notes: want the Job gate off, and said so, without the policies", d.Spec.Template.Spec.Containers[0].Args)
 		}
 	}},
 	"Kueue check": {values: "kueue: {admissionCheck: {enabled: true}}", check: func(t *testing.T, d appsv1.Deployment, m map[string]*unstructured.Unstructured, notes string) {
@@ -323,16 +333,17 @@ var valueCases = map[string]valueCase{
 			t.Errorf("args %q lack --metrics-bind-address=0", d.Spec.Template.Spec.Containers[0].Args)
 		}
 	}},
-	"ServiceMonitor": {values: "metrics: {serviceMonitor: {enabled: true, interval: 15s, labels: {release: kube-prometheus-stack}}}", check: func(t *testing.T, _ appsv1.Deployment, m map[string]*unstructured.Unstructured, _ string) {
+	"ServiceMonitor": {values: "metrics: {serviceMonitor: {enabled: true, interval: 15s, labels: {release: kube-prometheus-stack}, prometheusServiceAccount: {name: kps-prometheus, namespace: observability}}}", check: func(t *testing.T, _ appsv1.Deployment, m map[string]*unstructured.Unstructured, _ string) {
 		present(t, m, true, monitor, service)
 		sm := m[monitor]
 		if sm.GetLabels()["release"] != "kube-prometheus-stack" {
 			t.Errorf("ServiceMonitor labels %v lack release", sm.GetLabels())
 		}
 		eps, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
-		if len(eps) != 1 || eps[0].(map[string]any)["interval"] != "15s" || eps[0].(map[string]any)["port"] != "metrics" {
-			t.Errorf("endpoints %v: want port metrics every 15s", eps)
+		if len(eps) != 1 || eps[0].(map[string]any)["interval"] != "15s" || eps[0].(map[string]any)["port"] != "https" {
+			t.Errorf("endpoints %v: want port https every 15s", eps)
 		}
+		present(t, m, true, "ClusterRoleBinding/ftcost-prometheus-metrics-reader")
 		// The monitor selects the metrics Service.
 		sel, _, _ := unstructured.NestedStringMap(sm.Object, "spec", "selector", "matchLabels")
 		for k, v := range sel {
@@ -402,7 +413,7 @@ kueue: {admissionCheck: {enabled: true, create: true}}
 metrics: {enabled: true, serviceMonitor: {enabled: true}}
 grafana: {dashboard: {enabled: true}}
 `, check: func(t *testing.T, _ appsv1.Deployment, m map[string]*unstructured.Unstructured, _ string) {
-		present(t, m, true, append(append([]string{catalog, service, monitor, check, dashboardCM}, vapObjects...), crdObjects...)...)
+		present(t, m, true, append(append([]string{service, monitor, check, dashboardCM}, vapObjects...), crdObjects...)...)
 	}},
 	"everything off": {values: `
 crds: {install: false}
@@ -412,7 +423,7 @@ admissionPolicies: {enabled: false}
 metrics: {enabled: false}
 leaderElection: {enabled: false}
 `, check: func(t *testing.T, _ appsv1.Deployment, m map[string]*unstructured.Unstructured, _ string) {
-		present(t, m, false, append(append([]string{catalog, service, monitor, check, dashboardCM}, vapObjects...), crdObjects...)...)
+		present(t, m, false, append(append(append([]string{service, monitor, check, dashboardCM}, vapObjects...), crdObjects...), jobGateRBAC...)...)
 		present(t, m, true, "ServiceAccount/ftcost-controller-manager", "ClusterRole/ftcost-manager-role")
 	}},
 }
