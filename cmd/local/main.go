@@ -1,7 +1,10 @@
-// Command local runs ftcost on an embedded control plane: etcd and kube-apiserver from
-// bin/controlplane (built by `make controlplane`), the CRDs installed, the manager in-process (which
-// creates the default PriceCatalog, as in a cluster), and a kubeconfig written for kubectl. It runs
-// until interrupted, and exits non-zero as soon as the manager cannot start.
+// Command local runs ftcost on an embedded control plane as the default install runs it: etcd and
+// kube-apiserver from bin/controlplane (built by `make controlplane`), the CRDs, config/default's
+// admission policies and the operator's RBAC installed, the manager in-process acting as its
+// ServiceAccount with exactly that RBAC (it creates the default PriceCatalog, as in a cluster), and a
+// kubeconfig written for kubectl (an administrator; `kubectl --as=alice` is a namespace editor of
+// "ml", to try the gate as a team member would). It runs until interrupted, and exits non-zero as
+// soon as the manager cannot start.
 package main
 
 import (
@@ -13,11 +16,17 @@ import (
 	"os"
 	"path/filepath"
 
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/ftcost/ftcost/internal/manager"
+	"github.com/ftcost/ftcost/internal/testenv"
 )
 
 func main() {
@@ -84,7 +93,22 @@ func run(ctx context.Context, opts manager.Options, assets, crds, dir string) er
 		return err
 	}
 
-	mgr, err := manager.New(ctx, cfg, opts)
+	// The default install's admission policies and the manager's RBAC, and a namespace editor.
+	c, err := client.New(cfg, client.Options{Scheme: testenv.Scheme()})
+	if err != nil {
+		return err
+	}
+	installed := &testenv.Env{Env: env, Config: cfg, Client: c, Scheme: testenv.Scheme()}
+	if err := installed.InstallOperatorRBAC(ctx); err != nil {
+		return fmt.Errorf("installing the operator's RBAC: %w", err)
+	}
+	if err := installed.InstallAdmissionPolicies(ctx); err != nil {
+		return fmt.Errorf("installing the admission policies: %w", err)
+	}
+	if err := namespaceEditor(ctx, c, "ml", "alice"); err != nil {
+		return err
+	}
+	mgr, err := manager.New(ctx, installed.AsOperator(), opts)
 	if err != nil {
 		return err
 	}
@@ -110,10 +134,38 @@ ftcost is running on a local control plane at %s
   export KUBECONFIG=%s
   kubectl apply -k config/samples
   kubectl get fte -o wide
+  kubectl --as=alice -n ml ...   (a namespace editor, as a team member would try the gate)
 Press Ctrl-C to stop.
 `, cfg.Host, kcPath)
 	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("the manager stopped: %w", err)
+	}
+	return nil
+}
+
+// namespaceEditor creates namespace ns and gives user in it what the built-in "edit" role grants a
+// team for its estimates and training work (an embedded control plane has no controller-manager to
+// aggregate "edit" itself), as a platform team gives a team its namespace.
+func namespaceEditor(ctx context.Context, c client.Client, ns, user string) error {
+	all := []string{"get", "list", "watch", "create", "update", "patch", "delete"}
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "local-team-edit"}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{"ftcost.io"}, Resources: []string{"finetuneestimates"}, Verbs: all},
+		{APIGroups: []string{"batch", "jobset.x-k8s.io", "trainer.kubeflow.org", "kubeflow.org", "ray.io"},
+			Resources: []string{"jobs", "cronjobs", "jobsets", "trainjobs", "pytorchjobs", "rayjobs"}, Verbs: all},
+		{APIGroups: []string{"", "apps"}, Resources: []string{"pods", "deployments", "statefulsets"}, Verbs: all},
+		{APIGroups: []string{"", "events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"get", "list", "watch"}},
+	}}
+	objs := []client.Object{
+		role,
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
+		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: user + "-edit"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}}},
+	}
+	for _, o := range objs {
+		if err := c.Create(ctx, o); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating %s %s: %w", o.GetObjectKind().GroupVersionKind().Kind, o.GetName(), err)
+		}
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ftcost/ftcost/internal/gate"
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -91,6 +92,38 @@ func (e *Env) InstallOperatorRBAC(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// InstallAdmissionPolicies creates config/default's admission policies and their bindings, rendered
+// with kustomize as deployed (the operator's ServiceAccount filled in).
+func (e *Env) InstallAdmissionPolicies(ctx context.Context) error {
+	rs, err := renderDefault()
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		if r.GetGvk().Group != "admissionregistration.k8s.io" {
+			continue
+		}
+		data, err := r.Map()
+		if err != nil {
+			return err
+		}
+		u := &unstructured.Unstructured{Object: data}
+		if err := e.Client.Create(ctx, u); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating %s %s: %w", u.GetKind(), u.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// AsOperator is e's config acting as the operator's ServiceAccount (gate.OperatorServiceAccount),
+// with the groups a ServiceAccount's token carries.
+func (e *Env) AsOperator() *rest.Config {
+	cfg := rest.CopyConfig(e.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: gate.OperatorServiceAccount,
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:ftcost-system", "system:authenticated"}}
+	return cfg
 }
 
 func cmpBool(a, b bool) int {

@@ -115,9 +115,7 @@ func (e *Env) OperatorConfig(ctx context.Context) (*rest.Config, error) {
 			return nil, err
 		}
 	}
-	cfg := rest.CopyConfig(e.Config)
-	cfg.Impersonate = rest.ImpersonationConfig{UserName: gate.OperatorServiceAccount, Groups: []string{"system:serviceaccounts", "system:serviceaccounts:ftcost-system", "system:authenticated"}}
-	return cfg, nil
+	return e.AsOperator(), nil
 }
 
 // RunManager starts mgr and waits for its caches. stop ends it and waits until it has; call it
