@@ -334,12 +334,3 @@ func (l *listWriter) end() error {
 	}
 	return l.w.Flush()
 }
-
-// printRendered prints items rendered by itemRenderer as the v1 List kubectl get prints.
-func printRendered(w io.Writer, format string, items [][]byte) error {
-	l := newListWriter(w, format)
-	for _, item := range items {
-		l.item(item)
-	}
-	return l.end()
-}
