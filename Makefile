@@ -52,7 +52,7 @@ build-installer: manifests ## Write dist/install.yaml (config/default as one fil
 
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint (.golangci.yml: govet, staticcheck, unused, errcheck, ineffassign, misspell, gofmt).
-	$(GOLANGCI_LINT) run ./...
+	$(GOLANGCI_LINT) run --allow-parallel-runners ./...
 
 .PHONY: verify
 verify: generate manifests chart build-installer lint ## Fail on generated-file drift (CRDs, RBAC, deepcopy, chart, install.yaml), gofmt, go vet or lint findings.

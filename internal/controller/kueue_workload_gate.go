@@ -2,10 +2,12 @@ package controller
 
 import (
 	"context"
+	"fmt"
 
 	batchv1 "k8s.io/api/batch/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
@@ -54,7 +56,7 @@ func (r *WorkloadGateReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err != nil || len(ours) == 0 {
 		return ctrl.Result{}, err
 	}
-	name, err := r.estimateName(ctx, wl)
+	name, kind, owner, err := r.estimateName(ctx, wl)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -62,7 +64,26 @@ func (r *WorkloadGateReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	var asked gate.Accelerators
+	if owner != nil {
+		// A workload of a gated kind is sized against the plan as the suspend gate sizes it.
+		asked = askedOf(kind, owner)
+		in.Asked = &asked
+	}
 	d := decided(gateKueue, gate.Decide(in))
+	if d.Outcome == gate.Approved && owner != nil && readyNow(wl, ours) {
+		// Kueue starts the work once the check is Ready: record the release first, as the suspend
+		// gate does, so the run is charged by UID and the plan frozen while it runs.
+		full, err := recordRelease(ctx, r.Client, in.Estimate, newRelease(kind, owner, in, asked, r.Clock.Now()))
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if full {
+			d = gate.Decision{Outcome: gate.Pending, Reason: ReasonTooManyReleases, RetryAfter: gate.PendingRetryAfter,
+				Message: fmt.Sprintf("FineTuneEstimate %s/%s has %d released workloads still running, the most it records: wait for one to finish",
+					in.Namespace, name, ftv1.MaxReleases)}
+		}
+	}
 	admitted := meta.IsStatusConditionTrue(wl.Status.Conditions, kueue.WorkloadAdmitted)
 	patch := client.MergeFromWithOptions(wl.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	changed := false
@@ -103,14 +124,25 @@ func (r *WorkloadGateReconciler) ourChecks(ctx context.Context, wl *kueue.Worklo
 	return ours, nil
 }
 
+// readyNow says whether one of ftcost's checks on wl is not Ready (nor Rejected) yet: an Approved
+// decision turns it Ready.
+func readyNow(wl *kueue.Workload, ours map[kueue.AdmissionCheckReference]bool) bool {
+	for _, st := range wl.Status.AdmissionChecks {
+		if ours[st.Name] && st.State != kueue.CheckStateReady && st.State != kueue.CheckStateRejected {
+			return true
+		}
+	}
+	return false
+}
+
 // estimateName is the ftcost.io/estimate label of the workload that controls the Workload, when it
-// is of a kind of workload.Kinds (a Job, JobSet, TrainJob, PyTorchJob or RayJob), and otherwise
-// the Workload's own label (a plain Workload, another integration, or Kueue's
-// labelKeysToCopy having copied it).
-func (r *WorkloadGateReconciler) estimateName(ctx context.Context, wl *kueue.Workload) (string, error) {
+// is of a kind of workload.Kinds (a Job, JobSet, TrainJob, PyTorchJob or RayJob), with that workload
+// and its kind, and otherwise the Workload's own label (a plain Workload, another integration, or
+// Kueue's labelKeysToCopy having copied it) and no owner.
+func (r *WorkloadGateReconciler) estimateName(ctx context.Context, wl *kueue.Workload) (string, workload.Kind, *unstructured.Unstructured, error) {
 	k, owner, ok := gatedOwner(wl)
 	if !ok {
-		return wl.Labels[gate.EstimateLabel], nil
+		return wl.Labels[gate.EstimateLabel], k, nil, nil
 	}
 	key := types.NamespacedName{Namespace: wl.Namespace, Name: owner}
 	obj := k.New()
@@ -123,12 +155,12 @@ func (r *WorkloadGateReconciler) estimateName(ctx context.Context, wl *kueue.Wor
 		err = r.APIReader.Get(ctx, key, obj)
 	}
 	if err != nil {
-		return "", client.IgnoreNotFound(err)
+		return "", k, nil, client.IgnoreNotFound(err)
 	}
 	if name := obj.GetLabels()[gate.EstimateLabel]; name != "" {
-		return name, nil
+		return name, k, obj, nil
 	}
-	return wl.Labels[gate.EstimateLabel], nil
+	return wl.Labels[gate.EstimateLabel], k, obj, nil
 }
 
 // gatedOwner is the kind and name of the workload controlling o, when workload.Kinds covers its kind.

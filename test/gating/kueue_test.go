@@ -87,6 +87,21 @@ func TestKueueAdmissionCheck(t *testing.T) {
 		})
 	}
 
+	t.Run("a Ready check records the release, sized, and freezes the plan", func(t *testing.T) {
+		g := NewWithT(t)
+		obj := supportBot(ns, "recorded", ftv1.PolicyEnforce)
+		estimated(t, obj)
+		wl := kueueJob(t, ns, "recorded")
+		checkState(g, wl, costCheck, func(s kueue.AdmissionCheckState) bool { return s.State == kueue.CheckStateReady })
+		owner := metav1.GetControllerOf(wl)
+		g.Eventually(func(g Gomega) {
+			g.Expect(k.Get(ctx, key(obj), obj)).To(Succeed())
+			g.Expect(obj.Status.Releases).To(HaveLen(1))
+			g.Expect([]any{obj.Status.Releases[0].Kind, obj.Status.Releases[0].Name, obj.Status.Releases[0].UID, obj.Status.Releases[0].GPUs}).To(
+				Equal([]any{"Job", owner.Name, string(owner.UID), int64(0)}))
+		}).WithTimeout(timeout).Should(Succeed())
+	})
+
 	t.Run("Retry turns Ready once the estimate exists and is Approved", func(t *testing.T) {
 		g := NewWithT(t)
 		wl := kueueJob(t, ns, "later")
@@ -131,9 +146,20 @@ func TestKueueAdmissionCheck(t *testing.T) {
 		g.Expect(k.Get(ctx, key(wl), wl)).To(Succeed())
 		meta.SetStatusCondition(&wl.Status.Conditions, metav1.Condition{Type: kueue.WorkloadAdmitted, Status: metav1.ConditionTrue, Reason: "Admitted", Message: "admitted"})
 		g.Expect(k.Status().Update(ctx, wl)).To(Succeed())
+		// Its plan is frozen while the Job runs (ftcost-plan-freeze), so the "no" comes from the
+		// platform: a CostPolicy selecting the namespace now caps the upfront cost below it.
 		g.Expect(k.Get(ctx, key(obj), obj)).To(Succeed())
 		obj.Spec.Budget = &ftv1.Budget{MaxUpfrontCost: dec("1")}
-		g.Expect(k.Update(ctx, obj)).To(Succeed())
+		g.Expect(k.Update(ctx, obj)).NotTo(Succeed(), "the plan of a running workload's estimate is frozen")
+		policy := &ftv1.CostPolicy{ObjectMeta: metav1.ObjectMeta{Name: "flips-" + ns}, Spec: ftv1.CostPolicySpec{
+			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: ns}},
+			MaxUpfrontCost:    dec("1")}}
+		g.Expect(k.Create(ctx, policy)).To(Succeed())
+		t.Cleanup(func() { _ = k.Delete(ctx, policy) })
+		g.Eventually(func(g Gomega) {
+			g.Expect(k.Get(ctx, key(obj), obj)).To(Succeed())
+			g.Expect(meta.FindStatusCondition(obj.Status.Conditions, ftv1.ConditionApproved).Reason).To(Equal(ftv1.ReasonPolicyViolated))
+		}).WithTimeout(timeout).Should(Succeed())
 		g.Consistently(func(g Gomega) {
 			g.Expect(checkState(g, wl, costCheck, nil).State).To(Equal(kueue.CheckStateReady))
 		}).WithTimeout(2 * time.Second).Should(Succeed())
