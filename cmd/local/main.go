@@ -27,6 +27,7 @@ import (
 
 	"github.com/ftcost/ftcost/internal/manager"
 	"github.com/ftcost/ftcost/internal/testenv"
+	"github.com/ftcost/ftcost/internal/workload"
 )
 
 func main() {
@@ -150,11 +151,13 @@ func namespaceEditor(ctx context.Context, c client.Client, ns, user string) erro
 	all := []string{"get", "list", "watch", "create", "update", "patch", "delete"}
 	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "local-team-edit"}, Rules: []rbacv1.PolicyRule{
 		{APIGroups: []string{"ftcost.io"}, Resources: []string{"finetuneestimates"}, Verbs: all},
-		{APIGroups: []string{"batch", "jobset.x-k8s.io", "trainer.kubeflow.org", "kubeflow.org", "ray.io"},
-			Resources: []string{"jobs", "cronjobs", "jobsets", "trainjobs", "pytorchjobs", "rayjobs"}, Verbs: all},
+		{APIGroups: []string{"batch"}, Resources: []string{"cronjobs"}, Verbs: all},
 		{APIGroups: []string{"", "apps"}, Resources: []string{"pods", "deployments", "statefulsets"}, Verbs: all},
 		{APIGroups: []string{"", "events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"get", "list", "watch"}},
 	}}
+	for _, k := range workload.Kinds { // every gated kind
+		role.Rules = append(role.Rules, rbacv1.PolicyRule{APIGroups: []string{k.GVK.Group}, Resources: []string{k.Resource}, Verbs: all})
+	}
 	objs := []client.Object{
 		role,
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
