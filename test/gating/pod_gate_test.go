@@ -1,17 +1,20 @@
 package gating
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"testing"
 	"time"
 
+	jsonpatch "github.com/evanphx/json-patch/v5"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -207,4 +210,83 @@ func TestPodGate(t *testing.T) {
 	g.Expect(jobController.Create(ctx, jobPod)).To(Succeed())
 	g.Expect(hasPodGate(jobPod)).To(BeFalse(), "a Job's Pod is held by the Job's suspend switch: schedulingGates %v", jobPod.Spec.SchedulingGates)
 	forbidden(g, bob.Create(ctx, ofJob("forged")), "created by that workload's controller only")
+
+	// A Deployment's Pod, created by the ReplicaSet controller: gated like a bare one.
+	rsController, err := impersonating("system:serviceaccount:kube-system:replicaset-controller")
+	g.Expect(err).NotTo(HaveOccurred())
+	ofReplicaSet := gpuPod(ns, "serve-abc12", "later", 1)
+	ofReplicaSet.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "serve-abc", UID: "0b5b8c1e-1111-4a4a-9c9c-000000000001",
+		Controller: ptr.To(true)}}
+	g.Expect(rsController.Create(ctx, ofReplicaSet)).To(Succeed())
+	g.Expect(hasPodGate(ofReplicaSet)).To(BeTrue(), "a ReplicaSet's Pod is held by the pod gate")
+}
+
+// kindCase is where one kind's recipe asks for a GPU and where its pod template takes the label.
+type kindCase struct {
+	file, gpu, label, where string
+}
+
+var requiredKinds = []kindCase{
+	{"job.yaml", "/spec/template/spec/containers/0/resources", "/spec/template/metadata", "spec.template.metadata.labels"},
+	{"jobset.yaml", "/spec/replicatedJobs/0/template/spec/template/spec/containers/0/resources", "/spec/replicatedJobs/0/template/spec/template/metadata",
+		"spec.replicatedJobs[workers].template.spec.template.metadata.labels"},
+	{"pytorchjob.yaml", "/spec/pytorchReplicaSpecs/Master/template/spec/containers/0/resources", "/spec/pytorchReplicaSpecs/Master/template/metadata",
+		"spec.pytorchReplicaSpecs.Master.template.metadata.labels"},
+	{"rayjob.yaml", "/spec/rayClusterSpec/headGroupSpec/template/spec/containers/0/resources", "/spec/rayClusterSpec/headGroupSpec/template/metadata",
+		"spec.rayClusterSpec.headGroupSpec.template.metadata.labels"},
+	// A TrainJob asks in spec.trainer.resourcesPerNode (the recipe asks for one GPU); its pod templates
+	// are its runtime's, so only its own label is checked.
+	{"trainjob.yaml", "", "", "metadata.labels"},
+}
+
+// patched is u with a JSON patch applied.
+func patched(t *testing.T, u *unstructured.Unstructured, patch string) *unstructured.Unstructured {
+	t.Helper()
+	doc, err := json.Marshal(u.Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := jsonpatch.DecodePatch([]byte(patch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc, err = p.Apply(doc); err != nil {
+		t.Fatal(err)
+	}
+	out := &unstructured.Unstructured{}
+	if err := json.Unmarshal(doc, &out.Object); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestEstimateRequiredForEveryKind: in a Required namespace, every gated kind's recipe asking for a
+// GPU is refused until its pod template carries the label (a TrainJob: until it does), naming the
+// path; as written (no GPU), each is allowed, so the policy reads every kind's templates.
+func TestEstimateRequiredForEveryKind(t *testing.T) {
+	installRayJob(t)
+	id := fmt.Sprint(time.Now().UnixNano())
+	requiredPolicy(t, id)
+	ns := labelledNamespace(t, map[string]string{"required-id": id})
+	bob := namespaceEditor(t, ns)
+	for _, kc := range requiredKinds {
+		t.Run(kc.file, func(t *testing.T) {
+			g := NewWithT(t)
+			base, _ := recipe(t, kc.file, ns)
+			base = withEstimate(base, "support-bot")
+			if kc.gpu == "" {
+				g.Expect(bob.Create(ctx, base.DeepCopy())).To(Succeed())
+				unlabelled := base.DeepCopy()
+				unlabelled.SetLabels(nil)
+				forbidden(g, bob.Create(ctx, unlabelled), "requires the label ftcost.io/estimate", "to "+kc.where)
+				return
+			}
+			// (A CRD just installed, as RayJob's, is served a moment later.)
+			g.Eventually(func() error { return bob.Create(ctx, base.DeepCopy()) }).WithTimeout(timeout).Should(Succeed(), "as written, without accelerators")
+			gpu := patched(t, base, `[{"op":"add","path":"`+kc.gpu+`","value":{"limits":{"nvidia.com/gpu":"1"}}}]`)
+			forbidden(g, bob.Create(ctx, gpu.DeepCopy()), "ask for accelerators", "add ftcost.io/estimate: <the name of a FineTuneEstimate of this namespace> to "+kc.where)
+			labelled := patched(t, gpu, `[{"op":"add","path":"`+kc.label+`","value":{"labels":{"ftcost.io/estimate":"support-bot"}}}]`)
+			g.Expect(bob.Create(ctx, labelled)).To(Succeed())
+		})
+	}
 }
