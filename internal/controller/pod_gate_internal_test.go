@@ -24,7 +24,9 @@ func TestPodAsked(t *testing.T) {
 		}
 		return corev1.ResourceRequirements{Requests: l}
 	}
-	c := func(r corev1.ResourceRequirements) corev1.Container { return corev1.Container{Name: "c", Image: "x", Resources: r} }
+	c := func(r corev1.ResourceRequirements) corev1.Container {
+		return corev1.Container{Name: "c", Image: "x", Resources: r}
+	}
 	cases := map[string]struct {
 		spec corev1.PodSpec
 		want gate.Accelerators
