@@ -192,6 +192,15 @@ func TestPodGate(t *testing.T) {
 		g.Expect(hasPodGate(cur)).To(BeTrue())
 	}).WithTimeout(3 * time.Second).Should(Succeed())
 
+	// The operator's token may remove the gate and nothing else: not relabel a Pod, nor change what it runs.
+	operator := operatorClient(t)
+	forbidden(g, operator.Patch(ctx, large.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"labels":{"ftcost.io/estimate":"other"}}}`))),
+		"may only remove the scheduling gate of a Pod, not change metadata.labels")
+	forbidden(g, operator.Patch(ctx, large.DeepCopy(), client.RawPatch(types.JSONPatchType, []byte(`[{"op":"replace","path":"/spec/containers/0/image","value":"evil:latest"}]`))),
+		"not change spec.containers")
+	g.Expect(bob.Patch(ctx, large.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"annotations":{"team":"ml"}}}`)))).To(Succeed(),
+		"the user may still annotate a gated Pod")
+
 	// A Job's Pods: created by the Job controller, not gated twice; a user's Pod claiming the Job is refused.
 	tpl := corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{gate.EstimateLabel: "later"}}, Spec: gpuPodSpec(1)}
 	tpl.Spec.RestartPolicy = corev1.RestartPolicyNever
