@@ -9,7 +9,7 @@ import (
 // edit and admin roles do not grant it), so an estimate cannot approve its own spend. Every verdict
 // checks every policy that selects the estimate's namespace, the way a Kueue ClusterQueue bounds the
 // LocalQueues that point at it.
-// +kubebuilder:validation:XValidation:rule="has(self.maxUpfrontCost) || has(self.requiredPolicy) || has(self.allowedProviders) || has(self.maxAPIPriceDeviationPercent) || has(self.trustedCalibrationNamespaces)",message="a CostPolicy needs at least one of maxUpfrontCost, requiredPolicy, allowedProviders, maxAPIPriceDeviationPercent, trustedCalibrationNamespaces"
+// +kubebuilder:validation:XValidation:rule="has(self.maxUpfrontCost) || has(self.requiredPolicy) || has(self.allowedProviders) || has(self.maxAPIPriceDeviationPercent) || has(self.trustedCalibrationNamespaces) || has(self.estimateLabel)",message="a CostPolicy needs at least one of maxUpfrontCost, requiredPolicy, allowedProviders, maxAPIPriceDeviationPercent, trustedCalibrationNamespaces, estimateLabel"
 type CostPolicySpec struct {
 	// namespaceSelector selects the namespaces whose FineTuneEstimates the policy bounds, by their
 	// labels; {} selects every namespace.
@@ -53,7 +53,26 @@ type CostPolicySpec struct {
 	// +kubebuilder:validation:MaxItems=64
 	// +kubebuilder:validation:items:MaxLength=63
 	TrustedCalibrationNamespaces []string `json:"trustedCalibrationNamespaces,omitempty"`
+
+	// estimateLabel Required makes the label ftcost.io/estimate required, in the namespaces the policy
+	// selects, on every Pod that asks for accelerators (a limit or request of a GPU or other
+	// accelerator resource in any container or init container) and on the pod templates of
+	// workloads that would create such Pods: the admission policy estimate-required (config/vap)
+	// refuses them without it. Optional (or omitted) requires nothing.
+	// +optional
+	EstimateLabel EstimateLabelRule `json:"estimateLabel,omitempty"`
 }
+
+// EstimateLabelRule says whether Pods that ask for accelerators must name a FineTuneEstimate.
+// +kubebuilder:validation:Enum=Required;Optional
+type EstimateLabelRule string
+
+const (
+	// EstimateLabelRequired refuses accelerator Pods (and workloads of them) without the label.
+	EstimateLabelRequired EstimateLabelRule = "Required"
+	// EstimateLabelOptional requires nothing: the label opts work into the gates.
+	EstimateLabelOptional EstimateLabelRule = "Optional"
+)
 
 // CostPolicy bounds the FineTuneEstimates of the namespaces it selects; owned by cluster admins.
 // +kubebuilder:object:root=true
@@ -61,6 +80,7 @@ type CostPolicySpec struct {
 // +kubebuilder:printcolumn:name="Max-Upfront",type=string,JSONPath=`.spec.maxUpfrontCost`
 // +kubebuilder:printcolumn:name="Required-Policy",type=string,JSONPath=`.spec.requiredPolicy`
 // +kubebuilder:printcolumn:name="Max-API-Deviation",type=string,JSONPath=`.spec.maxAPIPriceDeviationPercent`
+// +kubebuilder:printcolumn:name="Estimate-Label",type=string,JSONPath=`.spec.estimateLabel`,priority=1
 // +kubebuilder:printcolumn:name="Providers",type=string,JSONPath=`.spec.allowedProviders`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type CostPolicy struct {

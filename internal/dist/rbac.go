@@ -25,16 +25,19 @@ const (
 const rbacHeader = "# Generated from config/rbac/role.yaml (the controllers' RBAC markers) by 'make manifests'; do not edit.\n"
 
 // SplitRole splits role (controller-gen's manager-role) into the rules every manager needs and the
-// suspend gate's: patch on each workload kind of workload.Kinds.
+// gates': patch and update on each workload kind of workload.Kinds (the suspend gate) and on Pods
+// (the pod gate removes its scheduling gate); both run only with the job gate.
 func SplitRole(role *rbacv1.ClusterRole) (core, jobGate *rbacv1.ClusterRole) {
 	gated := func(group, resource string) bool {
-		return slices.ContainsFunc(workload.Kinds, func(k workload.Kind) bool { return k.GVK.Group == group && k.Resource == resource })
+		return group == "" && resource == "pods" ||
+			slices.ContainsFunc(workload.Kinds, func(k workload.Kind) bool { return k.GVK.Group == group && k.Resource == resource })
 	}
+	writes := func(v string) bool { return v == "patch" || v == "update" }
 	core = &rbacv1.ClusterRole{TypeMeta: role.TypeMeta, ObjectMeta: role.ObjectMeta}
 	jobGate = &rbacv1.ClusterRole{TypeMeta: role.TypeMeta}
 	jobGate.Name = JobGateRoleName
 	for _, r := range role.Rules {
-		if !slices.Contains(r.Verbs, "patch") || len(r.APIGroups) != 1 || len(r.NonResourceURLs) > 0 || len(r.ResourceNames) > 0 {
+		if !slices.ContainsFunc(r.Verbs, writes) || len(r.APIGroups) != 1 || len(r.NonResourceURLs) > 0 || len(r.ResourceNames) > 0 {
 			core.Rules = append(core.Rules, r)
 			continue
 		}
@@ -54,11 +57,12 @@ func SplitRole(role *rbacv1.ClusterRole) (core, jobGate *rbacv1.ClusterRole) {
 		if len(moved) == 0 {
 			continue
 		}
-		rest := slices.DeleteFunc(slices.Clone(r.Verbs), func(v string) bool { return v == "patch" })
+		rest := slices.DeleteFunc(slices.Clone(r.Verbs), writes)
 		if len(rest) > 0 {
 			core.Rules = append(core.Rules, rbacv1.PolicyRule{APIGroups: r.APIGroups, Resources: moved, Verbs: rest})
 		}
-		jobGate.Rules = append(jobGate.Rules, rbacv1.PolicyRule{APIGroups: r.APIGroups, Resources: moved, Verbs: []string{"patch"}})
+		jobGate.Rules = append(jobGate.Rules, rbacv1.PolicyRule{APIGroups: r.APIGroups, Resources: moved,
+			Verbs: slices.DeleteFunc(slices.Clone(r.Verbs), func(v string) bool { return !writes(v) })})
 	}
 	return core, jobGate
 }

@@ -286,6 +286,14 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 			return nil, fmt.Errorf("setting up the suspend gates: %w", err)
 		}
 	}
+	if o.EnableJobGate {
+		// The pod gate removes the scheduling gate config/vap puts on labelled Pods that no gated
+		// workload controls (bare Pods, Deployments', StatefulSets', LeaderWorkerSets' Pods).
+		pg := &controller.PodGate{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("ftcost-pod-gate")}
+		if err := pg.SetupWithManager(mgr, stripUnread); err != nil {
+			return nil, fmt.Errorf("setting up the pod gate: %w", err)
+		}
+	}
 	if o.EnableKueueAdmissionCheck {
 		if err := (&controller.AdmissionCheckReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 			return nil, fmt.Errorf("setting up the AdmissionCheck controller: %w", err)

@@ -250,7 +250,10 @@ var (
 		"ValidatingAdmissionPolicy/ftcost-gate-state", "ValidatingAdmissionPolicyBinding/ftcost-gate-state",
 		"ValidatingAdmissionPolicy/ftcost-scale-guard", "ValidatingAdmissionPolicyBinding/ftcost-scale-guard",
 		"ValidatingAdmissionPolicy/ftcost-plan-freeze", "ValidatingAdmissionPolicyBinding/ftcost-plan-freeze",
-		"ValidatingAdmissionPolicy/ftcost-status-writes", "ValidatingAdmissionPolicyBinding/ftcost-status-writes"}
+		"ValidatingAdmissionPolicy/ftcost-status-writes", "ValidatingAdmissionPolicyBinding/ftcost-status-writes",
+		"ValidatingAdmissionPolicy/ftcost-estimate-required", "ValidatingAdmissionPolicyBinding/ftcost-estimate-required",
+		"MutatingAdmissionPolicy/ftcost-pod-gate", "MutatingAdmissionPolicyBinding/ftcost-pod-gate",
+		"ValidatingAdmissionPolicy/ftcost-pod-gate-guard", "ValidatingAdmissionPolicyBinding/ftcost-pod-gate-guard"}
 	crdObjects  = []string{"CustomResourceDefinition/finetuneestimates.ftcost.io", "CustomResourceDefinition/pricecatalogs.ftcost.io"}
 	monitor     = "ServiceMonitor/ftcost-controller-manager-metrics-monitor"
 	service     = "Service/ftcost-controller-manager-metrics-service"
