@@ -31,7 +31,7 @@ const PodSchedulingGate = gate.EstimateLabel
 // gatePod is the pod gate's value of the gate label of ftcost_gate_decisions_total.
 const gatePod = "pod"
 
-// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;patch
 
 // PodGate removes the scheduling gate ftcost.io/estimate from a Pod once gate.Decide says Approved for
 // its estimate, evaluated afresh, with the Pod's own accelerators as what it asks for: a Pod larger

@@ -25,14 +25,14 @@ const (
 const rbacHeader = "# Generated from config/rbac/role.yaml (the controllers' RBAC markers) by 'make manifests'; do not edit.\n"
 
 // SplitRole splits role (controller-gen's manager-role) into the rules every manager needs and the
-// gates': patch and update on each workload kind of workload.Kinds (the suspend gate) and on Pods
-// (the pod gate removes its scheduling gate); both run only with the job gate.
+// gates': patch on each workload kind of workload.Kinds (the suspend gate) and on Pods (the pod gate
+// removes its scheduling gate); both run only with the job gate.
 func SplitRole(role *rbacv1.ClusterRole) (core, jobGate *rbacv1.ClusterRole) {
 	gated := func(group, resource string) bool {
 		return group == "" && resource == "pods" ||
 			slices.ContainsFunc(workload.Kinds, func(k workload.Kind) bool { return k.GVK.Group == group && k.Resource == resource })
 	}
-	writes := func(v string) bool { return v == "patch" || v == "update" }
+	writes := func(v string) bool { return v == "patch" }
 	core = &rbacv1.ClusterRole{TypeMeta: role.TypeMeta, ObjectMeta: role.ObjectMeta}
 	jobGate = &rbacv1.ClusterRole{TypeMeta: role.TypeMeta}
 	jobGate.Name = JobGateRoleName
