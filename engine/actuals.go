@@ -145,3 +145,9 @@ func calibrate(in *Input) (*Calibration, bool) {
 	}
 	return c, true
 }
+
+// OverrunLimit is the most a run capped at spendCap may spend before its overrun applies: the cap
+// plus percent of it, to the cent.
+func OverrunLimit(spendCap Money, percent decimal.Decimal) Money {
+	return Cents(spendCap.Decimal().Mul(hundred.Add(percent)).DivRound(hundred, 16))
+}

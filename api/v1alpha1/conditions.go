@@ -97,3 +97,16 @@ const (
 	// ReasonSpendOverBudget: status.actuals.spend is above spec.budget.maxUpfrontCost.
 	ReasonSpendOverBudget = "SpendOverBudget"
 )
+
+// ConditionSpendWithinCap is present while status.releases lists a running workload: True while the
+// accrued cost of each is at most its overrunLimit, False once one passes it (the CostPolicy overrun
+// Warn or Suspend applies to that workload).
+const ConditionSpendWithinCap = "SpendWithinCap"
+
+// Reasons of the SpendWithinCap condition.
+const (
+	// ReasonWithinCap: every running workload's accrued cost is within its limit.
+	ReasonWithinCap = "WithinCap"
+	// ReasonOverCap: a running workload's accrued cost passed its limit.
+	ReasonOverCap = "OverCap"
+)

@@ -9,7 +9,7 @@ import (
 // edit and admin roles do not grant it), so an estimate cannot approve its own spend. Every verdict
 // checks every policy that selects the estimate's namespace, the way a Kueue ClusterQueue bounds the
 // LocalQueues that point at it.
-// +kubebuilder:validation:XValidation:rule="has(self.maxUpfrontCost) || has(self.requiredPolicy) || has(self.allowedProviders) || has(self.maxAPIPriceDeviationPercent) || has(self.trustedCalibrationNamespaces) || has(self.estimateLabel)",message="a CostPolicy needs at least one of maxUpfrontCost, requiredPolicy, allowedProviders, maxAPIPriceDeviationPercent, trustedCalibrationNamespaces, estimateLabel"
+// +kubebuilder:validation:XValidation:rule="has(self.maxUpfrontCost) || has(self.requiredPolicy) || has(self.allowedProviders) || has(self.maxAPIPriceDeviationPercent) || has(self.trustedCalibrationNamespaces) || has(self.estimateLabel) || has(self.overrun) || has(self.overrunPercent)",message="a CostPolicy needs at least one of maxUpfrontCost, requiredPolicy, allowedProviders, maxAPIPriceDeviationPercent, trustedCalibrationNamespaces, estimateLabel, overrun, overrunPercent"
 type CostPolicySpec struct {
 	// namespaceSelector selects the namespaces whose FineTuneEstimates the policy bounds, by their
 	// labels; {} selects every namespace.
@@ -61,6 +61,16 @@ type CostPolicySpec struct {
 	// refuses them without it. Optional (or omitted) requires nothing.
 	// +optional
 	EstimateLabel EstimateLabelRule `json:"estimateLabel,omitempty"`
+	// overrun is what the operator does when a running workload released on a selected estimate
+	// spends past its limit (its release's spendCap, plus overrunPercent): Warn (or omitted) sets
+	// the estimate's SpendWithinCap condition False with a Warning Event and a metric; Suspend also
+	// sets the workload's suspend switch, saying why in its ftcost.io/gate-message annotation.
+	// +optional
+	Overrun OverrunAction `json:"overrun,omitempty"`
+	// overrunPercent is how far past its spend cap, in percent, a run may spend before overrun
+	// applies; omitted, the cap itself (the cost of the estimate's upper GPU-hour band).
+	// +optional
+	OverrunPercent *Decimal `json:"overrunPercent,omitempty"`
 }
 
 // EstimateLabelRule says whether Pods that ask for accelerators must name a FineTuneEstimate.
@@ -72,6 +82,17 @@ const (
 	EstimateLabelRequired EstimateLabelRule = "Required"
 	// EstimateLabelOptional requires nothing: the label opts work into the gates.
 	EstimateLabelOptional EstimateLabelRule = "Optional"
+)
+
+// OverrunAction is what happens when a running workload spends past its limit.
+// +kubebuilder:validation:Enum=Warn;Suspend
+type OverrunAction string
+
+const (
+	// OverrunWarn: a condition, a Warning Event and a metric.
+	OverrunWarn OverrunAction = "Warn"
+	// OverrunSuspend: as Warn, and the operator suspends the workload.
+	OverrunSuspend OverrunAction = "Suspend"
 )
 
 // CostPolicy bounds the FineTuneEstimates of the namespaces it selects; owned by cluster admins.

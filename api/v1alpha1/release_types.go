@@ -50,4 +50,22 @@ type Release struct {
 	// releasedAt is when the gate cleared the workload's suspend switch.
 	// +required
 	ReleasedAt metav1.Time `json:"releasedAt"`
+	// accruedGPUHours is the GPU time the workload's pods have used so far (each pod's GPUs x the
+	// time since its start, to its containers' finish or accruedAt), written by the operator at most
+	// once a spend interval (--spend-interval, 1m) while the workload runs.
+	// +optional
+	AccruedGPUHours Decimal `json:"accruedGPUHours,omitempty"`
+	// accruedCost is accruedGPUHours at pricePerGPUHour, USD, to the cent.
+	// +optional
+	AccruedCost Decimal `json:"accruedCost,omitempty"`
+	// accruedAt is when accruedGPUHours and accruedCost were measured.
+	// +optional
+	AccruedAt *metav1.Time `json:"accruedAt,omitempty"`
+	// overrunLimit is the most the run may spend before its overrun applies, USD: spendCap plus the
+	// overrunPercent of the CostPolicies that select the estimate's namespace (the smallest of them).
+	// +optional
+	OverrunLimit Decimal `json:"overrunLimit,omitempty"`
+	// overCapAt is when accruedCost first passed overrunLimit; set once.
+	// +optional
+	OverCapAt *metav1.Time `json:"overCapAt,omitempty"`
 }

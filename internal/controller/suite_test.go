@@ -3,6 +3,7 @@ package controller_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/rest"
@@ -10,6 +11,9 @@ import (
 	"github.com/ftcost/ftcost/internal/manager"
 	"github.com/ftcost/ftcost/internal/testenv"
 )
+
+// spendInterval is the suite manager's --spend-interval.
+const spendInterval = 2 * time.Second
 
 // One control plane and one running manager for the suite, as a cluster would have.
 var (
@@ -36,6 +40,8 @@ func run(suiteCtx context.Context, m *testing.M) (int, error) {
 		MetricsAddr: "0", ProbeAddr: "0", QPS: 50, Burst: 100, Concurrency: 4, Registry: registry,
 		// Without Kueue's CRDs: the gate holds work with a queue name itself (TestQueueNameWithoutKueue).
 		EnableJobGate: true,
+		// Accrued spend written every 2 s rather than every minute (TestLiveSpend*).
+		SpendInterval: spendInterval,
 	})
 	if err != nil {
 		return 0, err

@@ -61,6 +61,9 @@ type Options struct {
 	// EnableJobGate runs the suspend gate: suspended workloads (Jobs, JobSets, TrainJobs, PyTorchJobs,
 	// RayJobs) labelled ftcost.io/estimate are released once their estimate is Approved.
 	EnableJobGate bool
+	// SpendInterval is the least time between two writes of one estimate's accrued spend (the spend
+	// reconciler); 0 means controller.DefaultSpendInterval (1m).
+	SpendInterval time.Duration
 	// EnableKueueAdmissionCheck runs the Kueue AdmissionCheck controller (ftcost.io/cost-gate); Kueue's
 	// CRDs must be installed.
 	EnableKueueAdmissionCheck bool
@@ -93,6 +96,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.Concurrency, "max-concurrent-reconciles", 16, "How many FineTuneEstimates are reconciled at once.")
 	fs.DurationVar(&o.SyncPeriod, "sync-period", 0, "How often the informers redeliver every cached object; 0 means controller-runtime's 10h.")
 	fs.BoolVar(&o.EnableJobGate, "enable-job-gate", true, "Release suspended Jobs labelled "+gate.EstimateLabel+" once their FineTuneEstimate lets them through.")
+	fs.DurationVar(&o.SpendInterval, "spend-interval", controller.DefaultSpendInterval, "Least time between two writes of an estimate's accrued spend while its released workloads run (docs/actuals.md).")
 	fs.BoolVar(&o.EnableKueueAdmissionCheck, "enable-kueue-admission-check", false, "Serve Kueue AdmissionChecks with controllerName "+gate.ControllerName+" (needs Kueue's CRDs).")
 	fs.BoolVar(&o.CreateDefaultCatalog, "create-default-catalog", false, "At start, create the PriceCatalog \"default\" from the built-in prices if it does not exist (config/manager sets it).")
 }
@@ -108,6 +112,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--max-concurrent-reconciles must be at least 1, got %d", o.Concurrency)
 	case o.SyncPeriod < 0:
 		return fmt.Errorf("--sync-period must not be negative, got %v", o.SyncPeriod)
+	case o.SpendInterval < 0:
+		return fmt.Errorf("--spend-interval must not be negative, got %v", o.SpendInterval)
 	}
 	return nil
 }
@@ -268,6 +274,14 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if err := (&controller.ActualsReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Caches: workloads,
 		Recorder: mgr.GetEventRecorder("ftcost-actuals"), Metrics: runs}).SetupWithManager(ctx, mgr); err != nil {
 		return nil, fmt.Errorf("setting up the actuals controller: %w", err)
+	}
+	if o.EnableJobGate || o.EnableKueueAdmissionCheck {
+		// Live spend measures what the gates released (both record their releases); it suspends
+		// only what the suspend gate released, under that gate's RBAC role.
+		if err := (&controller.SpendReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Caches: workloads,
+			Recorder: mgr.GetEventRecorder("ftcost-spend"), Metrics: runs, Interval: o.SpendInterval}).SetupWithManager(mgr); err != nil {
+			return nil, fmt.Errorf("setting up the spend controller: %w", err)
+		}
 	}
 	if err := (&controller.PriceCatalogReconciler{Client: mgr.GetClient(), Clock: clock.RealClock{},
 		Recorder: mgr.GetEventRecorder("ftcost-catalog")}).SetupWithManager(mgr); err != nil {

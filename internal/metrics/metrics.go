@@ -40,17 +40,24 @@ func RecordGateDecision(gate, outcome string) {
 // per-estimate gauges are read from the cache when scraped (EstimateSeries).
 type Runs struct {
 	errorRatio *prometheus.HistogramVec
+	overCap    *prometheus.CounterVec
 }
 
 func newRuns() *Runs {
 	// Buckets around 1 (a perfect estimate): the article's +/-30% band is 0.7 to 1.3.
 	r := &Runs{errorRatio: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ftcost_estimate_error_ratio",
 		Help:    "Actual over estimated GPU-hours of each finished run, by the estimator that estimated it.",
-		Buckets: []float64{0.25, 0.5, 0.7, 0.8, 0.9, 1, 1.1, 1.2, 1.3, 1.5, 2, 4}}, []string{"estimator"})}
+		Buckets: []float64{0.25, 0.5, 0.7, 0.8, 0.9, 1, 1.1, 1.2, 1.3, 1.5, 2, 4}}, []string{"estimator"}),
+		overCap: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ftcost_spend_over_cap_total",
+			Help: "Running workloads whose accrued cost passed their limit (spend cap plus the CostPolicy overrunPercent), by the overrun applied (Warn, Suspend)."},
+			[]string{"action"})}
 	// Every estimator's series exists from the start: increase() over a range misses a series'
 	// first sample, which would drop the first run of each estimator after every restart.
 	for _, e := range []ftv1.Estimator{ftv1.EstimatorEmpirical, ftv1.EstimatorFLOPs, ftv1.EstimatorCalibrated, ftv1.EstimatorMeasured} {
 		r.errorRatio.WithLabelValues(string(e))
+	}
+	for _, a := range []ftv1.OverrunAction{ftv1.OverrunWarn, ftv1.OverrunSuspend} {
+		r.overCap.WithLabelValues(string(a))
 	}
 	return r
 }
@@ -60,6 +67,11 @@ func (r *Runs) ObserveRun(s *ftv1.FineTuneEstimateStatus, ratio decimal.Decimal,
 	if ok {
 		r.errorRatio.WithLabelValues(string(s.Estimator)).Observe(ratio.InexactFloat64())
 	}
+}
+
+// ObserveOverCap counts a running workload that passed its limit, once, by the overrun applied.
+func (r *Runs) ObserveOverCap(action ftv1.OverrunAction) {
+	r.overCap.WithLabelValues(string(action)).Inc()
 }
 
 // Register registers every metric of the operator with reg: the gate decisions, the build, the run
@@ -74,7 +86,7 @@ func Register(reg prometheus.Registerer, cache client.Reader) (*Runs, error) {
 	}, []string{"version", "revision", "goversion"})
 	build.WithLabelValues(version.Get(), version.Revision(), runtime.Version()).Set(1)
 	runs := newRuns()
-	for _, c := range []prometheus.Collector{gateDecisions, build, runs.errorRatio, &CatalogCollector{Reader: cache}} {
+	for _, c := range []prometheus.Collector{gateDecisions, build, runs.errorRatio, runs.overCap, &CatalogCollector{Reader: cache}} {
 		reg.Unregister(c)
 		if err := reg.Register(c); err != nil {
 			return nil, err
