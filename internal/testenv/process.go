@@ -68,41 +68,29 @@ func renderDefault() ([]*kresource.Resource, error) {
 // ServiceAccount, (Cluster)Roles and bindings, rendered with kustomize exactly as deployed. A
 // manager run with OperatorToken then has the permissions of a real install, and no more.
 func (e *Env) InstallOperatorRBAC(ctx context.Context) error {
-	rs, err := renderDefault()
-	if err != nil {
-		return err
-	}
 	want := map[string]bool{"Namespace": true, "ServiceAccount": true, "ClusterRole": true,
 		"ClusterRoleBinding": true, "Role": true, "RoleBinding": true}
-	// Namespaces first: the rest live in them.
-	slices.SortStableFunc(rs, func(a, b *kresource.Resource) int {
-		return cmpBool(b.GetKind() == "Namespace", a.GetKind() == "Namespace")
-	})
-	for _, r := range rs {
-		if !want[r.GetKind()] {
-			continue
-		}
-		data, err := r.Map()
-		if err != nil {
-			return err
-		}
-		u := &unstructured.Unstructured{Object: data}
-		if err := e.Client.Create(ctx, u); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("creating %s %s: %w", u.GetKind(), u.GetName(), err)
-		}
-	}
-	return nil
+	return e.installDefault(ctx, func(r *kresource.Resource) bool { return want[r.GetKind()] })
 }
 
 // InstallAdmissionPolicies creates config/default's admission policies and their bindings, rendered
 // with kustomize as deployed (the operator's ServiceAccount filled in).
 func (e *Env) InstallAdmissionPolicies(ctx context.Context) error {
+	return e.installDefault(ctx, func(r *kresource.Resource) bool { return r.GetGvk().Group == "admissionregistration.k8s.io" })
+}
+
+// installDefault creates the objects of config/default that keep says yes to, Namespaces first (the
+// rest live in them); one that exists already is left as it is.
+func (e *Env) installDefault(ctx context.Context, keep func(*kresource.Resource) bool) error {
 	rs, err := renderDefault()
 	if err != nil {
 		return err
 	}
+	slices.SortStableFunc(rs, func(a, b *kresource.Resource) int {
+		return cmpBool(b.GetKind() == "Namespace", a.GetKind() == "Namespace")
+	})
 	for _, r := range rs {
-		if r.GetGvk().Group != "admissionregistration.k8s.io" {
+		if !keep(r) {
 			continue
 		}
 		data, err := r.Map()
