@@ -65,7 +65,7 @@ verify: generate manifests chart build-installer lint ## Fail on generated-file 
 	@echo "verify: clean"
 
 .PHONY: test
-test: generate manifests controlplane lint ## Run all tests (engine, CLI, and envtest suites on a real kube-apiserver), after the linters.
+test: generate manifests controlplane lint ko ## Run all tests (engine, CLI, and envtest suites on a real kube-apiserver), after the linters.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) ./... -count=1
 
 .PHONY: test-fuzz
