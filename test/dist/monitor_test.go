@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"testing"
+	"time"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -114,7 +115,7 @@ func TestServiceMonitorScrapesTheManager(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = env.Client.Delete(ctx, &binding) }()
-	for path, want := range map[string]bool{"/metrics": true, "/debug/pprof/": false} {
+	allowed := func(path string) bool {
 		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
 			User:                  "system:serviceaccount:observability:kps-prometheus",
 			Groups:                []string{"system:serviceaccounts", "system:authenticated"},
@@ -123,8 +124,18 @@ func TestServiceMonitorScrapesTheManager(t *testing.T) {
 		if err := env.Client.Create(ctx, sar); err != nil {
 			t.Fatal(err)
 		}
-		if sar.Status.Allowed != want {
-			t.Errorf("Prometheus's ServiceAccount may GET %s: %v, want %v", path, sar.Status.Allowed, want)
+		return sar.Status.Allowed
+	}
+	// The API server's authorizer sees a new binding once its informer has: wait for it (a busy
+	// machine takes a moment), then ask for what it must not grant.
+	deadline := time.Now().Add(30 * time.Second)
+	for !allowed("/metrics") {
+		if time.Now().After(deadline) {
+			t.Fatal("Prometheus's ServiceAccount may not GET /metrics, 30 s after the binding was created")
 		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if allowed("/debug/pprof/") {
+		t.Error("Prometheus's ServiceAccount may GET /debug/pprof/: the binding grants more than /metrics")
 	}
 }
