@@ -116,7 +116,7 @@ func TestFirstTryHelm(t *testing.T) {
 			t.Fatalf("helm upgrade %v: %v", tc.values, err)
 		}
 		for _, k := range workload.Kinds {
-			if got := canPatch(t, c, ns, k.GVK.Group, k.Resource); got != tc.wantPatch {
+			if got := settles(t, c, ns, "patch", k.GVK.Group, k.Resource, tc.wantPatch); got != tc.wantPatch {
 				t.Errorf("values %v: the manager may patch %s.%s: %v, want %v", tc.values, k.Resource, k.GVK.Group, got, tc.wantPatch)
 			}
 		}
@@ -202,10 +202,10 @@ func TestNoJobGateOverlayGrantsNoPatch(t *testing.T) {
 		t.Errorf("config/no-job-gate's manager lacks --enable-job-gate=false")
 	}
 	for _, k := range workload.Kinds {
-		if canPatch(t, env.Client, ns, k.GVK.Group, k.Resource) {
+		if settles(t, env.Client, ns, "patch", k.GVK.Group, k.Resource, false) {
 			t.Errorf("config/no-job-gate lets the manager patch %s.%s", k.Resource, k.GVK.Group)
 		}
-		if !can(t, env.Client, ns, "list", k.GVK.Group, k.Resource) {
+		if !settles(t, env.Client, ns, "list", k.GVK.Group, k.Resource, true) {
 			t.Errorf("config/no-job-gate does not let the manager list %s.%s (actual costs read them)", k.Resource, k.GVK.Group)
 		}
 	}
@@ -310,7 +310,7 @@ func checkInstalled(t *testing.T, cfg *rest.Config, ns string, labelsNamespace b
 		g.Expect(n.Labels).To(HaveKeyWithValue("pod-security.kubernetes.io/enforce", "restricted"))
 	}
 	for _, k := range workload.Kinds {
-		g.Expect(canPatch(t, c, ns, k.GVK.Group, k.Resource)).To(BeTrue(), "the default install lets the gate patch %s", k.Resource)
+		g.Expect(settles(t, c, ns, "patch", k.GVK.Group, k.Resource, true)).To(BeTrue(), "the default install lets the gate patch %s", k.Resource)
 	}
 	g.Expect(c.Get(ctx, types.NamespacedName{Name: ftv1.DefaultCatalogName}, &ftv1.PriceCatalog{})).NotTo(Succeed(), "no install path applies the catalog itself")
 
@@ -353,8 +353,18 @@ func can(t *testing.T, c client.Client, ns, verb, group, resource string) bool {
 	return sar.Status.Allowed
 }
 
-func canPatch(t *testing.T, c client.Client, ns, group, resource string) bool {
-	return can(t, c, ns, "patch", group, resource)
+// settles is can once the API server's authorizer agrees with want, or after 30 s: its RBAC
+// informer sees a created or deleted binding a moment after the write (longer on a busy machine).
+func settles(t *testing.T, c client.Client, ns, verb, group, resource string, want bool) bool {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got := can(t, c, ns, verb, group, resource)
+		if got == want || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // helmConfig is Helm's action configuration for the API server, as the helm command builds it from
