@@ -140,7 +140,9 @@ func verdict(ratio, band decimal.Decimal) string {
 	return "outside"
 }
 
-func TestAccuracy(t *testing.T) {
+// measurements are the published runs of measurements.yaml.
+func measurements(t *testing.T) []measurement {
+	t.Helper()
 	data, err := os.ReadFile("measurements.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -149,6 +151,11 @@ func TestAccuracy(t *testing.T) {
 	if err := yaml.UnmarshalStrict(data, &ms); err != nil {
 		t.Fatal(err)
 	}
+	return ms
+}
+
+func TestAccuracy(t *testing.T) {
+	ms := measurements(t)
 	c := catalog(t)
 	var rows []row
 	for _, m := range ms {
@@ -224,14 +231,7 @@ func tally(rows []row, fw engine.Framework) totals {
 // than the same job on a named one, so leaving the stack out never approves a job that a stack
 // would run out of memory on.
 func TestUnstatedFrameworkIsConservative(t *testing.T) {
-	data, err := os.ReadFile("measurements.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ms []measurement
-	if err := yaml.UnmarshalStrict(data, &ms); err != nil {
-		t.Fatal(err)
-	}
+	ms := measurements(t)
 	c := catalog(t)
 	for _, m := range ms {
 		stated, ok := predict(t, c, m)
