@@ -31,8 +31,8 @@ type Evaluation struct {
 }
 
 // Evaluate turns gathered inputs into the estimate's status: the engine's figures, then the checks
-// beside them in one order (prices stale under Enforce, then CostPolicy violations, then the
-// estimate's own verdict), then the actual spend against the budget. Decimals stay decimals until
+// beside them in one order (prices stale under Enforce, CostPolicy violations, recorded and accrued
+// spend past the budget, then the estimate's own verdict), and the spend condition. Decimals stay decimals until
 // the status is formatted, once. Every condition is set once, to its final value, so evaluating the
 // same inputs again yields the same status with the same transition times.
 func Evaluate(in *Inputs) *Evaluation {
