@@ -110,3 +110,26 @@ const (
 	// ReasonOverCap: a running workload's accrued cost passed its limit.
 	ReasonOverCap = "OverCap"
 )
+
+// Reasons of a CostPolicy's Ready condition, and of the gate holding a release on a budget.
+const (
+	// ReasonBudgetReady: the policy's budget is understood and its ledger up to date.
+	ReasonBudgetReady = "BudgetReady"
+	// ReasonNoBudget: the policy sets no budget.
+	ReasonNoBudget = "NoBudget"
+	// ReasonUnknownTimeZone: spec.budget.timeZone is not a time zone of the IANA database; the gate
+	// holds the releases the policy's budget governs until it is.
+	ReasonUnknownTimeZone = "UnknownTimeZone"
+	// ReasonBudgetExhausted: releasing the workload would take the period's committed + spent past
+	// a CostPolicy's budget (or an older held workload comes first).
+	ReasonBudgetExhausted = "BudgetExhausted"
+	// ReasonBudgetLedgerFull: the CostPolicy's ledger holds MaxBudgetCharges charges already.
+	ReasonBudgetLedgerFull = "BudgetLedgerFull"
+)
+
+// Event reasons of a CostPolicy's budget: a namespace (or the policy's total, for a shared budget)
+// passed 80% or 100% of its budget in the current period.
+const (
+	EventBudgetNearlyUsed = "BudgetNearlyUsed"
+	EventBudgetUsed       = "BudgetUsed"
+)

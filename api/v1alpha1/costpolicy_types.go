@@ -9,7 +9,7 @@ import (
 // edit and admin roles do not grant it), so an estimate cannot approve its own spend. Every verdict
 // checks every policy that selects the estimate's namespace, the way a Kueue ClusterQueue bounds the
 // LocalQueues that point at it.
-// +kubebuilder:validation:XValidation:rule="has(self.maxUpfrontCost) || has(self.requiredPolicy) || has(self.allowedProviders) || has(self.maxAPIPriceDeviationPercent) || has(self.trustedCalibrationNamespaces) || has(self.estimateLabel) || has(self.overrun) || has(self.overrunPercent)",message="a CostPolicy needs at least one of maxUpfrontCost, requiredPolicy, allowedProviders, maxAPIPriceDeviationPercent, trustedCalibrationNamespaces, estimateLabel, overrun, overrunPercent"
+// +kubebuilder:validation:XValidation:rule="has(self.maxUpfrontCost) || has(self.requiredPolicy) || has(self.allowedProviders) || has(self.maxAPIPriceDeviationPercent) || has(self.trustedCalibrationNamespaces) || has(self.estimateLabel) || has(self.overrun) || has(self.overrunPercent) || has(self.budget)",message="a CostPolicy needs at least one of maxUpfrontCost, requiredPolicy, allowedProviders, maxAPIPriceDeviationPercent, trustedCalibrationNamespaces, estimateLabel, overrun, overrunPercent, budget"
 type CostPolicySpec struct {
 	// namespaceSelector selects the namespaces whose FineTuneEstimates the policy bounds, by their
 	// labels; {} selects every namespace.
@@ -71,6 +71,10 @@ type CostPolicySpec struct {
 	// applies; omitted, the cap itself (the cost of the estimate's upper GPU-hour band).
 	// +optional
 	OverrunPercent *Decimal `json:"overrunPercent,omitempty"`
+	// budget is what the selected namespaces may commit and spend on training per calendar period,
+	// in USD: docs/budgets.md.
+	// +optional
+	Budget *TeamBudget `json:"budget,omitempty"`
 }
 
 // EstimateLabelRule says whether Pods that ask for accelerators must name a FineTuneEstimate.
@@ -98,9 +102,16 @@ const (
 // CostPolicy bounds the FineTuneEstimates of the namespaces it selects; owned by cluster admins.
 // +kubebuilder:object:root=true
 // +kubebuilder:resource:scope=Cluster,shortName=fcp,categories=ftcost
+// +kubebuilder:subresource:status
 // +kubebuilder:printcolumn:name="Max-Upfront",type=string,JSONPath=`.spec.maxUpfrontCost`
 // +kubebuilder:printcolumn:name="Required-Policy",type=string,JSONPath=`.spec.requiredPolicy`
-// +kubebuilder:printcolumn:name="Max-API-Deviation",type=string,JSONPath=`.spec.maxAPIPriceDeviationPercent`
+// +kubebuilder:printcolumn:name="Period",type=string,JSONPath=`.status.budget.current`
+// +kubebuilder:printcolumn:name="Budget",type=string,JSONPath=`.status.budget.currentTotal.budget`
+// +kubebuilder:printcolumn:name="Committed",type=string,JSONPath=`.status.budget.currentTotal.committed`
+// +kubebuilder:printcolumn:name="Spent",type=string,JSONPath=`.status.budget.currentTotal.spent`
+// +kubebuilder:printcolumn:name="Remaining",type=string,JSONPath=`.status.budget.currentTotal.remaining`
+// +kubebuilder:printcolumn:name="Forecast",type=string,JSONPath=`.status.budget.currentTotal.forecast`
+// +kubebuilder:printcolumn:name="Max-API-Deviation",type=string,JSONPath=`.spec.maxAPIPriceDeviationPercent`,priority=1
 // +kubebuilder:printcolumn:name="Estimate-Label",type=string,JSONPath=`.spec.estimateLabel`,priority=1
 // +kubebuilder:printcolumn:name="Providers",type=string,JSONPath=`.spec.allowedProviders`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
@@ -111,6 +122,9 @@ type CostPolicy struct {
 	// spec is what the policy allows.
 	// +required
 	Spec CostPolicySpec `json:"spec"`
+	// status is the budget's ledger and figures, written by the operator.
+	// +optional
+	Status CostPolicyStatus `json:"status,omitempty"`
 }
 
 // CostPolicyList is a list of CostPolicies.

@@ -26,6 +26,7 @@ import (
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/engine"
 	"github.com/ftcost/ftcost/internal/actuals"
+	"github.com/ftcost/ftcost/internal/budget"
 	"github.com/ftcost/ftcost/internal/estimate"
 	"github.com/ftcost/ftcost/internal/evaluation"
 	"github.com/ftcost/ftcost/internal/gate"
@@ -128,6 +129,11 @@ func (r *ActualsReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if err := r.calibrate(ctx, est, &m); err != nil {
 		return ctrl.Result{}, err
 	}
+	// The budgets' ledgers first: their charge of the run is set, not added, so a retry after the
+	// estimate's patch fails counts it once.
+	if err := trueUpBudgets(ctx, r.Client, finishOf(est, m.Run)); err != nil {
+		return ctrl.Result{}, err
+	}
 	prev := est.DeepCopy()
 	if est.Status.Actuals, err = actuals.Add(est.Status.Actuals, m.Run, est.Status.GPUHours); err != nil {
 		return ctrl.Result{}, err
@@ -152,6 +158,19 @@ func (r *ActualsReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	log.FromContext(ctx).Info("Recorded a finished run", "estimate", name, "kind", m.Run.Kind, "outcome", m.Run.Outcome,
 		"gpuHours", m.Run.GPUHours, "cost", m.Run.Cost, "source", m.Run.Source, "unmeasured", m.Unmeasured)
 	return ctrl.Result{}, nil
+}
+
+// finishOf is a recorded run of est, for its budgets' ledgers.
+func finishOf(est *ftv1.FineTuneEstimate, run ftv1.ActualRun) budget.Finish {
+	f := budget.Finish{Namespace: est.Namespace, Estimate: est.Name, Kind: run.Kind, Name: run.Name, UID: run.UID, At: time.Now()}
+	f.Actual, _ = engine.ParseMoney(run.Cost)
+	if run.EndTime != nil {
+		f.At = run.EndTime.Time
+	}
+	if run.StartTime != nil {
+		f.Started = run.StartTime.Time
+	}
+	return f
 }
 
 // finishedRun reads the workload of req and, once it has finished, its run and where its pods

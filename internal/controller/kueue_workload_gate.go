@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"fmt"
 
 	batchv1 "k8s.io/api/batch/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -74,14 +73,12 @@ func (r *WorkloadGateReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if d.Outcome == gate.Approved && owner != nil && readyNow(wl, ours) {
 		// Kueue starts the work once the check is Ready: record the release first, as the suspend
 		// gate does, so the run is charged by UID and the plan frozen while it runs.
-		full, err := recordRelease(ctx, r.Client, in.Estimate, newRelease(kind, owner, in, asked, r.Clock.Now()))
+		held, err := commitRelease(ctx, r.Client, in, newRelease(kind, owner, in, asked, r.Clock.Now()), nil)
 		if err != nil {
 			return ctrl.Result{}, err
 		}
-		if full {
-			d = gate.Decision{Outcome: gate.Pending, Reason: ReasonTooManyReleases, RetryAfter: gate.PendingRetryAfter,
-				Message: fmt.Sprintf("FineTuneEstimate %s/%s has %d released workloads still running, the most it records: wait for one to finish",
-					in.Namespace, name, ftv1.MaxReleases)}
+		if held != nil {
+			d = *held
 		}
 	}
 	admitted := meta.IsStatusConditionTrue(wl.Status.Conditions, kueue.WorkloadAdmitted)

@@ -13,6 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/engine"
+	"github.com/ftcost/ftcost/internal/budget"
 	"github.com/ftcost/ftcost/internal/gate"
 	"github.com/ftcost/ftcost/internal/workload"
 )
@@ -100,6 +102,27 @@ func recordRelease(ctx context.Context, c client.StatusClient, est *ftv1.FineTun
 	return false, patchStatus(ctx, c, prev, next)
 }
 
+// commitRelease commits rel to the budgets of its namespace (ahead: what older held workloads wait
+// for; nil for none) and records it on the estimate, in that order, before the workload may run. A
+// non-nil decision says why it must wait instead: a budget refused it, or the estimate's list of
+// releases is full (its budget commitments are then taken back).
+func commitRelease(ctx context.Context, c client.Client, in gate.Input, rel ftv1.Release, ahead aheadFunc) (*gate.Decision, error) {
+	held, err := commitBudgets(ctx, c, budgetRequest(rel, in, rel.ReleasedAt.Time), ahead)
+	if held != nil || err != nil {
+		return held, err
+	}
+	full, err := recordRelease(ctx, c, in.Estimate, rel)
+	if err != nil || !full {
+		return nil, err
+	}
+	if err := uncommitBudgetsIn(ctx, c, in.Namespace, rel.UID); err != nil {
+		return nil, err
+	}
+	return &gate.Decision{Outcome: gate.Pending, Reason: ReasonTooManyReleases, RetryAfter: gate.PendingRetryAfter,
+		Message: fmt.Sprintf("FineTuneEstimate %s/%s has %d released workloads still running, the most it records: wait for one to finish",
+			in.Namespace, in.EstimateName, ftv1.MaxReleases)}, nil
+}
+
 // releaseAnnotations are what the gate writes on a workload it releases.
 func releaseAnnotations(rel ftv1.Release, est *ftv1.FineTuneEstimate) map[string]string {
 	return map[string]string{
@@ -124,6 +147,17 @@ func forgetDeleted(ctx context.Context, c client.Client, kind, ns, name string) 
 	}
 	for i := range list.Items {
 		est := &list.Items[i]
+		// What a deleted run had accrued is what it cost its budgets.
+		for _, rel := range est.Status.Releases {
+			if rel.Kind != kind || rel.Name != name {
+				continue
+			}
+			f := budget.Finish{Namespace: ns, Estimate: est.Name, Kind: kind, Name: name, UID: rel.UID, At: time.Now(), Started: rel.ReleasedAt.Time}
+			f.Actual, _ = engine.ParseMoney(string(rel.AccruedCost))
+			if err := trueUpBudgets(ctx, c, f); err != nil {
+				return err
+			}
+		}
 		next := est.DeepCopy()
 		next.Status.Releases = slices.DeleteFunc(slices.Clone(est.Status.Releases), func(r ftv1.Release) bool {
 			return r.Kind == kind && r.Name == name

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
+	"github.com/ftcost/ftcost/internal/costpolicy"
 	"github.com/ftcost/ftcost/internal/gate"
 	"github.com/ftcost/ftcost/internal/workload"
 )
@@ -88,7 +88,7 @@ func (g *SuspendGates) ensure(ctx context.Context, k workload.Kind) error {
 		return err
 	}
 	if g.Release {
-		sg := &suspendGate{Client: g.mgr.GetClient(), Reader: c, Kind: k, Recorder: g.Recorder}
+		sg := &suspendGate{Client: g.mgr.GetClient(), Reader: c, Kind: k, Recorder: g.Recorder, Gates: g}
 		labelled := predicate.NewTypedPredicateFuncs(func(o *unstructured.Unstructured) bool { return o.GetLabels()[gate.EstimateLabel] != "" })
 		err := ctrl.NewControllerManagedBy(g.mgr).
 			Named("suspend-gate-"+strings.ToLower(k.GVK.Kind)).
@@ -96,6 +96,7 @@ func (g *SuspendGates) ensure(ctx context.Context, k workload.Kind) error {
 			Watches(&ftv1.FineTuneEstimate{}, handler.EnqueueRequestsFromMapFunc(sg.ofEstimate)).
 			Watches(&ftv1.PriceCatalog{}, handler.EnqueueRequestsFromMapFunc(viaEstimatesOfCatalog(g.mgr.GetClient(), sg.ofEstimate)),
 				builder.WithPredicates(staleChanged)).
+			Watches(&ftv1.CostPolicy{}, handler.EnqueueRequestsFromMapFunc(sg.heldOnBudget)).
 			Complete(sg)
 		if err != nil {
 			return err
@@ -156,6 +157,8 @@ type suspendGate struct {
 	Reader   client.Reader
 	Kind     workload.Kind
 	Recorder recorder.EventRecorder
+	// Gates reads the workloads of every kind, for the older ones held on a budget.
+	Gates *SuspendGates
 }
 
 // Reconcile applies gate.ForJob to one workload.
@@ -184,21 +187,27 @@ func (r *suspendGate) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Res
 	in.Asked = &asked
 	a := gate.ForJob(facts, decided(gateJob, gate.Decide(in)))
 	var release map[string]string
+	heldFor := ""
 	if a.Unsuspend {
-		// The release is recorded on the estimate first: a workload never runs unrecorded, and its
-		// run is charged to this estimate by UID whatever its labels say later.
+		// The release is committed to the budgets of the namespace and recorded on the estimate
+		// first: a workload never runs uncommitted or unrecorded, and its run is charged to this
+		// estimate by UID whatever its labels say later.
 		rel := newRelease(r.Kind, obj, in, asked, time.Now())
-		full, err := recordRelease(ctx, r.Client, in.Estimate, rel)
+		held, err := commitRelease(ctx, r.Client, in, rel, r.Gates.heldAhead(obj))
 		if err != nil {
 			return ctrl.Result{}, err
 		}
-		if full {
-			a = gate.ForJob(facts, gate.Decision{Outcome: gate.Pending, Reason: ReasonTooManyReleases, RetryAfter: gate.PendingRetryAfter,
-				Message: fmt.Sprintf("FineTuneEstimate %s/%s has %d released workloads still running, the most it records: wait for one to finish",
-					in.Namespace, name, ftv1.MaxReleases)})
+		if held != nil {
+			a = gate.ForJob(facts, decided(gateJob, *held))
+			if held.Reason == ftv1.ReasonBudgetExhausted {
+				heldFor = string(rel.SpendCap)
+			}
 		} else {
 			release = releaseAnnotations(rel, in.Estimate)
 		}
+	}
+	if cur, ok := obj.GetAnnotations()[HeldForBudgetAnnotation]; ok != (heldFor != "") || cur != heldFor {
+		a.Patch = true
 	}
 	if a.Patch {
 		obj = obj.DeepCopy() // the cache's copy is shared
@@ -210,6 +219,11 @@ func (r *suspendGate) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Res
 		ann[gate.GateAnnotation], ann[gate.GateMessageAnnotation] = a.Gate, a.Message
 		for k, v := range release {
 			ann[k] = v
+		}
+		if heldFor != "" {
+			ann[HeldForBudgetAnnotation] = heldFor
+		} else {
+			delete(ann, HeldForBudgetAnnotation)
 		}
 		obj.SetAnnotations(ann)
 		if a.Unsuspend {
@@ -257,6 +271,33 @@ func (r *suspendGate) kueueManaged(ctx context.Context, obj client.Object) (bool
 		return false, err
 	}
 	return true, nil
+}
+
+// heldOnBudget maps a CostPolicy to the workloads of this kind held on a budget in the namespaces
+// it selects: a change of its ledger (a run that finished, a raised budget, a new period) may make
+// room for them.
+func (r *suspendGate) heldOnBudget(ctx context.Context, o client.Object) []reconcile.Request {
+	p := o.(*ftv1.CostPolicy)
+	sel, err := costpolicy.Selector(p)
+	if err != nil {
+		return nil
+	}
+	list := r.Kind.NewList()
+	if err := r.Reader.List(ctx, list); err != nil {
+		log.FromContext(ctx).Error(err, "Listing the workloads held on a budget failed", "kind", r.Kind.GVK.Kind, "costPolicy", p.Name)
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range list.Items {
+		u := &list.Items[i]
+		if _, ok := u.GetAnnotations()[HeldForBudgetAnnotation]; !ok {
+			continue
+		}
+		if l, err := (clusterSource{r.Client}).NamespaceLabels(ctx, u.GetNamespace()); err == nil && sel.Matches(labels.Set(l)) {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(u)})
+		}
+	}
+	return reqs
 }
 
 func (r *suspendGate) ofEstimate(ctx context.Context, o client.Object) []reconcile.Request {

@@ -283,6 +283,10 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 			return nil, fmt.Errorf("setting up the spend controller: %w", err)
 		}
 	}
+	if err := (&controller.BudgetReconciler{Client: mgr.GetClient(), Clock: clock.RealClock{},
+		Recorder: mgr.GetEventRecorder("ftcost-budget")}).SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the CostPolicy budget controller: %w", err)
+	}
 	if err := (&controller.PriceCatalogReconciler{Client: mgr.GetClient(), Clock: clock.RealClock{},
 		Recorder: mgr.GetEventRecorder("ftcost-catalog")}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the PriceCatalog controller: %w", err)

@@ -86,7 +86,7 @@ func Register(reg prometheus.Registerer, cache client.Reader) (*Runs, error) {
 	}, []string{"version", "revision", "goversion"})
 	build.WithLabelValues(version.Get(), version.Revision(), runtime.Version()).Set(1)
 	runs := newRuns()
-	for _, c := range []prometheus.Collector{gateDecisions, build, runs.errorRatio, runs.overCap, &CatalogCollector{Reader: cache}} {
+	for _, c := range []prometheus.Collector{gateDecisions, build, runs.errorRatio, runs.overCap, &CatalogCollector{Reader: cache}, &BudgetCollector{Reader: cache}} {
 		reg.Unregister(c)
 		if err := reg.Register(c); err != nil {
 			return nil, err
