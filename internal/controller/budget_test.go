@@ -248,3 +248,43 @@ func mustMoney(s string) engine.Money {
 	}
 	return m
 }
+
+// A period rollover while a run goes on: a Job released last month (its charge is in last month's
+// ledger, as the gate wrote it then) still runs. This month starts empty, so a Job held while the
+// charge counted against this month is released once it belongs to last month; when the old run
+// finishes, its actual replaces its commitment in last month, and this month is untouched.
+func TestBudgetPeriodRollover(t *testing.T) {
+	g := NewWithT(t)
+	ns := namespace(t)
+	p := budgetPolicy(g, t, ns, "2.00")
+	obj := supportBot(ns, "bot")
+	create(g, t, env.Client, obj)
+	estimated(g, key(obj), approvedReason(ftv1.ReasonApproved))
+	old := gated(g, suspendedJob(g, t, ns, "old", obj.Name, 1, 1, ""), releasedJob)
+	st := ledger(g, p, currentIs("1.62", "0.00", "0.38"))
+	now := budget.PeriodAt(ftv1.BudgetMonth, time.UTC, time.Now())
+	last := budget.Previous(ftv1.BudgetMonth, time.UTC, now)
+	g.Expect(st.Current).To(Equal(now.Name))
+	next := gated(g, suspendedJob(g, t, ns, "next", obj.Name, 1, 1, ""), heldSaying("committed 1.62 + spent 0.00 leaves 0.38"))
+
+	// The old run's charge as it stands once the month has turned: last month's.
+	g.Eventually(func() error {
+		if err := env.Client.Get(ctx, key(p), p); err != nil {
+			return err
+		}
+		p.Status.Budget.Charges[0].Period = last.Name
+		p.Status.Budget.Charges[0].ReleasedAt = metav1.NewTime(last.End.Add(-time.Hour))
+		return env.Client.Status().Update(ctx, p)
+	}).WithTimeout(timeout).Should(Succeed())
+	gated(g, next, releasedJob)
+	st = ledger(g, p, func(b *ftv1.BudgetStatus) bool {
+		return currentIs("1.62", "0.00", "0.38")(b) && len(b.Periods) == 2 && b.Periods[1].Period == last.Name &&
+			b.Periods[1].Total.Committed == "1.62"
+	})
+
+	completeJob(g, old, 10*time.Minute)
+	st = ledger(g, p, func(b *ftv1.BudgetStatus) bool {
+		return len(b.Periods) == 2 && b.Periods[1].Total.Spent == "0.42" && b.Periods[1].Total.Committed == "0.00"
+	})
+	g.Expect(*st.CurrentTotal).To(And(HaveField("Committed", ftv1.Decimal("1.62")), HaveField("Spent", ftv1.Decimal("0.00"))))
+}
