@@ -23,6 +23,17 @@ import (
 // what they wait for. Only the operator writes ftcost.io/ annotations (config/vap).
 const HeldForBudgetAnnotation = "ftcost.io/held-for-budget"
 
+// GateReasonAnnotation is the reason of the gate's decision on a workload it holds (gate.Decision
+// Reason: BudgetExhausted, EstimateNotFound, SizeExceedsPlan, ...), beside its message.
+const GateReasonAnnotation = "ftcost.io/gate-reason"
+
+// waitingReasons are the holds that end by themselves, once the estimate is computed or its prices
+// refreshed: an older workload held so on the same estimate will be released on the same verdict,
+// so it comes first for the budget too.
+var waitingReasons = map[string]bool{
+	gate.ReasonEstimateNotFound: true, gate.ReasonEstimatePending: true, gate.ReasonStatusDisagrees: true,
+}
+
 // budgetPolicies are the CostPolicies with a budget that select namespace ns, by name.
 func budgetPolicies(ctx context.Context, c client.Reader, ns string) ([]*ftv1.CostPolicy, error) {
 	src := clusterSource{c}
@@ -150,7 +161,8 @@ func budgetRequest(rel ftv1.Release, in gate.Input, now time.Time) budget.Reques
 
 // heldAhead is what the workloads held on a budget that are older than obj (by creation, then UID),
 // in the scope of p's budget, wait to commit: they are released first.
-func (g *SuspendGates) heldAhead(obj *unstructured.Unstructured) aheadFunc {
+// A workload older than obj held waiting for the same estimate's verdict counts too, at obj's own cap.
+func (g *SuspendGates) heldAhead(obj *unstructured.Unstructured, ownCap string) aheadFunc {
 	return func(ctx context.Context, p *ftv1.CostPolicy) (engine.Money, error) {
 		var sum engine.Money
 		if g == nil {
@@ -172,9 +184,17 @@ func (g *SuspendGates) heldAhead(obj *unstructured.Unstructured) aheadFunc {
 			}
 			for i := range list.Items {
 				u := &list.Items[i]
-				held, ok := u.GetAnnotations()[HeldForBudgetAnnotation]
-				if !ok || u.GetUID() == obj.GetUID() || !older(u, obj) || !k.Suspended(u) {
+				if u.GetUID() == obj.GetUID() || !older(u, obj) || !k.Suspended(u) || u.GetAnnotations()[gate.GateAnnotation] != gate.GateHeld {
 					continue
+				}
+				held, ok := u.GetAnnotations()[HeldForBudgetAnnotation]
+				if !ok {
+					// Waiting for the same estimate's verdict: it will ask for the same cap.
+					sameEstimate := u.GetNamespace() == obj.GetNamespace() && u.GetLabels()[gate.EstimateLabel] == obj.GetLabels()[gate.EstimateLabel]
+					if !sameEstimate || !waitingReasons[u.GetAnnotations()[GateReasonAnnotation]] {
+						continue
+					}
+					held = ownCap
 				}
 				if p.Spec.Budget.Per != ftv1.BudgetPerPolicy && u.GetNamespace() != obj.GetNamespace() {
 					continue

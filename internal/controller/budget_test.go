@@ -288,3 +288,24 @@ func TestBudgetPeriodRollover(t *testing.T) {
 	})
 	g.Expect(*st.CurrentTotal).To(And(HaveField("Committed", ftv1.Decimal("1.62")), HaveField("Spent", ftv1.Decimal("0.00"))))
 }
+
+// Jobs created before their estimate wait for it; when it is Approved they are all up for release at
+// once, and the budget's room goes to them in creation order, not in the order they are reconciled.
+func TestBudgetCreationOrderWhenTheEstimateArrives(t *testing.T) {
+	g := NewWithT(t)
+	ns := namespace(t)
+	budgetPolicy(g, t, ns, "4.00")
+	var jobs []*batchv1.Job
+	for _, name := range []string{"a", "b", "c"} {
+		jobs = append(jobs, gated(g, suspendedJob(g, t, ns, name, "bot", 1, 1, ""), heldSaying("does not exist")))
+		g.Expect(jobs[len(jobs)-1].Annotations).To(HaveKeyWithValue(controller.GateReasonAnnotation, gate.ReasonEstimateNotFound))
+		time.Sleep(1100 * time.Millisecond) // creation timestamps are to the second
+	}
+	obj := supportBot(ns, "bot")
+	create(g, t, env.Client, obj)
+	gated(g, jobs[0], releasedJob)
+	gated(g, jobs[1], releasedJob)
+	gated(g, jobs[2], heldSaying("committed 3.24 + spent 0.00 leaves 0.76"))
+	g.Expect(jobs[2].Annotations).To(HaveKeyWithValue(controller.GateReasonAnnotation, ftv1.ReasonBudgetExhausted))
+	g.Expect(jobs[0].Annotations).NotTo(HaveKey(controller.GateReasonAnnotation))
+}

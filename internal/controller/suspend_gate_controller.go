@@ -185,7 +185,9 @@ func (r *suspendGate) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Res
 	}
 	asked := askedOf(r.Kind, obj)
 	in.Asked = &asked
-	a := gate.ForJob(facts, decided(gateJob, gate.Decide(in)))
+	d := decided(gateJob, gate.Decide(in))
+	a := gate.ForJob(facts, d)
+	reason := d.Reason
 	var release map[string]string
 	heldFor := ""
 	if a.Unsuspend {
@@ -193,12 +195,12 @@ func (r *suspendGate) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Res
 		// first: a workload never runs uncommitted or unrecorded, and its run is charged to this
 		// estimate by UID whatever its labels say later.
 		rel := newRelease(r.Kind, obj, in, asked, time.Now())
-		held, err := commitRelease(ctx, r.Client, in, rel, r.Gates.heldAhead(obj))
+		held, err := commitRelease(ctx, r.Client, in, rel, r.Gates.heldAhead(obj, string(rel.SpendCap)))
 		if err != nil {
 			return ctrl.Result{}, err
 		}
 		if held != nil {
-			a = gate.ForJob(facts, decided(gateJob, *held))
+			a, reason = gate.ForJob(facts, decided(gateJob, *held)), held.Reason
 			if held.Reason == ftv1.ReasonBudgetExhausted {
 				heldFor = string(rel.SpendCap)
 			}
@@ -206,8 +208,13 @@ func (r *suspendGate) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Res
 			release = releaseAnnotations(rel, in.Estimate)
 		}
 	}
-	if cur, ok := obj.GetAnnotations()[HeldForBudgetAnnotation]; ok != (heldFor != "") || cur != heldFor {
-		a.Patch = true
+	if a.Gate != gate.GateHeld {
+		reason = ""
+	}
+	for k, want := range map[string]string{HeldForBudgetAnnotation: heldFor, GateReasonAnnotation: reason} {
+		if cur, ok := obj.GetAnnotations()[k]; ok != (want != "") || cur != want {
+			a.Patch = true
+		}
 	}
 	if a.Patch {
 		obj = obj.DeepCopy() // the cache's copy is shared
@@ -220,10 +227,12 @@ func (r *suspendGate) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Res
 		for k, v := range release {
 			ann[k] = v
 		}
-		if heldFor != "" {
-			ann[HeldForBudgetAnnotation] = heldFor
-		} else {
-			delete(ann, HeldForBudgetAnnotation)
+		for k, v := range map[string]string{HeldForBudgetAnnotation: heldFor, GateReasonAnnotation: reason} {
+			if v != "" {
+				ann[k] = v
+			} else {
+				delete(ann, k)
+			}
 		}
 		obj.SetAnnotations(ann)
 		if a.Unsuspend {

@@ -237,3 +237,50 @@ func testKubectl(t *testing.T, ns string) {
 		}
 	})
 }
+
+// `kubectl get costpolicy` shows the current period's budget figures as columns, read from
+// status.budget as the operator writes it.
+func TestCostPolicyBudgetColumns(t *testing.T) {
+	p := &ftv1.CostPolicy{ObjectMeta: metav1.ObjectMeta{Name: "printer-budget"}, Spec: ftv1.CostPolicySpec{
+		NamespaceSelector: &metav1.LabelSelector{}, Budget: &ftv1.TeamBudget{Amount: "5000"}}}
+	if err := env.Client.Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Client.Delete(ctx, p) })
+	p.Status.Budget = &ftv1.BudgetStatus{Current: "2026-12", CurrentTotal: &ftv1.BudgetFigures{Budget: "5000.00", Committed: "1200.00",
+		Spent: "2300.50", Remaining: "1499.50", Forecast: "4100.00", UsedPercent: "70.0"}}
+	if err := env.Client.Status().Update(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := cs.CoreV1().RESTClient().Get().AbsPath("/apis", ftv1.GroupVersion.Group, ftv1.GroupVersion.Version, "costpolicies", p.Name).
+		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").DoRaw(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table metav1.Table
+	if err := json.Unmarshal(raw, &table); err != nil || len(table.Rows) != 1 {
+		t.Fatalf("decoding the Table (%v): %s", err, raw)
+	}
+	got := map[string]string{}
+	var names []string
+	for i, c := range table.ColumnDefinitions {
+		if c.Priority == 0 {
+			names = append(names, c.Name)
+			got[c.Name] = fmt.Sprint(table.Rows[0].Cells[i])
+		}
+	}
+	want := []string{"Name", "Max-Upfront", "Required-Policy", "Period", "Budget", "Committed", "Spent", "Remaining", "Forecast", "Age"}
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Fatalf("columns (-want +got):\n%s", diff)
+	}
+	for col, v := range map[string]string{"Period": "2026-12", "Budget": "5000.00", "Committed": "1200.00", "Spent": "2300.50",
+		"Remaining": "1499.50", "Forecast": "4100.00"} {
+		if got[col] != v {
+			t.Errorf("column %s = %q, want %q", col, got[col], v)
+		}
+	}
+}
