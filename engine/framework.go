@@ -85,6 +85,6 @@ var Frameworks = map[Framework]FrameworkProfile{
 // AllocatorFragmentation is what PyTorch's caching allocator reserves beyond what it allocates, as a
 // share of what is allocated and freed every step (activations, logits, gathered and dequantised
 // weights): Answer.AI's Llama-2 7B LoRA on two GPUs reserved 10.22 GiB against 9.16 GiB allocated,
-// 1.06 GiB over about 3 GiB allocated each step; 20% is the figure that keeps the published runs'
-// peaks (docs/accuracy.md) at or above what they reserved.
+// 1.06 GiB over about 3 GiB allocated each step; 20% is the figure that keeps the whole estimate of
+// each published run whose reserved memory is known at or above what it reserved (docs/accuracy.md).
 var AllocatorFragmentation = d("0.20")

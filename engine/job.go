@@ -20,8 +20,9 @@ var (
 	ActivationBytesPerToken int64 = 34
 	// CheckpointBytesPerToken is what full activation checkpointing keeps a layer: its 16-bit input.
 	CheckpointBytesPerToken int64 = 2
-	// CUDAContextGiB reserves the CUDA context, cuBLAS workspaces and allocator slack on every GPU;
-	// NCCLGiB the collective buffers on a multi-GPU job.
+	// CUDAContextGiB reserves the CUDA context and what it loads (kernels, library handles) on every
+	// GPU; NCCLGiB the collective buffers on a multi-GPU job. Both live outside PyTorch's caching
+	// allocator: torch.cuda.max_memory_reserved does not count them.
 	CUDAContextGiB = d("1")
 	NCCLGiB        = d("0.5")
 	// Utilisation is the share of a GPU's dense BF16 peak that training's executed FLOPs reach,

@@ -44,6 +44,7 @@ type measurement struct {
 	Precision             engine.Precision     `json:"precision"`
 	TokensPerSecondPerGPU string               `json:"tokensPerSecondPerGPU"`
 	PeakMemoryGiB         string               `json:"peakMemoryGiB"`
+	MemoryMeasuredAs      string               `json:"memoryMeasuredAs"`
 	Time                  string               `json:"time"`
 	Memory                string               `json:"memory"`
 	Why                   string               `json:"why"`
@@ -90,10 +91,43 @@ func catalog(t *testing.T) *engine.Catalog {
 }
 
 type row struct {
-	m                       measurement
-	r                       *engine.Result
-	predTPS, timeRatio      decimal.Decimal
-	predMemory, memoryRatio decimal.Decimal
+	m                  measurement
+	r                  *engine.Result
+	predTPS, timeRatio decimal.Decimal
+	// predMemory is the estimate's memory per GPU; comparable is the part of it the measurement can
+	// see (unseen), which the ratio compares.
+	predMemory, comparable, memoryRatio decimal.Decimal
+}
+
+// What a published peak counts (measurements.yaml's memoryMeasuredAs). Omitted: the whole GPU, as
+// nvidia-smi shows it, or the source does not say; the whole prediction is compared.
+const (
+	// measuredReserved is torch.cuda.max_memory_reserved: the segments PyTorch's caching allocator
+	// holds, without the CUDA context and NCCL's buffers, which live outside it.
+	measuredReserved = "reserved"
+	// measuredAllocated is torch.cuda.max_memory_allocated (or the allocator's peak active bytes): the
+	// tensors alive, without what the allocator reserves beyond them either.
+	measuredAllocated = "allocated"
+)
+
+// unseen is what a measurement cannot see of a prediction: the CUDA context and, on more than one
+// GPU, NCCL's buffers for reserved memory; the whole overhead (those and the allocator's
+// fragmentation) for allocated memory.
+func unseen(t *testing.T, m measurement, r *engine.Result) decimal.Decimal {
+	switch m.MemoryMeasuredAs {
+	case "":
+		return decimal.Zero
+	case measuredReserved:
+		outside := engine.CUDAContextGiB
+		if r.GPUCount > 1 {
+			outside = outside.Add(engine.NCCLGiB)
+		}
+		return outside
+	case measuredAllocated:
+		return r.MemoryBreakdown.Overhead
+	}
+	t.Fatalf("%s: memoryMeasuredAs %q: use %s, %s or leave it out", m.Name, m.MemoryMeasuredAs, measuredReserved, measuredAllocated)
+	return decimal.Zero
 }
 
 // input is the estimate that describes a measured run.
@@ -126,7 +160,9 @@ func predict(t *testing.T, c *engine.Catalog, m measurement) (row, bool) {
 	}
 	out.predMemory = *r.MemoryPerGPUGiB
 	if m.PeakMemoryGiB != "" {
-		out.memoryRatio = out.predMemory.DivRound(decimal.RequireFromString(m.PeakMemoryGiB), 2)
+		// Like with like: a peak of PyTorch's allocator is compared with what the allocator holds.
+		out.comparable = out.predMemory.Sub(unseen(t, m, r)).Round(1)
+		out.memoryRatio = out.comparable.DivRound(decimal.RequireFromString(m.PeakMemoryGiB), 2)
 	}
 	return out, true
 }
@@ -265,23 +301,30 @@ func render(rows []row) string {
 		fmt.Fprintf(&b, "| %s | %d of %d | %d of %d | %d |\n", fw, s.timeWithin, s.timeAll, s.memWithin, s.memAll, s.memLow)
 	}
 	b.WriteString("\n")
-	b.WriteString("| run | framework | model | method | GPUs | seq x micro-batch | ckpt | measured tok/s/GPU | predicted | time ratio | measured GiB | predicted | memory ratio |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| run | framework | model | method | GPUs | seq x micro-batch | ckpt | measured tok/s/GPU | predicted | time ratio | measured GiB | counts | predicted | memory ratio |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		m := r.m
 		timeCells := "| | |"
 		if m.TokensPerSecondPerGPU != "" {
 			timeCells = fmt.Sprintf("%s | %s | %s%s |", m.TokensPerSecondPerGPU, r.predTPS, r.timeRatio, mark(m.Time))
 		}
-		memCells := "| | |"
+		memCells := "| | | |"
 		if m.PeakMemoryGiB != "" {
-			memCells = fmt.Sprintf("%s | %s | %s%s |", m.PeakMemoryGiB, r.predMemory.StringFixed(1), r.memoryRatio, mark(m.Memory))
+			counts := m.MemoryMeasuredAs
+			if counts == "" {
+				counts = "GPU"
+			}
+			memCells = fmt.Sprintf("%s | %s | %s | %s%s |", m.PeakMemoryGiB, counts, r.comparable.StringFixed(1), r.memoryRatio, mark(m.Memory))
 		}
 		fmt.Fprintf(&b, "| [%s](%s) | %s | %s | %s | %d x %s, %s | %d x %d | %s | %s %s\n", m.Name, m.Source, m.Framework, m.Model, m.Method,
 			m.GPUs, m.GPU, r.r.Sharding, m.SequenceLength, m.MicroBatchSize, r.r.Checkpointing, timeCells, memCells)
 	}
 	b.WriteString("\nRatios are predicted / measured time (measured / predicted throughput) and predicted / measured memory; ")
-	b.WriteString("a ratio marked ✗ is outside its band, for the reason below.\n\n")
+	b.WriteString("a ratio marked ✗ is outside its band, for the reason below. A peak counts the whole GPU (GPU: nvidia-smi, ")
+	b.WriteString("or the source does not say), PyTorch's reserved memory or its allocated memory; the predicted memory beside it ")
+	b.WriteString("is the estimate less what that count cannot see (reserved: the CUDA context and NCCL's buffers; allocated: ")
+	b.WriteString("also the allocator's fragmentation).\n\n")
 	for _, r := range rows {
 		if r.m.Why != "" {
 			fmt.Fprintf(&b, "- %s: %s\n", r.m.Name, r.m.Why)
