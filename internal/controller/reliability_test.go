@@ -347,6 +347,8 @@ func TestCostPolicySeparatesDuties(t *testing.T) {
 		p.Spec.MaxUpfrontCost = dec("1000000")
 		g.Expect(apierrors.IsForbidden(c.Update(ctx, p))).To(BeTrue(), "%s must not raise the limit", user)
 		g.Expect(apierrors.IsForbidden(c.Delete(ctx, p))).To(BeTrue(), "%s must not delete the policy", user)
+		p.Status.Budget = &ftv1.BudgetStatus{}
+		g.Expect(apierrors.IsForbidden(c.Status().Update(ctx, p))).To(BeTrue(), "%s must not reset the policy's budget ledger", user)
 		mine := &ftv1.CostPolicy{ObjectMeta: metav1.ObjectMeta{Name: user + "-own"}, Spec: ftv1.CostPolicySpec{
 			NamespaceSelector: &metav1.LabelSelector{}, MaxUpfrontCost: dec("1")}}
 		g.Expect(apierrors.IsForbidden(c.Create(ctx, mine))).To(BeTrue(), "%s must not create policies", user)

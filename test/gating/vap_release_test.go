@@ -152,6 +152,8 @@ func TestNoForgedGateState(t *testing.T) {
 			}{
 				"marks a held one Released":             {held, `{"metadata":{"annotations":{"ftcost.io/gate":"Released"}}}`, "ftcost.io/gate"},
 				"removes the gate message":              {held, `{"metadata":{"annotations":{"ftcost.io/gate-message":null}}}`, "ftcost.io/gate-message"},
+				"removes the gate reason":               {held, `{"metadata":{"annotations":{"ftcost.io/gate-reason":null}}}`, "ftcost.io/gate-reason"},
+				"claims a smaller budget hold":          {held, `{"metadata":{"annotations":{"ftcost.io/held-for-budget":"0.01"}}}`, "ftcost.io/held-for-budget"},
 				"adds an annotation the operator would": {running, `{"metadata":{"annotations":{"ftcost.io/approved-gpus":"64"}}}`, "ftcost.io/approved-gpus"},
 				"empties the label of a released one":   {running, `{"metadata":{"labels":{"ftcost.io/estimate":""}}}`, "ftcost.io/estimate"},
 				"removes the label of a released one":   {running, `{"metadata":{"labels":{"ftcost.io/estimate":null}}}`, `cannot change or be removed once set (it names "approved"`},
