@@ -69,10 +69,11 @@ test: generate manifests controlplane lint ko ## Run all tests (engine, CLI, and
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) ./... -count=1
 
 .PHONY: test-fuzz
-test-fuzz: ## Fuzz the engine for a while (FUZZTIME each, default 30s).
+test-fuzz: ## Fuzz the engine and the budget ledger for a while (FUZZTIME each, default 30s).
 	go test ./engine -run '^$$' -fuzz '^FuzzEstimate$$' -fuzztime $${FUZZTIME:-30s}
 	go test ./engine -run '^$$' -fuzz '^FuzzCatalogFigures$$' -fuzztime $${FUZZTIME:-30s}
 	go test ./engine -run '^$$' -fuzz '^FuzzJob$$' -fuzztime $${FUZZTIME:-30s}
+	go test ./internal/budget -run '^$$' -fuzz '^FuzzLedger$$' -fuzztime $${FUZZTIME:-30s}
 
 N ?= 1000
 ROUNDS ?= 5

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
@@ -212,3 +213,5 @@ func got2From(got, st *ftv1.BudgetStatus) *ftv1.BudgetStatus {
 	next.Charges = st.Charges
 	return next
 }
+
+func decimalCents(n int64) decimal.Decimal { return decimal.New(n, -2) }

@@ -81,9 +81,9 @@ func (r *BudgetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 			ready.Reason, ready.Message = ftv1.ReasonBudgetReady, "Budget of "+string(p.Spec.Budget.Amount)+" USD per "+
 				string(p.Spec.Budget.Period)+"; the period "+st.Current+" ends at "+st.ResetsAt.UTC().Format(time.RFC3339)
 			requeue = st.ResetsAt.Sub(now) + time.Second
-			if len(ledger.Charges) > 0 {
-				// The forecast follows what running work accrues; the spend controller writes it once
-				// a spend interval, and the estimate watch brings it here.
+			if slices.ContainsFunc(ledger.Charges, func(c ftv1.BudgetCharge) bool { return c.State == ftv1.ChargeCommitted }) {
+				// Open commitments: look for orphans again (the forecast follows what running work
+				// accrues through the estimate watch).
 				requeue = min(requeue, orphanGrace)
 			}
 		}
