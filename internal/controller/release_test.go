@@ -18,6 +18,7 @@ import (
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/internal/controller"
 	"github.com/ftcost/ftcost/internal/gate"
+	"github.com/ftcost/ftcost/internal/testenv"
 )
 
 // suspendedJob creates a labelled Job stored suspended (as config/vap's policy stores one), of
@@ -111,11 +112,7 @@ func TestReleasedRunIsChargedByUID(t *testing.T) {
 		j.Labels[gate.EstimateLabel] = b.Name
 		return env.Client.Update(ctx, j)
 	}).WithTimeout(timeout).Should(Succeed())
-	start := metav1.NewTime(time.Now().Add(-90 * time.Minute).Truncate(time.Second))
-	end := metav1.NewTime(start.Add(time.Hour))
-	j.Status = batchv1.JobStatus{StartTime: &start, Succeeded: 1, CompletionTime: &end, Conditions: []batchv1.JobCondition{
-		{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: end},
-		{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: end}}}
+	j.Status = testenv.SucceededJob(time.Now().Add(-90*time.Minute).Truncate(time.Second), time.Hour)
 	g.Expect(env.Client.Status().Update(ctx, j)).To(Succeed())
 
 	// Its pods are gone: 1 GPU (parallelism 1 x 1) for an hour, 2.49 USD, on the approver's bill.

@@ -1,6 +1,10 @@
 package testenv
 
 import (
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -45,4 +49,13 @@ func SmallCatalog(name string) *ftv1.PriceCatalog {
 				OutputPricePerMillionTokens: "15", Provenance: on}},
 		},
 	}
+}
+
+// SucceededJob is the status the Job controller writes on a Job whose one pod started at start and
+// succeeded after ran.
+func SucceededJob(start time.Time, ran time.Duration) batchv1.JobStatus {
+	s, e := metav1.NewTime(start), metav1.NewTime(start.Add(ran))
+	return batchv1.JobStatus{StartTime: &s, Succeeded: 1, CompletionTime: &e, Conditions: []batchv1.JobCondition{
+		{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: e},
+		{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: e}}}
 }
