@@ -51,7 +51,7 @@ the current and the previous period (and earlier ones while a charge is open): k
 period for the months before.`,
 		Example: `  ftcost report -A
   kubectl ftcost report -n ml --period 2026-11
-  ftcost report -A --period 2026-Q4 -o csv > chargeback-2026-Q4.csv`,
+  ftcost report -A --period 2026-11 -o csv > chargeback-2026-11.csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runReport(cmd.Context(), s, o)
