@@ -147,7 +147,7 @@ type NamespaceBudget struct {
 	// namespace the figures are for.
 	// +required
 	// +kubebuilder:validation:MaxLength=63
-	Namespace string `json:"namespace"`
+	Namespace     string `json:"namespace"`
 	BudgetFigures `json:",inline"`
 	// alerted is the highest threshold (80 or 100 percent of the budget) a Warning Event was
 	// recorded for in this period, so that a restart does not repeat it.

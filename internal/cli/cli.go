@@ -79,8 +79,9 @@ func NewRootCommand(s Streams) *cobra.Command {
 		Short: "Estimate whether fine-tuning an open model pays off against an LLM API",
 		Long: `ftcost estimates FineTuneEstimate manifests offline, exactly as the ftcost operator would:
 the same validation as the API server (schema and CEL rules of the CRDs) and the same status.
-It also reads estimates from the cluster (get, chart, explain) with kubectl's flags; installed on
-PATH as kubectl-ftcost it is the kubectl plugin "kubectl ftcost".`,
+It also reads estimates from the cluster (get, chart, explain) and the budgets' ledgers of the
+CostPolicies (report) with kubectl's flags; installed on PATH as kubectl-ftcost it is the kubectl
+plugin "kubectl ftcost".`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -88,7 +89,7 @@ PATH as kubectl-ftcost it is the kubectl plugin "kubectl ftcost".`,
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
 	root.AddCommand(newEstimateCommand(s), newGetCommand(s), newChartCommand(s), newExplainCommand(s), newCatalogCommand(s),
-		newRentVsBuyCommand(s), newVersionCommand(s))
+		newRentVsBuyCommand(s), newReportCommand(s), newVersionCommand(s))
 	setUpCompletion(root)
 	return root
 }

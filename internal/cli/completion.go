@@ -26,7 +26,8 @@ const CompletePluginName = "kubectl_complete-ftcost"
 const completionTimeout = 5 * time.Second
 
 // setUpCompletion adds --version and the dynamic completions to the command tree: estimate names
-// for the commands that take them, namespaces for -n, and the values of -o and --format.
+// for the commands that take them, namespaces for -n, CostPolicies for --policy, and the values of -o
+// and --format.
 func setUpCompletion(root *cobra.Command) {
 	root.Version = version()
 	root.SetVersionTemplate("ftcost {{.Version}}\n")
@@ -49,6 +50,11 @@ func complete(cmd *cobra.Command) {
 		}
 	}
 	switch {
+	case name == "report":
+		values("output", reportTable, reportCSV)
+		_ = cmd.RegisterFlagCompletionFunc("policy", func(cmd *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			return listNames(cmd, ftv1.GroupVersion.WithResource("costpolicies"), "", toComplete)
+		})
 	case fs.Lookup("no-headers") != nil: // kubectl's printers (get, estimate)
 		formats := append([]string{"wide"}, genericclioptions.NewPrintFlags("").AllowedFormats()...)
 		values("output", formats...)

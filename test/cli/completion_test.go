@@ -17,7 +17,7 @@ func complete(t *testing.T, args ...string) []string {
 	t.Helper()
 	var out, errOut strings.Builder
 	full := []string{"__complete", args[0]}
-	if slices.Contains([]string{"get", "chart", "explain"}, args[0]) { // the commands with kubectl's flags
+	if slices.Contains([]string{"get", "chart", "explain", "report"}, args[0]) { // the commands with kubectl's flags
 		full = append(full, "--kubeconfig", kubeconfig, "--cache-dir", cacheDir, "--context", "envtest")
 	}
 	full = append(full, args[1:]...)
@@ -55,6 +55,7 @@ func TestCompletion(t *testing.T) {
 		"-o values":                          {[]string{"get", "-o", "w"}, []string{"wide"}},
 		"-o of estimate":                     {[]string{"estimate", "-o", "y"}, []string{"yaml"}},
 		"--format of chart":                  {[]string{"chart", "--format", ""}, []string{"svg", "png"}},
+		"-o of report":                       {[]string{"report", "-o", ""}, []string{"table", "csv"}},
 		"--format of catalog import":         {[]string{"catalog", "import", "--format", ""}, []string{"litellm", "skypilot", "opencost"}},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -75,7 +76,7 @@ func TestKubectlPluginCompletion(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	for args, want := range map[string][]string{
-		"":                         {"catalog", "chart", "completion", "estimate", "explain", "get", "help", "rent-vs-buy", "version"},
+		"":                         {"catalog", "chart", "completion", "estimate", "explain", "get", "help", "rent-vs-buy", "report", "version"},
 		"get --context envtest su": {"support-bot"},
 	} {
 		full := strings.Fields(args)

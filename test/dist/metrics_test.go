@@ -22,6 +22,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/internal/gate"
 	"github.com/ftcost/ftcost/internal/manager"
 	"github.com/ftcost/ftcost/internal/testenv"
@@ -187,6 +188,13 @@ func TestDashboardQueriesExportedMetrics(t *testing.T) {
 
 	const ns = "metrics"
 	g.Expect(env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+	// A monthly budget of 100.00 USD for the namespace: the gate commits the Job's spend cap to it,
+	// and its actual cost replaces the commitment when it finishes.
+	policy := &ftv1.CostPolicy{ObjectMeta: metav1.ObjectMeta{Name: "metrics-budget"}, Spec: ftv1.CostPolicySpec{
+		NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: ns}},
+		Budget:            &ftv1.TeamBudget{Amount: "100.00"}}}
+	g.Expect(env.Client.Create(ctx, policy)).To(Succeed())
+	defer func() { _ = env.Client.Delete(ctx, policy) }()
 	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "catalog", "default.yaml"))
 	g.Expect(err).NotTo(HaveOccurred())
 	for _, u := range decodeAll(t, b) {
@@ -240,6 +248,20 @@ func TestDashboardQueriesExportedMetrics(t *testing.T) {
 		// 0.5 GPU-hours at runpod's 2.50 against an estimate of 0.5: spend 1.25, a ratio of 1.
 		g.Expect(series(fams, "ftcost_estimate_actual_spend_usd", est)).To(Equal(ptr.To(1.25)))
 		g.Expect(observations(fams, "ftcost_estimate_error_ratio", nil)).To(BeEquivalentTo(1))
+		// The budget's current period: the run's 1.25 spent, nothing committed, for the namespace and
+		// for the policy's total (namespace "").
+		for _, scope := range []string{ns, ""} {
+			labels := map[string]string{"costpolicy": policy.Name, "namespace": scope, "period": time.Now().UTC().Format("2006-01")}
+			for metric, want := range map[string]float64{
+				"ftcost_budget_usd":           100,
+				"ftcost_budget_committed_usd": 0,
+				"ftcost_budget_spent_usd":     1.25,
+				"ftcost_budget_remaining_usd": 98.75,
+				"ftcost_budget_forecast_usd":  1.25,
+			} {
+				g.Expect(series(fams, metric, labels)).To(Equal(ptr.To(want)), "%s%v", metric, labels)
+			}
+		}
 		names = exported(fams)
 	}).WithTimeout(30 * time.Second).Should(Succeed())
 
@@ -262,7 +284,9 @@ func TestDashboardQueriesExportedMetrics(t *testing.T) {
 	for _, name := range []string{"ftcost_estimate_upfront_cost_usd", "ftcost_estimate_break_even_months", "ftcost_estimate_recommendation",
 		"ftcost_estimate_approved", "ftcost_gate_decisions_total", "controller_runtime_reconcile_errors_total",
 		"controller_runtime_reconcile_time_seconds_bucket", "ftcost_catalog_stale",
-		"ftcost_estimate_actual_spend_usd", "ftcost_estimate_error_ratio_bucket"} {
+		"ftcost_estimate_actual_spend_usd", "ftcost_estimate_error_ratio_bucket",
+		"ftcost_budget_usd", "ftcost_budget_committed_usd", "ftcost_budget_spent_usd", "ftcost_budget_remaining_usd",
+		"ftcost_budget_forecast_usd"} {
 		if !strings.Contains(all, name) {
 			t.Errorf("no panel shows %s", name)
 		}
