@@ -25,8 +25,7 @@ func FuzzLedger(f *testing.F) {
 		for i, op := range ops {
 			now := start.Add(time.Duration(i) * 30 * time.Minute) // crosses into January
 			uid := fmt.Sprintf("w%d", op%7)
-			switch {
-			case op%3 == 0:
+			if op%3 == 0 {
 				r := budget.Request{Namespace: "ml", Estimate: "bot", Kind: "Job", Name: uid, UID: uid,
 					Cap: engine.Cents(decimalCents(int64(op) * 3)), Now: now}
 				before := len(st.Charges)
@@ -40,7 +39,7 @@ func FuzzLedger(f *testing.F) {
 						t.Fatalf("commit %+v took %s past the budget %s (%+v)", r, used, amount, v)
 					}
 				}
-			default:
+			} else {
 				fin := budget.Finish{Namespace: "ml", Kind: "Job", Name: uid, UID: uid, Actual: engine.Cents(decimalCents(int64(op))), At: now}
 				budget.TrueUp(p, st, fin)
 				if budget.TrueUp(p, st, fin) {

@@ -277,7 +277,7 @@ func TestBudgetPeriodRollover(t *testing.T) {
 		return env.Client.Status().Update(ctx, p)
 	}).WithTimeout(timeout).Should(Succeed())
 	gated(g, next, releasedJob)
-	st = ledger(g, p, func(b *ftv1.BudgetStatus) bool {
+	ledger(g, p, func(b *ftv1.BudgetStatus) bool {
 		return currentIs("1.62", "0.00", "0.38")(b) && len(b.Periods) == 2 && b.Periods[1].Period == last.Name &&
 			b.Periods[1].Total.Committed == "1.62"
 	})
