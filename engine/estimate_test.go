@@ -378,6 +378,60 @@ func TestMemoryByHand(t *testing.T) {
 			t.Errorf("hours none %s, selective %s, full %s: selective must lie between", rn.GPUHours, r.GPUHours, rf.GPUHours)
 		}
 	})
+	t.Run("llama-3.1-8b QLoRA on one GPU, PyTorch (LitGPT's bitsandbytes)", func(t *testing.T) {
+		in := example1()
+		in.Model, in.Method, in.GPUCount, in.Checkpointing, in.Framework = "llama-3.1-8b", engine.QLoRA, 1, engine.CheckpointNone, engine.PyTorch
+		in.TokensPerExample, in.MicroBatchSize = 512, 2
+		r := mustEstimate(t, in)
+		h, i, v, layers, tokens := 4096.0, 14336.0, 128256.0, 32.0, 1024.0
+		adapters := layers * 16 * (6*h + 2*1024 + 3*(h+i)) // q, k, v, o (kv = 1024) + gate, up, down
+		emb := 2 * v * h                                   // embeddings and head kept 16-bit
+		head := 2 * 2 * v * h                              // the head dequantised to fp16, then bf16
+		weights := (8_030_261_248-emb)*0.515875 + 2*emb + 2*adapters + head
+		// Two steps' 16-bit inputs of the 4-bit layers (attention, output projection, MLP, down; the
+		// head's) on top of Korthikanti's 34sbh and the chunked loss.
+		held := 2 * 2 * (layers*(3*h+i) + h) * tokens
+		acts := 34*tokens*h*layers + 4*tokens*v + held
+		overhead := 1<<30 + 0.2*(acts+head)
+		m := r.MemoryBreakdown
+		for _, c := range []struct {
+			name string
+			got  decimal.Decimal
+			want string
+		}{
+			{"weights", m.Weights, gib(weights)}, {"activations", m.Activations, gib(acts)},
+			{"overhead", m.Overhead, gib(overhead)},
+		} {
+			if got := c.got.Round(1).StringFixed(1); got != c.want {
+				t.Errorf("%s = %s GiB, want %s", c.name, got, c.want)
+			}
+		}
+		// Checkpointing, which LitGPT never does on one GPU, and more than one GPU, on which it does
+		// not quantise, hold no inputs.
+		ckpt := in
+		ckpt.Checkpointing = engine.CheckpointFull
+		if got, want := mustEstimate(t, ckpt).MemoryBreakdown.Activations.Round(1).StringFixed(1),
+			gib(2*tokens*h*layers+34*tokens*h+4*tokens*v); got != want {
+			t.Errorf("with checkpointing: activations = %s GiB, want %s", got, want)
+		}
+		two := in
+		two.GPUCount = 2
+		if got, want := mustEstimate(t, two).MemoryBreakdown.Activations.Round(1).StringFixed(1),
+			gib(34*tokens*h*layers+4*tokens*v); got != want {
+			t.Errorf("on two GPUs: activations = %s GiB, want %s", got, want)
+		}
+		// Transformers leaves the head unquantised: two copies of an MLP matrix, no held inputs.
+		hf := in
+		hf.Framework = engine.HuggingFace
+		rh := mustEstimate(t, hf)
+		if got, want := rh.MemoryBreakdown.Weights.Round(1).StringFixed(1),
+			gib((8_030_261_248-emb)*0.515875+4*emb+2*adapters+2*2*h*i); got != want {
+			t.Errorf("HuggingFace: weights = %s GiB, want %s", got, want)
+		}
+		if got, want := rh.MemoryBreakdown.Activations.Round(1).StringFixed(1), gib(34*tokens*h*layers+12*tokens*v); got != want {
+			t.Errorf("HuggingFace: activations = %s GiB, want %s", got, want)
+		}
+	})
 }
 
 // TestFrameworks: a stated framework moves the memory and the band; the band widens for a stack

@@ -45,9 +45,16 @@ type FrameworkProfile struct {
 	// QLoRAUnquantisedBytes is what a parameter QLoRA leaves unquantised (embeddings, output head)
 	// keeps: 4 where PEFT's prepare_model_for_kbit_training upcasts them to fp32, else 2.
 	QLoRAUnquantisedBytes int64
-	// DequantisedMatrices is how many dequantised 16-bit copies of the largest weight QLoRA holds at
-	// once (the forward's and the backward's).
+	// DequantisedMatrices is how many dequantised 16-bit copies of the largest quantised weight QLoRA
+	// holds at once.
 	DequantisedMatrices int64
+	// QLoRAQuantisedHead is true where the stack quantises the output head too, so that the largest
+	// weight QLoRA dequantises is the head (vocabulary x hidden), not an MLP matrix.
+	QLoRAQuantisedHead bool
+	// QLoRAHeldInputs is how many steps' 16-bit inputs of the quantised layers QLoRA holds besides the
+	// activations, on a job that does not checkpoint: bitsandbytes before 0.43.2 keeps each 4-bit
+	// layer's input on its autograd context, which lives as long as the step's graph.
+	QLoRAHeldInputs int64
 	// Utilisation is the share of a GPU's dense BF16 peak the stack reaches, by GPU generation; nil
 	// means the generation table (Utilisation).
 	Utilisation map[Generation]decimal.Decimal
@@ -60,7 +67,8 @@ type FrameworkProfile struct {
 // the runs they are checked against.
 var Frameworks = map[Framework]FrameworkProfile{
 	// Not stated: the most memory any stack needs, the generation table, the article's +/-30%.
-	"": {LogitsBytesPerToken: 12, QLoRAUnquantisedBytes: 4, DequantisedMatrices: 2, HoursBand: HoursBand},
+	"": {LogitsBytesPerToken: 12, QLoRAUnquantisedBytes: 4, DequantisedMatrices: 2, QLoRAQuantisedHead: true, QLoRAHeldInputs: 2,
+		HoursBand: HoursBand},
 	// Megatron's fused vocabulary-parallel cross-entropy keeps bf16 logits and one fp32 softmax,
 	// computed in place. NeMo AutoModel's Llama 3.1 8B LoRA on one H100 reaches 49% of the peak by
 	// ftcost's FLOPs count, above the Hopper table's 45%.
@@ -68,8 +76,15 @@ var Frameworks = map[Framework]FrameworkProfile{
 		Utilisation: map[Generation]decimal.Decimal{Ampere: d("0.60"), Ada: d("0.45"), Hopper: d("0.50"), Blackwell: d("0.50")},
 		HoursBand:   d("0.40")},
 	// torchtune's and LitGPT's chunked cross-entropy: bf16 logits and their bf16 gradient, one chunk
-	// upcast to fp32 at a time. torchao's NF4 dequantises one matrix at a time.
-	PyTorch: {LogitsBytesPerToken: 4, QLoRAUnquantisedBytes: 2, DequantisedMatrices: 1, HoursBand: HoursBand},
+	// upcast to fp32 at a time. LitGPT's QLoRA runs on Lightning's bitsandbytes plugin, which replaces
+	// every nn.Linear, the output head included, and quantises from fp16: bitsandbytes dequantises the
+	// head to fp16 and converts that to bf16, two 16-bit copies of it at once. LitGPT supports only
+	// bitsandbytes 0.42.0, which keeps each 4-bit layer's input, and its loop keeps the previous
+	// step's logits, and so that step's graph and inputs, through the next forward: two steps' inputs
+	// (torchao's NF4, in torchtune, holds none, dequantises straight to bf16 and leaves the head
+	// unquantised).
+	PyTorch: {LogitsBytesPerToken: 4, QLoRAUnquantisedBytes: 2, DequantisedMatrices: 2, QLoRAQuantisedHead: true, QLoRAHeldInputs: 2,
+		HoursBand: HoursBand},
 	// Transformers upcasts the whole logits for the loss: the backward holds the fp32 log-softmax 4,
 	// its fp32 gradient 4, the bf16 gradient 2 and the bf16 logits 2. PEFT's
 	// prepare_model_for_kbit_training upcasts what bitsandbytes leaves unquantised to fp32, and

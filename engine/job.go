@@ -134,8 +134,13 @@ func (j *job) memory() MemoryBreakdown {
 		}
 	}
 	if j.method == QLoRA {
-		// 16-bit copies of the largest linear weight, dequantised for its matrix multiplications.
-		gathered = gathered.Add(dec(a.HiddenSize).Mul(dec(a.IntermediateSize)).Mul(decimal.NewFromInt(2)).Mul(dec(j.profile.DequantisedMatrices)))
+		// 16-bit copies of the largest quantised weight, dequantised for its matrix multiplications:
+		// an MLP matrix, or the output head where the stack quantises it.
+		largest := dec(a.HiddenSize).Mul(dec(a.IntermediateSize))
+		if j.quantisedHead() {
+			largest = decimal.Max(largest, dec(a.HiddenSize).Mul(dec(a.VocabSize)))
+		}
+		gathered = gathered.Add(largest.Mul(decimal.NewFromInt(2)).Mul(dec(j.profile.DequantisedMatrices)))
 	}
 	tokens := dec(j.sequence).Mul(dec(j.microBatch))
 	perLayer := tokens.Mul(dec(a.HiddenSize)).Mul(dec(ActivationBytesPerToken))
@@ -149,6 +154,10 @@ func (j *job) memory() MemoryBreakdown {
 		act = perLayer.Mul(dec(a.Layers))
 	}
 	act = act.Add(tokens.Mul(dec(a.VocabSize)).Mul(dec(j.profile.LogitsBytesPerToken)))
+	if j.method == QLoRA && j.checkpoint == CheckpointNone && j.gpus <= 1 {
+		// LitGPT quantises on one GPU only (finetune/lora.py refuses more) and never checkpoints there.
+		act = act.Add(tokens.Mul(j.heldInputBytesPerToken()).Mul(dec(j.profile.QLoRAHeldInputs)))
+	}
 	// The caching allocator's fragmentation grows with what is allocated and freed every step: the
 	// activations, the logits and the gathered or dequantised weights.
 	overhead := CUDAContextGiB.Add(gib(act.Add(gathered).Mul(AllocatorFragmentation)))
@@ -159,6 +168,24 @@ func (j *job) memory() MemoryBreakdown {
 		Weights: gib(w.Add(gathered)), Gradients: gib(g), Optimizer: gib(o), Activations: gib(act),
 		Overhead: overhead,
 	}
+}
+
+// quantisedHead reports whether QLoRA quantises the output head too: on stacks that do (LitGPT), and
+// only on one GPU, as LitGPT refuses to quantise on more.
+func (j *job) quantisedHead() bool {
+	return j.profile.QLoRAQuantisedHead && j.gpus <= 1
+}
+
+// heldInputBytesPerToken is what one step's inputs of the quantised layers take a token, in 16-bit
+// values: per layer the attention's input (shared by q, k and v), the output projection's, the MLP's
+// (shared by gate and up) and down's, and the head's where the stack quantises it.
+func (j *job) heldInputBytesPerToken() decimal.Decimal {
+	a := j.arch
+	n := dec(a.Layers).Mul(dec(3).Mul(dec(a.HiddenSize)).Add(dec(a.IntermediateSize)))
+	if j.quantisedHead() {
+		n = n.Add(dec(a.HiddenSize))
+	}
+	return n.Mul(decimal.NewFromInt(2))
 }
 
 // selectiveBytesPerToken is what op-level selective checkpointing keeps of a layer per token, in
