@@ -525,7 +525,7 @@ type ServingBreakdown struct {
 // MemoryBreakdown is the peak memory of one GPU by what holds it, each a decimal string of GiB.
 type MemoryBreakdown struct {
 	// weights are the model weights this GPU holds: its share under sharding, layers gathered to
-	// compute, QLoRA's dequantised copy.
+	// compute, QLoRA's dequantised copies.
 	// +optional
 	Weights string `json:"weights,omitempty"`
 	// gradients are the trainable parameters' gradients on this GPU.
@@ -534,7 +534,8 @@ type MemoryBreakdown struct {
 	// optimizer is the optimizer state on this GPU.
 	// +optional
 	Optimizer string `json:"optimizer,omitempty"`
-	// activations are the activations kept for the backward pass and the logits buffer.
+	// activations are the activations kept for the backward pass, the logits buffer and, on stacks
+	// whose QLoRA holds them, the inputs of the 4-bit layers.
 	// +optional
 	Activations string `json:"activations,omitempty"`
 	// overhead is the CUDA context, workspaces and collective buffers.
