@@ -288,3 +288,29 @@ func TestBudgetLedgerIsNotOneTeams(t *testing.T) {
 	estimated(g, key(obj), approvedReason(ftv1.ReasonApproved))
 	gated(g, suspendedJob(g, t, other, "mine", obj.Name, 1, 1, ""), releasedJob)
 }
+
+// A workload whose cap alone is more than the whole budget can never be released under it: held,
+// it does not keep younger workloads waiting behind it, or one namespace could hold the budget it
+// shares with others (per: Policy) for good with a single Job on a large plan.
+func TestBudgetQueueIsNotBlockedByWhatCannotFit(t *testing.T) {
+	g := NewWithT(t)
+	greedy, other := namespace(t), namespace(t)
+	labelNamespace(g, greedy)
+	labelNamespace(g, other)
+	shared := &ftv1.CostPolicy{ObjectMeta: metav1.ObjectMeta{Name: "shared-" + other}, Spec: ftv1.CostPolicySpec{
+		NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "ftcost.io/test-overrun",
+			Operator: metav1.LabelSelectorOpIn, Values: []string{greedy, other}}}},
+		Budget: &ftv1.TeamBudget{Amount: "4.00", Per: ftv1.BudgetPerPolicy}}}
+	create(g, t, env.Client, shared)
+	big := supportBot(greedy, "big")
+	big.Spec.Dataset.Examples = 100000
+	create(g, t, env.Client, big)
+	estimated(g, key(big), approvedReason(ftv1.ReasonApproved))
+	gated(g, suspendedJob(g, t, greedy, "huge", big.Name, 1, 1, ""), heldSaying("CostPolicy "+shared.Name+": "))
+	time.Sleep(1100 * time.Millisecond) // creation timestamps are to the second
+
+	obj := supportBot(other, "bot")
+	create(g, t, env.Client, obj)
+	estimated(g, key(obj), approvedReason(ftv1.ReasonApproved))
+	gated(g, suspendedJob(g, t, other, "small", obj.Name, 1, 1, ""), releasedJob)
+}
