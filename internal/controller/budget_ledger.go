@@ -3,11 +3,13 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
@@ -60,7 +62,8 @@ type aheadFunc func(ctx context.Context, p *ftv1.CostPolicy) (engine.Money, erro
 
 // commitBudgets commits req to the budget of every CostPolicy that selects its namespace, each with
 // one status update carrying the policy's resourceVersion: of two releases racing for the last
-// dollars one update fails with a conflict, and its retry finds no room. When a policy refuses, the
+// dollars one update fails with a conflict, and its retry finds no room. A running workload takes
+// its cap, or what it has accrued when that is more. When a policy refuses, the
 // commitments already made for req are taken back, and the refusal is returned as a Pending
 // decision; nil means req is committed everywhere.
 func commitBudgets(ctx context.Context, c client.Client, req budget.Request, ahead aheadFunc) (*gate.Decision, error) {
@@ -77,6 +80,9 @@ func commitBudgets(ctx context.Context, c client.Client, req budget.Request, ahe
 			}
 		}
 		st := ledgerOf(p)
+		if r.Accrued, err = accruedOf(ctx, c, st); err != nil {
+			return nil, err
+		}
 		v, changed := budget.Commit(p, st, r)
 		if !v.Fits {
 			if err := uncommitBudgets(ctx, c, done, req.UID); err != nil {
@@ -93,6 +99,33 @@ func commitBudgets(ctx context.Context, c client.Client, req budget.Request, ahe
 		}
 	}
 	return nil, nil
+}
+
+// accruedOf is what the workload of each open charge of st has cost so far, by UID: the accrued cost
+// the spend reconciler measured on its release (status.releases of the estimate that released it).
+func accruedOf(ctx context.Context, c client.Reader, st *ftv1.BudgetStatus) (map[string]engine.Money, error) {
+	accrued := map[string]engine.Money{}
+	estimates := map[types.NamespacedName]*ftv1.FineTuneEstimate{}
+	for _, ch := range st.Charges {
+		if ch.State != ftv1.ChargeCommitted {
+			continue
+		}
+		key := types.NamespacedName{Namespace: ch.Namespace, Name: ch.Estimate}
+		est, ok := estimates[key]
+		if !ok {
+			est = &ftv1.FineTuneEstimate{}
+			if err := c.Get(ctx, key, est); client.IgnoreNotFound(err) != nil {
+				return nil, err
+			}
+			estimates[key] = est
+		}
+		if i := slices.IndexFunc(est.Status.Releases, func(rel ftv1.Release) bool { return rel.UID == ch.UID }); i >= 0 {
+			if m, err := engine.ParseMoney(string(est.Status.Releases[i].AccruedCost)); err == nil {
+				accrued[ch.UID] = m
+			}
+		}
+	}
+	return accrued, nil
 }
 
 // ledgerOf is a copy of p's ledger to change.
