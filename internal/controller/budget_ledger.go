@@ -63,15 +63,17 @@ type aheadFunc func(ctx context.Context, p *ftv1.CostPolicy) (engine.Money, erro
 // commitBudgets commits req to the budget of every CostPolicy that selects its namespace, each with
 // one status update carrying the policy's resourceVersion: of two releases racing for the last
 // dollars one update fails with a conflict, and its retry finds no room. A running workload takes
-// its cap, or what it has accrued when that is more. When a policy refuses, the
-// commitments already made for req are taken back, and the refusal is returned as a Pending
-// decision; nil means req is committed everywhere.
+// its cap, or what it has accrued when that is more. Every policy is asked before any is written, so
+// a release held by one policy writes nothing to the others (each write wakes the workloads held on
+// that policy, which would ask again); req's open charges left by an earlier attempt whose write
+// failed midway are taken back. The refusal is returned as a Pending decision; nil means req is
+// committed everywhere.
 func commitBudgets(ctx context.Context, c client.Client, req budget.Request, ahead aheadFunc) (*gate.Decision, error) {
 	policies, err := budgetPolicies(ctx, c, req.Namespace)
 	if err != nil {
 		return nil, err
 	}
-	var done []*ftv1.CostPolicy
+	ledgers := map[*ftv1.CostPolicy]*ftv1.BudgetStatus{}
 	for _, p := range policies {
 		r := req
 		if ahead != nil {
@@ -83,19 +85,25 @@ func commitBudgets(ctx context.Context, c client.Client, req budget.Request, ahe
 		if r.Accrued, err = accruedOf(ctx, c, st); err != nil {
 			return nil, err
 		}
-		v, changed := budget.Commit(p, st, r)
+		v, ok := budget.Commit(p, st, r)
 		if !v.Fits {
-			if err := uncommitBudgets(ctx, c, done, req.UID); err != nil {
+			if err := uncommitBudgets(ctx, c, policies, req.UID); err != nil {
 				return nil, err
 			}
 			return &gate.Decision{Outcome: gate.Pending, Reason: v.Reason, Message: v.Message, RetryAfter: gate.PendingRetryAfter}, nil
 		}
-		if changed {
-			p.Status.Budget = st
-			if err := c.Status().Update(ctx, p); err != nil {
-				return nil, fmt.Errorf("committing %s %s to CostPolicy %s: %w", req.Kind, req.Name, p.Name, err)
-			}
-			done = append(done, p)
+		if ok {
+			ledgers[p] = st
+		}
+	}
+	for _, p := range policies {
+		st, ok := ledgers[p]
+		if !ok {
+			continue
+		}
+		p.Status.Budget = st
+		if err := c.Status().Update(ctx, p); err != nil {
+			return nil, fmt.Errorf("committing %s %s to CostPolicy %s: %w", req.Kind, req.Name, p.Name, err)
 		}
 	}
 	return nil, nil
