@@ -137,6 +137,16 @@ func TestBudgetChargeOutlivesItsEstimate(t *testing.T) {
 	next := gated(g, suspendedJob(g, t, ns, "next", obj.Name, 1, 1, ""), heldSaying("committed 1.62 + spent 0.00 leaves 0.38"))
 
 	g.Expect(env.Client.Delete(ctx, first, client.PropagationPolicy(metav1.DeletePropagationBackground))).To(Succeed())
+	g.Eventually(func() bool { return apierrors.IsNotFound(env.Client.Get(ctx, key(first), &batchv1.Job{})) }).
+		WithTimeout(timeout).Should(BeTrue())
+	// The budget reconciler looks at the open charges every two minutes; a change of the policy wakes it now.
+	g.Eventually(func() error {
+		if err := env.Client.Get(ctx, key(p), p); err != nil {
+			return err
+		}
+		p.Annotations = map[string]string{"ftcost.io/test-wake": "1"}
+		return env.Client.Update(ctx, p)
+	}).WithTimeout(timeout).Should(Succeed())
 	st := ledger(g, p, func(b *ftv1.BudgetStatus) bool {
 		c, ok := chargeOf(b, string(first.UID))
 		return ok && c.State == ftv1.ChargeSpent
