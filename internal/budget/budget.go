@@ -166,6 +166,19 @@ func Commit(p *ftv1.CostPolicy, st *ftv1.BudgetStatus, req Request) (v Verdict, 
 		st.Charges = rest.Charges
 		return Verdict{Fits: true}, true
 	}
+	whose := "namespace " + req.Namespace + "'s"
+	if b.Per == ftv1.BudgetPerPolicy {
+		whose = "the shared"
+	}
+	if req.Cap.Cmp(amount) > 0 {
+		kind := b.Period
+		if kind == "" {
+			kind = ftv1.BudgetMonth
+		}
+		return Verdict{Reason: ftv1.ReasonBudgetTooSmall, Message: fmt.Sprintf(
+			"CostPolicy %s: %s %s would commit %s, more than %s budget of %s USD for a whole %s: it cannot be released under it; plan a smaller run, or ask for a larger budget",
+			p.Name, req.Kind, req.Name, req.Cap, whose, amount, strings.ToLower(string(kind)))}, false
+	}
 	period := PeriodAt(b.Period, loc, req.Now)
 	var committed, spent engine.Money
 	for _, c := range st.Charges {
@@ -180,10 +193,6 @@ func Commit(p *ftv1.CostPolicy, st *ftv1.BudgetStatus, req Request) (v Verdict, 
 	}
 	need := committed.Add(spent).Add(req.Ahead).Add(req.Cap)
 	if need.Cmp(amount) > 0 {
-		whose := "namespace " + req.Namespace + "'s"
-		if b.Per == ftv1.BudgetPerPolicy {
-			whose = "the shared"
-		}
 		left := amount.Sub(committed).Sub(spent)
 		ahead := ""
 		if !req.Ahead.IsZero() {

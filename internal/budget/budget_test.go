@@ -127,6 +127,12 @@ func TestCommit(t *testing.T) {
 	if v, _ := budget.Commit(p, st, req("ml", "g", "g", "4.00", "2027-01-01T00:00:00Z")); !v.Fits {
 		t.Fatalf("in the next period: %+v", v)
 	}
+	// A cap more than the whole budget never fits, and says so.
+	want = "CostPolicy team: Job big would commit 4.01, more than namespace ml's budget of 4.00 USD for a whole month: it cannot be released under it"
+	if v, _ := budget.Commit(p, &ftv1.BudgetStatus{}, req("ml", "big", "big", "4.01", now)); v.Fits || v.Reason != ftv1.ReasonBudgetTooSmall ||
+		!strings.HasPrefix(v.Message, want) {
+		t.Fatalf("a cap past the budget: %+v\nwant %s", v, want)
+	}
 	if v, _ := budget.Commit(policy("4", "", "", "Mars/Olympus"), &ftv1.BudgetStatus{}, req("ml", "h", "h", "1", now)); v.Fits || v.Reason != ftv1.ReasonUnknownTimeZone {
 		t.Fatalf("an unknown time zone: %+v", v)
 	}

@@ -316,7 +316,11 @@ func TestBudgetQueueIsNotBlockedByWhatCannotFit(t *testing.T) {
 	big.Spec.Dataset.Examples = 100000
 	create(g, t, env.Client, big)
 	estimated(g, key(big), approvedReason(ftv1.ReasonApproved))
-	gated(g, suspendedJob(g, t, greedy, "huge", big.Name, 1, 1, ""), heldSaying("CostPolicy "+shared.Name+": "))
+	huge := gated(g, suspendedJob(g, t, greedy, "huge", big.Name, 1, 1, ""), heldSaying("CostPolicy "+shared.Name+": Job huge would commit"))
+	g.Expect(huge.Annotations[gate.GateMessageAnnotation]).To(ContainSubstring("Job huge would commit 16.19, more than the shared " +
+		"budget of 4.00 USD for a whole month: it cannot be released under it"))
+	g.Expect(huge.Annotations).To(HaveKeyWithValue(controller.GateReasonAnnotation, ftv1.ReasonBudgetTooSmall))
+	g.Expect(huge.Annotations).NotTo(HaveKey(controller.HeldForBudgetAnnotation))
 	time.Sleep(1100 * time.Millisecond) // creation timestamps are to the second
 
 	obj := supportBot(other, "bot")
