@@ -328,3 +328,22 @@ func TestBudgetQueueIsNotBlockedByWhatCannotFit(t *testing.T) {
 	estimated(g, key(obj), approvedReason(ftv1.ReasonApproved))
 	gated(g, suspendedJob(g, t, other, "small", obj.Name, 1, 1, ""), releasedJob)
 }
+
+// HOLE (design): a budget holds releases; it does not stop a run. Under a CostPolicy overrun Warn
+// (the default) a Job released on a cap that fits runs on past the whole budget: its overrun holds
+// the next release (TestBudgetCountsWhatRunningWorkAccrued), but only overrun: Suspend stops it,
+// at its own cap plus overrunPercent. An estimate of a few examples makes that cap as small as 0.00.
+func TestBudgetStopsARunPastIt(t *testing.T) {
+	t.Skip("HOLE: a running workload is not suspended when the namespace's budget is used up; without overrun: Suspend it runs on " +
+		"(design decision: suspend released work past the budget, or make overrun: Suspend the default under a budget)")
+	g := NewWithT(t)
+	ns := namespace(t)
+	budgetPolicy(g, t, ns, "4.00")
+	obj := supportBot(ns, "bot")
+	create(g, t, env.Client, obj)
+	estimated(g, key(obj), approvedReason(ftv1.ReasonApproved))
+	long := gated(g, suspendedJob(g, t, ns, "long", obj.Name, 1, 1, ""), releasedJob)
+	runningPods(g, long, 1, 1, time.Now().Add(-10*time.Hour))
+	accruedPast(g, obj, long, "24.89")
+	gated(g, long, func(j *batchv1.Job) bool { return !releasedJob(j) })
+}

@@ -38,15 +38,19 @@ func queuedJob(ns, name, estimate string) *batchv1.Job {
 		Spec: batchv1.JobSpec{Template: tpl}}
 }
 
-// A budget below one spend cap (1.00 USD against the support bot's 1.62) holds whatever the editor
-// creates through the gates: every kind's recipe (stored suspended however it was written), and a
-// Job Kueue would admit, whose check is Retry with the budget's message.
+// A budget of 2.00 USD, 1.62 of it committed to a first Job, holds whatever else the editor creates
+// through the gates: every kind's recipe (stored suspended however it was written), and a Job Kueue
+// would admit, whose check is Retry with the budget's message.
 func TestBudgetHoldsEveryGatedPath(t *testing.T) {
 	g := NewWithT(t)
 	ns := namespace(t)
 	bob := namespaceEditor(t, ns)
-	p := teamBudget(t, ns, "1.00")
+	p := teamBudget(t, ns, "2.00")
 	estimated(t, supportBot(ns, "bot", ftv1.PolicyEnforce))
+	first, kind := recipe(t, "job.yaml", ns)
+	first = withEstimate(first, "bot")
+	g.Expect(bob.Create(ctx, first)).To(Succeed())
+	waitFor(g, first, kind, isReleased)
 	over := "CostPolicy " + p.Name + ": namespace " + ns + "'s budget for "
 	for _, file := range recipes {
 		t.Run(file, func(t *testing.T) {
@@ -66,10 +70,11 @@ func TestBudgetHoldsEveryGatedPath(t *testing.T) {
 		createWorkload(t, wl)
 		st := checkState(g, wl, costCheck, func(s kueue.AdmissionCheckState) bool { return s.State != kueue.CheckStatePending })
 		g.Expect(st.State).To(Equal(kueue.CheckStateRetry), st.Message)
-		g.Expect(st.Message).To(And(ContainSubstring(over), ContainSubstring("and Job queued would commit 1.62")))
+		g.Expect(st.Message).To(And(ContainSubstring(over), ContainSubstring("committed 1.62 + spent 0.00 leaves 0.38, and Job queued would commit 1.62")))
 	})
 	g.Expect(k.Get(ctx, key(p), p)).To(Succeed())
-	g.Expect(p.Status.Budget.Charges).To(BeEmpty())
+	g.Expect(p.Status.Budget.Charges).To(HaveLen(1))
+	g.Expect(p.Status.Budget.Charges[0].UID).To(Equal(string(first.GetUID())))
 }
 
 // HOLE (design): the pod gate removes the scheduling gate of a labelled bare Pod (or a Deployment's,
@@ -111,4 +116,28 @@ func TestBudgetHoldsKueueWorkloadsOfAnyOwner(t *testing.T) {
 	createWorkload(t, wl)
 	st := checkState(g, wl, costCheck, func(s kueue.AdmissionCheckState) bool { return s.State != kueue.CheckStatePending })
 	g.Expect(st.State).To(Equal(kueue.CheckStateRetry), "an MPIJob past the budget was admitted: %s", st.Message)
+}
+
+// HOLE (design): the edit role may delete a FineTuneEstimate while a workload it released runs. The
+// budget keeps the workload's commitment (TestBudgetChargeOutlivesItsEstimate), but nothing measures
+// the run any more: the spend reconciler accrues the releases of existing estimates, so the run's
+// overrun past its cap is neither counted against the budget nor suspended under overrun: Suspend.
+func TestEstimateOfARunningWorkloadStays(t *testing.T) {
+	t.Skip("HOLE: deleting the estimate of a running workload stops its spend from being measured and its overrun from being " +
+		"suspended (design decision: refuse the deletion while status.releases lists a workload, as ftcost-plan-freeze refuses a spec change)")
+	g := NewWithT(t)
+	ns := namespace(t)
+	bob := namespaceEditor(t, ns)
+	est := supportBot(ns, "bot", ftv1.PolicyEnforce)
+	g.Expect(bob.Create(ctx, est)).To(Succeed())
+	base, kind := recipe(t, "job.yaml", ns)
+	u := withEstimate(base, "bot")
+	g.Expect(bob.Create(ctx, u)).To(Succeed())
+	waitFor(g, u, kind, isReleased)
+	g.Eventually(func(g Gomega) {
+		cur := &ftv1.FineTuneEstimate{}
+		g.Expect(k.Get(ctx, key(est), cur)).To(Succeed())
+		g.Expect(cur.Status.Releases).To(HaveLen(1))
+	}).WithTimeout(timeout).Should(Succeed())
+	forbidden(g, bob.Delete(ctx, est), "bot")
 }
