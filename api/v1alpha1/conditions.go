@@ -123,6 +123,9 @@ const (
 	// ReasonBudgetExhausted: releasing the workload would take the period's committed + spent past
 	// a CostPolicy's budget (or an older held workload comes first).
 	ReasonBudgetExhausted = "BudgetExhausted"
+	// ReasonBudgetTooSmall: the workload's spend cap alone is more than a CostPolicy's budget for a
+	// whole period: it is held, and does not keep younger workloads waiting behind it.
+	ReasonBudgetTooSmall = "BudgetTooSmall"
 	// ReasonBudgetLedgerFull: the CostPolicy's ledger holds MaxBudgetCharges charges already.
 	ReasonBudgetLedgerFull = "BudgetLedgerFull"
 )

@@ -100,13 +100,18 @@ func Amount(b *ftv1.TeamBudget) (engine.Money, error) {
 	return m, nil
 }
 
-// Used is what a charge takes of its period: its commitment while the workload runs, its actual
-// cost once it finished.
-func Used(c ftv1.BudgetCharge) engine.Money {
+// Used is what a charge takes of its period: its actual cost once the workload finished; while it
+// runs, its commitment, or what it has accrued when that is more (a run past its spend cap has spent
+// past its commitment). accrued is what each running workload has cost so far, by UID.
+func Used(c ftv1.BudgetCharge, accrued map[string]engine.Money) engine.Money {
 	if c.State == ftv1.ChargeSpent {
 		return money(c.Actual)
 	}
-	return money(c.Committed)
+	committed := money(c.Committed)
+	if a, ok := accrued[c.UID]; ok && a.Cmp(committed) > 0 {
+		return a
+	}
+	return committed
 }
 
 // inScope says whether a charge of namespace ns counts against the budget of namespace scopeNS: all
@@ -122,7 +127,9 @@ type Request struct {
 	Cap, Estimated engine.Money
 	// Ahead is what older held releases in the same scope wait to commit: they come first.
 	Ahead engine.Money
-	Now   time.Time
+	// Accrued is what the workloads of the ledger's open charges have cost so far, by UID.
+	Accrued map[string]engine.Money
+	Now     time.Time
 }
 
 // Verdict is whether a release fits a policy's budget; Reason and Message say why not.
@@ -131,9 +138,12 @@ type Verdict struct {
 	Reason, Message string
 }
 
-// Commit adds req's charge to the ledger st of policy p when it fits: committed + spent in the
-// period, plus what older held releases wait for, plus req.Cap at most the budget. A UID charged
-// already fits without a second charge. changed says whether st was modified.
+// Commit adds req's charge to the ledger st of policy p when it fits: committed (each running
+// workload's cap, or what it accrued when that is more) + spent in the period, plus what older held
+// releases wait for, plus req.Cap at most the budget. A UID charged already fits without a second
+// charge, unless its open charge commits less than req.Cap (made for a cheaper plan by a release
+// that was not recorded): then req's charge must fit in its stead. changed says whether st was
+// modified.
 func Commit(p *ftv1.CostPolicy, st *ftv1.BudgetStatus, req Request) (v Verdict, changed bool) {
 	b := p.Spec.Budget
 	loc, err := Location(b)
@@ -144,8 +154,30 @@ func Commit(p *ftv1.CostPolicy, st *ftv1.BudgetStatus, req Request) (v Verdict, 
 	if err != nil {
 		return Verdict{Reason: ftv1.ReasonBudgetExhausted, Message: fmt.Sprintf("CostPolicy %s: %v", p.Name, err)}, false
 	}
-	if slices.ContainsFunc(st.Charges, func(c ftv1.BudgetCharge) bool { return c.UID == req.UID }) {
-		return Verdict{Fits: true}, false
+	if i := slices.IndexFunc(st.Charges, func(c ftv1.BudgetCharge) bool { return c.UID == req.UID }); i >= 0 {
+		c := st.Charges[i]
+		if c.State == ftv1.ChargeSpent || money(c.Committed).Cmp(req.Cap) >= 0 {
+			return Verdict{Fits: true}, false
+		}
+		rest := &ftv1.BudgetStatus{Charges: slices.Delete(slices.Clone(st.Charges), i, i+1)}
+		if v, _ := Commit(p, rest, req); !v.Fits {
+			return v, false
+		}
+		st.Charges = rest.Charges
+		return Verdict{Fits: true}, true
+	}
+	whose := "namespace " + req.Namespace + "'s"
+	if b.Per == ftv1.BudgetPerPolicy {
+		whose = "the shared"
+	}
+	if req.Cap.Cmp(amount) > 0 {
+		kind := b.Period
+		if kind == "" {
+			kind = ftv1.BudgetMonth
+		}
+		return Verdict{Reason: ftv1.ReasonBudgetTooSmall, Message: fmt.Sprintf(
+			"CostPolicy %s: %s %s would commit %s, more than %s budget of %s USD for a whole %s: it cannot be released under it; plan a smaller run, or ask for a larger budget",
+			p.Name, req.Kind, req.Name, req.Cap, whose, amount, strings.ToLower(string(kind)))}, false
 	}
 	period := PeriodAt(b.Period, loc, req.Now)
 	var committed, spent engine.Money
@@ -154,17 +186,13 @@ func Commit(p *ftv1.CostPolicy, st *ftv1.BudgetStatus, req Request) (v Verdict, 
 			continue
 		}
 		if c.State == ftv1.ChargeSpent {
-			spent = spent.Add(Used(c))
+			spent = spent.Add(Used(c, req.Accrued))
 		} else {
-			committed = committed.Add(Used(c))
+			committed = committed.Add(Used(c, req.Accrued))
 		}
 	}
 	need := committed.Add(spent).Add(req.Ahead).Add(req.Cap)
 	if need.Cmp(amount) > 0 {
-		whose := "namespace " + req.Namespace + "'s"
-		if b.Per == ftv1.BudgetPerPolicy {
-			whose = "the shared"
-		}
 		left := amount.Sub(committed).Sub(spent)
 		ahead := ""
 		if !req.Ahead.IsZero() {
@@ -259,8 +287,8 @@ var thresholds = []int32{100, 80}
 // Summary recomputes status.budget from its charges at now: drops the charges of periods before the
 // previous one that are all spent, and sums the figures of each period and namespace. selected are
 // the namespaces the policy selects now (each has a row in the current period); accrued is what each
-// running workload (by UID) has cost so far, for the forecast. It returns the new status and the
-// thresholds passed since prev was written.
+// running workload (by UID) has cost so far, for the forecast and for a run past its cap. It returns
+// the new status and the thresholds passed since prev was written.
 func Summary(p *ftv1.CostPolicy, prev *ftv1.BudgetStatus, selected []string, accrued map[string]engine.Money, now time.Time) (*ftv1.BudgetStatus, []Alert, error) {
 	b := p.Spec.Budget
 	loc, err := Location(b)
@@ -395,11 +423,11 @@ type tally struct {
 
 func (t *tally) add(c ftv1.BudgetCharge, accrued map[string]engine.Money) {
 	if c.State == ftv1.ChargeSpent {
-		t.spent = t.spent.Add(Used(c))
-		t.forecast = t.forecast.Add(Used(c))
+		t.spent = t.spent.Add(Used(c, accrued))
+		t.forecast = t.forecast.Add(Used(c, accrued))
 		return
 	}
-	t.committed = t.committed.Add(Used(c))
+	t.committed = t.committed.Add(Used(c, accrued))
 	expected := money(c.Estimated)
 	if a, ok := accrued[c.UID]; ok && a.Cmp(expected) > 0 {
 		expected = a

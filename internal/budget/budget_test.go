@@ -127,11 +127,59 @@ func TestCommit(t *testing.T) {
 	if v, _ := budget.Commit(p, st, req("ml", "g", "g", "4.00", "2027-01-01T00:00:00Z")); !v.Fits {
 		t.Fatalf("in the next period: %+v", v)
 	}
+	// A cap more than the whole budget never fits, and says so.
+	want = "CostPolicy team: Job big would commit 4.01, more than namespace ml's budget of 4.00 USD for a whole month: it cannot be released under it"
+	if v, _ := budget.Commit(p, &ftv1.BudgetStatus{}, req("ml", "big", "big", "4.01", now)); v.Fits || v.Reason != ftv1.ReasonBudgetTooSmall ||
+		!strings.HasPrefix(v.Message, want) {
+		t.Fatalf("a cap past the budget: %+v\nwant %s", v, want)
+	}
 	if v, _ := budget.Commit(policy("4", "", "", "Mars/Olympus"), &ftv1.BudgetStatus{}, req("ml", "h", "h", "1", now)); v.Fits || v.Reason != ftv1.ReasonUnknownTimeZone {
 		t.Fatalf("an unknown time zone: %+v", v)
 	}
 	if !budget.Uncommit(st, "g") || budget.Uncommit(st, "a") {
 		t.Fatal("Uncommit takes back open charges only")
+	}
+}
+
+// A running workload takes its cap of the budget, or what it has accrued once that is more; a UID
+// charged on a cheaper cap (a release that was not recorded, retried on a dearer plan) commits the
+// dearer one in its stead when it fits, and keeps its charge when it does not.
+func TestCommitCountsOverrunsAndDearerCaps(t *testing.T) {
+	const now = "2026-12-03T04:00:00Z"
+	p := policy("4.00", ftv1.BudgetPerNamespace, ftv1.BudgetMonth, "")
+	st := &ftv1.BudgetStatus{}
+	if v, _ := budget.Commit(p, st, req("ml", "a", "a", "1.62", now)); !v.Fits {
+		t.Fatalf("the first release: %+v", v)
+	}
+	r := req("ml", "b", "b", "1.62", now)
+	r.Accrued = map[string]engine.Money{"a": usd("3.00")}
+	want := "committed 3.00 + spent 0.00 leaves 1.00, and Job b would commit 1.62"
+	if v, changed := budget.Commit(p, st, r); v.Fits || changed || !strings.Contains(v.Message, want) {
+		t.Fatalf("behind a run past its cap: %+v, want %q", v, want)
+	}
+	r.Accrued = map[string]engine.Money{"a": usd("1.00")}
+	if v, _ := budget.Commit(p, st.DeepCopy(), r); !v.Fits {
+		t.Fatalf("behind a run within its cap: %+v", v)
+	}
+	got, _, err := budget.Summary(p, st, []string{"ml"}, map[string]engine.Money{"a": usd("3.00")}, at(now))
+	if err != nil || got.CurrentTotal.Committed != "3.00" || got.CurrentTotal.Remaining != "1.00" {
+		t.Fatalf("the figures of a run past its cap: %+v %v", got.CurrentTotal, err)
+	}
+
+	if v, changed := budget.Commit(p, st, req("ml", "x", "x", "0.01", now)); !v.Fits || !changed {
+		t.Fatalf("a cheap commitment: %+v", v)
+	}
+	if v, changed := budget.Commit(p, st, req("ml", "x", "x", "1.62", now)); !v.Fits || !changed || len(st.Charges) != 2 ||
+		st.Charges[1].UID != "x" || st.Charges[1].Committed != "1.62" {
+		t.Fatalf("the dearer cap in its stead: %+v %v %+v", v, changed, st.Charges)
+	}
+	want = "committed 1.62 + spent 0.00 leaves 2.38, and Job x would commit 3.00"
+	if v, changed := budget.Commit(p, st, req("ml", "x", "x", "3.00", now)); v.Fits || changed || !strings.Contains(v.Message, want) ||
+		st.Charges[1].Committed != "1.62" {
+		t.Fatalf("a dearer cap with no room: %+v, want %q; charges %+v", v, want, st.Charges)
+	}
+	if v, changed := budget.Commit(p, st, req("ml", "x", "x", "1.00", now)); !v.Fits || changed {
+		t.Fatalf("a cheaper cap: %+v %v", v, changed)
 	}
 }
 

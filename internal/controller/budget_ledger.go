@@ -3,11 +3,13 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
@@ -60,15 +62,18 @@ type aheadFunc func(ctx context.Context, p *ftv1.CostPolicy) (engine.Money, erro
 
 // commitBudgets commits req to the budget of every CostPolicy that selects its namespace, each with
 // one status update carrying the policy's resourceVersion: of two releases racing for the last
-// dollars one update fails with a conflict, and its retry finds no room. When a policy refuses, the
-// commitments already made for req are taken back, and the refusal is returned as a Pending
-// decision; nil means req is committed everywhere.
+// dollars one update fails with a conflict, and its retry finds no room. A running workload takes
+// its cap, or what it has accrued when that is more. Every policy is asked before any is written, so
+// a release held by one policy writes nothing to the others (each write wakes the workloads held on
+// that policy, which would ask again); req's open charges left by an earlier attempt whose write
+// failed midway are taken back. The refusal is returned as a Pending decision; nil means req is
+// committed everywhere.
 func commitBudgets(ctx context.Context, c client.Client, req budget.Request, ahead aheadFunc) (*gate.Decision, error) {
 	policies, err := budgetPolicies(ctx, c, req.Namespace)
 	if err != nil {
 		return nil, err
 	}
-	var done []*ftv1.CostPolicy
+	ledgers := map[*ftv1.CostPolicy]*ftv1.BudgetStatus{}
 	for _, p := range policies {
 		r := req
 		if ahead != nil {
@@ -77,22 +82,58 @@ func commitBudgets(ctx context.Context, c client.Client, req budget.Request, ahe
 			}
 		}
 		st := ledgerOf(p)
-		v, changed := budget.Commit(p, st, r)
+		if r.Accrued, err = accruedOf(ctx, c, st); err != nil {
+			return nil, err
+		}
+		v, ok := budget.Commit(p, st, r)
 		if !v.Fits {
-			if err := uncommitBudgets(ctx, c, done, req.UID); err != nil {
+			if err := uncommitBudgets(ctx, c, policies, req.UID); err != nil {
 				return nil, err
 			}
 			return &gate.Decision{Outcome: gate.Pending, Reason: v.Reason, Message: v.Message, RetryAfter: gate.PendingRetryAfter}, nil
 		}
-		if changed {
-			p.Status.Budget = st
-			if err := c.Status().Update(ctx, p); err != nil {
-				return nil, fmt.Errorf("committing %s %s to CostPolicy %s: %w", req.Kind, req.Name, p.Name, err)
-			}
-			done = append(done, p)
+		if ok {
+			ledgers[p] = st
+		}
+	}
+	for _, p := range policies {
+		st, ok := ledgers[p]
+		if !ok {
+			continue
+		}
+		p.Status.Budget = st
+		if err := c.Status().Update(ctx, p); err != nil {
+			return nil, fmt.Errorf("committing %s %s to CostPolicy %s: %w", req.Kind, req.Name, p.Name, err)
 		}
 	}
 	return nil, nil
+}
+
+// accruedOf is what the workload of each open charge of st has cost so far, by UID: the accrued cost
+// the spend reconciler measured on its release (status.releases of the estimate that released it).
+func accruedOf(ctx context.Context, c client.Reader, st *ftv1.BudgetStatus) (map[string]engine.Money, error) {
+	accrued := map[string]engine.Money{}
+	estimates := map[types.NamespacedName]*ftv1.FineTuneEstimate{}
+	for _, ch := range st.Charges {
+		if ch.State != ftv1.ChargeCommitted {
+			continue
+		}
+		key := types.NamespacedName{Namespace: ch.Namespace, Name: ch.Estimate}
+		est, ok := estimates[key]
+		if !ok {
+			est = &ftv1.FineTuneEstimate{}
+			if err := c.Get(ctx, key, est); client.IgnoreNotFound(err) != nil {
+				return nil, err
+			}
+			estimates[key] = est
+		}
+		if i := slices.IndexFunc(est.Status.Releases, func(rel ftv1.Release) bool { return rel.UID == ch.UID }); i >= 0 {
+			if m, err := engine.ParseMoney(string(est.Status.Releases[i].AccruedCost)); err == nil {
+				accrued[ch.UID] = m
+			}
+		}
+	}
+	return accrued, nil
 }
 
 // ledgerOf is a copy of p's ledger to change.

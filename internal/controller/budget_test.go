@@ -118,7 +118,7 @@ func TestBudgetHoldsAndReleasesInCreationOrder(t *testing.T) {
 		c := byUID[rel.UID]
 		g.Expect(c.State).To(Equal(ftv1.ChargeCommitted))
 		g.Expect(c.Committed).To(Equal(rel.SpendCap))
-		committed = committed.Add(budget.Used(c))
+		committed = committed.Add(budget.Used(c, nil))
 	}
 	g.Expect(ftv1.Decimal(committed.String())).To(Equal(st.CurrentTotal.Committed))
 

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -27,6 +28,8 @@ import (
 	"github.com/ftcost/ftcost/internal/actuals"
 	"github.com/ftcost/ftcost/internal/budget"
 	"github.com/ftcost/ftcost/internal/costpolicy"
+	"github.com/ftcost/ftcost/internal/gate"
+	"github.com/ftcost/ftcost/internal/workload"
 )
 
 // orphanGrace is how long a commitment may wait for its release to be recorded on its estimate
@@ -39,8 +42,11 @@ const orphanGrace = 2 * time.Minute
 // and a Warning Event when a namespace passes 80% and 100% of its budget.
 type BudgetReconciler struct {
 	client.Client
-	Recorder recorder.EventRecorder
-	Clock    clock.PassiveClock
+	// APIReader reads the workload of a commitment its estimate does not list, straight from the
+	// API server (the workloads' caches hold labelled ones only, and belong to the gates).
+	APIReader client.Reader
+	Recorder  recorder.EventRecorder
+	Clock     clock.PassiveClock
 }
 
 // +kubebuilder:rbac:groups=ftcost.io,resources=costpolicies/status,verbs=get;update;patch
@@ -66,12 +72,16 @@ func (r *BudgetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 			return ctrl.Result{}, err
 		}
 		ledger := ledgerOf(p)
-		accrued, orphans, err := r.runningCosts(ctx, ledger, now)
+		accrued, orphans, unmeasured, err := r.runningCosts(ctx, ledger, now)
 		if err != nil {
 			return ctrl.Result{}, err
 		}
 		for _, uid := range orphans {
 			budget.Uncommit(ledger, uid)
+		}
+		for _, c := range unmeasured {
+			budget.TrueUp(p, ledger, budget.Finish{Namespace: c.Namespace, Estimate: c.Estimate, Kind: c.Kind, Name: c.Name,
+				UID: c.UID, Actual: budget.Used(c, nil), At: now})
 		}
 		st, a, err := budget.Summary(p, ledger, selected, accrued, now)
 		if err != nil {
@@ -134,12 +144,15 @@ func (r *BudgetReconciler) selectedNamespaces(ctx context.Context, p *ftv1.CostP
 }
 
 // runningCosts reads, for each open charge, what its workload has accrued so far (its release on
-// the estimate); and which open charges are orphans: committed longer than orphanGrace ago, and
-// neither listed in their estimate's releases nor counted in its actuals (a release that failed
-// after its commitment, or whose estimate is gone).
-func (r *BudgetReconciler) runningCosts(ctx context.Context, st *ftv1.BudgetStatus, now time.Time) (map[string]engine.Money, []string, error) {
-	accrued := map[string]engine.Money{}
-	var orphans []string
+// the estimate). A charge committed longer than orphanGrace ago that its estimate neither lists in
+// its releases nor counts in its actuals is an orphan to take back when its workload never ran (the
+// release failed after its commitment, and the workload is still held or gone). Its workload may
+// have run, though, on an estimate since deleted (and perhaps created again): while that workload
+// exists, its charge stays; once it is gone, it is unmeasured, charged its cap, as what it ran
+// cannot be measured without the estimate that released it.
+func (r *BudgetReconciler) runningCosts(ctx context.Context, st *ftv1.BudgetStatus, now time.Time) (
+	accrued map[string]engine.Money, orphans []string, unmeasured []ftv1.BudgetCharge, err error) {
+	accrued = map[string]engine.Money{}
 	for _, c := range st.Charges {
 		if c.State != ftv1.ChargeCommitted {
 			continue
@@ -147,7 +160,7 @@ func (r *BudgetReconciler) runningCosts(ctx context.Context, st *ftv1.BudgetStat
 		est := &ftv1.FineTuneEstimate{}
 		err := r.Get(ctx, types.NamespacedName{Namespace: c.Namespace, Name: c.Estimate}, est)
 		if client.IgnoreNotFound(err) != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		i := slices.IndexFunc(est.Status.Releases, func(rel ftv1.Release) bool { return rel.UID == c.UID })
 		switch {
@@ -158,10 +171,42 @@ func (r *BudgetReconciler) runningCosts(ctx context.Context, st *ftv1.BudgetStat
 		case actuals.Counted(est.Status.Actuals, c.UID):
 			// Counted, and its ledger charge not trued up: the actuals reconciler retries.
 		case now.Sub(c.ReleasedAt.Time) > orphanGrace:
-			orphans = append(orphans, c.UID)
+			ran, gone, err := r.workloadOf(ctx, c)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			replaced := est.UID == "" || !est.CreationTimestamp.Before(&c.ReleasedAt)
+			switch {
+			case ran:
+			case gone && replaced:
+				unmeasured = append(unmeasured, c)
+			default:
+				orphans = append(orphans, c.UID)
+			}
 		}
 	}
-	return accrued, orphans, nil
+	return accrued, orphans, unmeasured, nil
+}
+
+// workloadOf says whether the workload of charge c (its kind and name, with the charge's UID) ran:
+// the gate released it or its suspend switch is off; gone is true when no such workload exists.
+func (r *BudgetReconciler) workloadOf(ctx context.Context, c ftv1.BudgetCharge) (ran, gone bool, err error) {
+	i := slices.IndexFunc(workload.Kinds, func(k workload.Kind) bool { return k.GVK.Kind == c.Kind })
+	if i < 0 {
+		return false, true, nil
+	}
+	k := workload.Kinds[i]
+	u := k.New()
+	err = r.APIReader.Get(ctx, types.NamespacedName{Namespace: c.Namespace, Name: c.Name}, u)
+	switch {
+	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+		return false, true, nil
+	case err != nil:
+		return false, false, err
+	case string(u.GetUID()) != c.UID:
+		return false, true, nil
+	}
+	return u.GetAnnotations()[gate.GateAnnotation] == gate.GateReleased || !k.Suspended(u), false, nil
 }
 
 // SetupWithManager watches CostPolicies, the releases of estimates (what they accrue) and the

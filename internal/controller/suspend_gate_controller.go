@@ -283,8 +283,8 @@ func (r *suspendGate) kueueManaged(ctx context.Context, obj client.Object) (bool
 }
 
 // heldOnBudget maps a CostPolicy to the workloads of this kind held on a budget in the namespaces
-// it selects: a change of its ledger (a run that finished, a raised budget, a new period) may make
-// room for them.
+// it selects (waiting for room, or with a cap more than the whole budget): a change of its ledger
+// (a run that finished, a raised budget, a new period) may make room for them.
 func (r *suspendGate) heldOnBudget(ctx context.Context, o client.Object) []reconcile.Request {
 	p := o.(*ftv1.CostPolicy)
 	sel, err := costpolicy.Selector(p)
@@ -299,7 +299,8 @@ func (r *suspendGate) heldOnBudget(ctx context.Context, o client.Object) []recon
 	var reqs []reconcile.Request
 	for i := range list.Items {
 		u := &list.Items[i]
-		if _, ok := u.GetAnnotations()[HeldForBudgetAnnotation]; !ok {
+		_, queued := u.GetAnnotations()[HeldForBudgetAnnotation]
+		if !queued && u.GetAnnotations()[GateReasonAnnotation] != ftv1.ReasonBudgetTooSmall {
 			continue
 		}
 		if l, err := (clusterSource{r.Client}).NamespaceLabels(ctx, u.GetNamespace()); err == nil && sel.Matches(labels.Set(l)) {

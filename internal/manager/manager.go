@@ -283,7 +283,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 			return nil, fmt.Errorf("setting up the spend controller: %w", err)
 		}
 	}
-	if err := (&controller.BudgetReconciler{Client: mgr.GetClient(), Clock: clock.RealClock{},
+	if err := (&controller.BudgetReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clock.RealClock{},
 		Recorder: mgr.GetEventRecorder("ftcost-budget")}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the CostPolicy budget controller: %w", err)
 	}
