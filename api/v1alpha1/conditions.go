@@ -126,6 +126,10 @@ const (
 	// ReasonBudgetTooSmall: the workload's spend cap alone is more than a CostPolicy's budget for a
 	// whole period: it is held, and does not keep younger workloads waiting behind it.
 	ReasonBudgetTooSmall = "BudgetTooSmall"
+	// ReasonBudgetUnmeasured: work in a namespace under a budget that ftcost cannot charge (a bare
+	// Pod of the pod gate, a Kueue Workload whose owner is not one of the gated kinds) is held: only
+	// the gated kinds commit at release and are measured at their finish.
+	ReasonBudgetUnmeasured = "BudgetUnmeasured"
 	// ReasonBudgetLedgerFull: the CostPolicy's ledger holds MaxBudgetCharges charges already.
 	ReasonBudgetLedgerFull = "BudgetLedgerFull"
 )

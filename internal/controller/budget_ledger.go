@@ -267,3 +267,20 @@ func older(a, b *unstructured.Unstructured) bool {
 	}
 	return strings.Compare(string(a.GetUID()), string(b.GetUID())) < 0
 }
+
+// unmeasuredUnderBudget holds work a budget cannot charge: when a CostPolicy with a budget selects
+// namespace ns, a Pending decision naming it; nil otherwise.
+func unmeasuredUnderBudget(ctx context.Context, c client.Reader, ns, what string) (*gate.Decision, error) {
+	policies, err := budgetPolicies(ctx, c, ns)
+	if err != nil || len(policies) == 0 {
+		return nil, err
+	}
+	kinds := make([]string, len(workload.Kinds))
+	for i, k := range workload.Kinds {
+		kinds[i] = k.GVK.Kind
+	}
+	return &gate.Decision{Outcome: gate.Pending, Reason: ftv1.ReasonBudgetUnmeasured, RetryAfter: gate.StaleRetryAfter,
+		Message: fmt.Sprintf("CostPolicy %s gives namespace %s a budget, and %s cannot be charged to it: run the training as one of "+
+			"%s, which commit their spend cap at release and are measured when they finish",
+			policies[0].Name, ns, what, strings.Join(kinds, ", "))}, nil
+}

@@ -70,6 +70,15 @@ func (r *WorkloadGateReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		in.Asked = &asked
 	}
 	d := decided(gateKueue, gate.Decide(in))
+	if d.Outcome == gate.Approved && owner == nil {
+		held, err := unmeasuredUnderBudget(ctx, r.Client, wl.Namespace, "a Workload whose owner is not a gated kind")
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if held != nil {
+			d = *held
+		}
+	}
 	if d.Outcome == gate.Approved && owner != nil && readyNow(wl, ours) {
 		// Kueue starts the work once the check is Ready: record the release first, as the suspend
 		// gate does, so the run is charged by UID and the plan frozen while it runs.

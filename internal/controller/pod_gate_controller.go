@@ -93,7 +93,17 @@ func (r *PodGate) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result,
 		return ctrl.Result{}, err
 	}
 	in.Asked = &asked
-	d := decided(gatePod, gate.Decide(in))
+	d := gate.Decide(in)
+	if d.Outcome == gate.Approved {
+		held, err := unmeasuredUnderBudget(ctx, r.Client, pod.Namespace, "a Pod released by the pod gate")
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if held != nil {
+			d = *held
+		}
+	}
+	d = decided(gatePod, d)
 	var related runtime.Object
 	if in.Estimate != nil {
 		related = in.Estimate
