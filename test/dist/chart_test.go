@@ -250,6 +250,7 @@ var (
 		"ValidatingAdmissionPolicy/ftcost-gate-state", "ValidatingAdmissionPolicyBinding/ftcost-gate-state",
 		"ValidatingAdmissionPolicy/ftcost-scale-guard", "ValidatingAdmissionPolicyBinding/ftcost-scale-guard",
 		"ValidatingAdmissionPolicy/ftcost-plan-freeze", "ValidatingAdmissionPolicyBinding/ftcost-plan-freeze",
+		"ValidatingAdmissionPolicy/ftcost-estimate-keep", "ValidatingAdmissionPolicyBinding/ftcost-estimate-keep",
 		"ValidatingAdmissionPolicy/ftcost-status-writes", "ValidatingAdmissionPolicyBinding/ftcost-status-writes",
 		"ValidatingAdmissionPolicy/ftcost-estimate-required", "ValidatingAdmissionPolicyBinding/ftcost-estimate-required",
 		"MutatingAdmissionPolicy/ftcost-pod-gate", "MutatingAdmissionPolicyBinding/ftcost-pod-gate",

@@ -115,13 +115,11 @@ func TestBudgetHoldsKueueWorkloadsOfAnyOwner(t *testing.T) {
 	g.Expect(st.Message).To(ContainSubstring("cannot be charged to it"))
 }
 
-// HOLE (design): the edit role may delete a FineTuneEstimate while a workload it released runs. The
-// budget keeps the workload's commitment (TestBudgetChargeOutlivesItsEstimate), but nothing measures
-// the run any more: the spend reconciler accrues the releases of existing estimates, so the run's
-// overrun past its cap is neither counted against the budget nor suspended under overrun: Suspend.
+// The edit role cannot delete a FineTuneEstimate while a workload it released runs
+// (ftcost-estimate-keep): the spend reconciler measures a run through its estimate's releases, so a
+// deleted estimate would leave the run's overrun neither counted against the budget nor suspended
+// under overrun: Suspend.
 func TestEstimateOfARunningWorkloadStays(t *testing.T) {
-	t.Skip("HOLE: deleting the estimate of a running workload stops its spend from being measured and its overrun from being " +
-		"suspended (design decision: refuse the deletion while status.releases lists a workload, as ftcost-plan-freeze refuses a spec change)")
 	g := NewWithT(t)
 	ns := namespace(t)
 	bob := namespaceEditor(t, ns)
@@ -136,5 +134,5 @@ func TestEstimateOfARunningWorkloadStays(t *testing.T) {
 		g.Expect(k.Get(ctx, key(est), cur)).To(Succeed())
 		g.Expect(cur.Status.Releases).To(HaveLen(1))
 	}).WithTimeout(timeout).Should(Succeed())
-	forbidden(g, bob.Delete(ctx, est), "bot")
+	forbidden(g, bob.Delete(ctx, est), "ftcost-estimate-keep", `FineTuneEstimate "bot" cannot be deleted while Job/`)
 }

@@ -343,6 +343,9 @@ func TestPlanFrozenWhileReleased(t *testing.T) {
 	forbidden(g, err, "ftcost-plan-freeze", `the plan of FineTuneEstimate "support-bot" is frozen while Job/`+run.GetName(), "until they finish")
 	g.Expect(k.Get(ctx, key(est), got)).To(Succeed())
 	g.Expect(string(*got.Spec.OneTimeCosts.DataLabeling)).To(Equal("1"))
+	// Nor can the estimate be deleted: its releases are how the run is measured and charged.
+	forbidden(g, bob.Delete(ctx, &ftv1.FineTuneEstimate{ObjectMeta: est.ObjectMeta}), "ftcost-estimate-keep",
+		`FineTuneEstimate "support-bot" cannot be deleted while Job/`+run.GetName(), "delete them first")
 	// Metadata is not the plan.
 	g.Expect(bob.Patch(ctx, &ftv1.FineTuneEstimate{ObjectMeta: est.ObjectMeta},
 		client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"labels":{"team":"ml"}}}`)))).To(Succeed())
@@ -359,6 +362,7 @@ func TestPlanFrozenWhileReleased(t *testing.T) {
 	g.Eventually(func() error {
 		return bob.Patch(ctx, &ftv1.FineTuneEstimate{ObjectMeta: est.ObjectMeta}, client.RawPatch(types.MergePatchType, []byte(raise)))
 	}).WithTimeout(timeout).Should(Succeed())
+	g.Expect(bob.Delete(ctx, &ftv1.FineTuneEstimate{ObjectMeta: est.ObjectMeta})).To(Succeed(), "with nothing running, the estimate goes")
 }
 
 // TestStatusIsTheOperators: a namespace edit user whom an admin also granted status writes (as a
