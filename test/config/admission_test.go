@@ -25,6 +25,7 @@ func TestAdmissionPoliciesInDefault(t *testing.T) {
 	var rules [][]admissionv1.NamedRuleWithOperations
 	estimatePolicies := map[string][]string{
 		prefix + "plan-freeze":   {"ftcost.io/finetuneestimates"},
+		prefix + "estimate-keep": {"ftcost.io/finetuneestimates"},
 		prefix + "status-writes": {"ftcost.io/finetuneestimates/status", "ftcost.io/pricecatalogs/status", "ftcost.io/throughputprofiles/status"},
 	}
 	workloadPolicies := []string{prefix + "suspend-guard", prefix + "operator-writes", prefix + "gate-state", prefix + "scale-guard"}
@@ -43,8 +44,8 @@ func TestAdmissionPoliciesInDefault(t *testing.T) {
 		if vars["operatorNamespace"] != "'"+namespace+"'" || vars["operatorName"] != "'"+saName+"'" {
 			t.Errorf("%s names the operator %s/%s, want '%s'/'%s'", name, vars["operatorNamespace"], vars["operatorName"], namespace, saName)
 		}
-		// plan-freeze exempts nobody, so it builds no user name.
-		if name != prefix+"plan-freeze" && !strings.Contains(vars["operator"]+vars["isOperator"], operator) {
+		// plan-freeze and estimate-keep exempt no operator, so they build no user name of it.
+		if name != prefix+"plan-freeze" && name != prefix+"estimate-keep" && !strings.Contains(vars["operator"]+vars["isOperator"], operator) {
 			t.Errorf("%s does not build the operator's user name from the two variables", name)
 		}
 		if got := gate.OperatorServiceAccount; got != "system:serviceaccount:"+namespace+":"+saName {

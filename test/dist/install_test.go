@@ -41,7 +41,7 @@ func TestInstallerApplies(t *testing.T) {
 		decodeStrict(t, u)
 	}
 	for kind, n := range map[string]int{"CustomResourceDefinition": 4, "Namespace": 1, "Deployment": 1, "ServiceAccount": 1,
-		"ClusterRole": 9, "ClusterRoleBinding": 3, "ValidatingAdmissionPolicy": 8, "MutatingAdmissionPolicy": 2, "Role": 1, "RoleBinding": 1, "PriceCatalog": 0} {
+		"ClusterRole": 9, "ClusterRoleBinding": 3, "ValidatingAdmissionPolicy": 9, "MutatingAdmissionPolicy": 2, "Role": 1, "RoleBinding": 1, "PriceCatalog": 0} {
 		if kinds[kind] != n {
 			t.Errorf("install.yaml has %d %s, want %d", kinds[kind], kind, n)
 		}
