@@ -78,6 +78,14 @@ func FormatRequests(d decimal.Decimal) string { return d.Round(6).String() }
 // FormatOneDecimal prints a figure rounded half away from zero to one decimal, always with it: "20.0".
 func FormatOneDecimal(d decimal.Decimal) string { return d.Round(1).StringFixed(1) }
 
+// PercentOf is part / whole x 100 with one decimal, "81.0"; ok is false when whole is not positive.
+func PercentOf(part, whole Money) (string, bool) {
+	if whole.Sign() <= 0 {
+		return "", false
+	}
+	return FormatOneDecimal(part.Decimal().Mul(hundred).DivRound(whole.Decimal(), 1)), true // one exact rounding
+}
+
 // PercentChange is (to - from) / from x 100 with a sign and one decimal, "+1.1" or "-50.0"; ok is
 // false when from is zero.
 func PercentChange(from, to Money) (string, bool) {

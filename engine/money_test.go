@@ -203,3 +203,17 @@ func money(s string) engine.Money {
 	}
 	return m
 }
+
+func TestPercentOf(t *testing.T) {
+	for _, tc := range []struct{ part, whole, want string }{
+		{"3.24", "4.00", "81.0"}, {"4.34", "4.00", "108.5"}, {"0.00", "4.00", "0.0"}, {"1.00", "3.00", "33.3"}, {"2.00", "3.00", "66.7"},
+	} {
+		got, ok := engine.PercentOf(money(tc.part), money(tc.whole))
+		if !ok || got != tc.want {
+			t.Errorf("PercentOf(%s, %s) = %q %v, want %q", tc.part, tc.whole, got, ok, tc.want)
+		}
+	}
+	if _, ok := engine.PercentOf(money("1"), engine.Money{}); ok {
+		t.Error("a percentage of a zero budget")
+	}
+}

@@ -446,9 +446,8 @@ func (t *tally) figures(budget engine.Money, shared bool) ftv1.BudgetFigures {
 	f := ftv1.BudgetFigures{Budget: ftv1.Decimal(budget.String()), Committed: ftv1.Decimal(committed.String()),
 		Spent: ftv1.Decimal(spent.String()), Remaining: ftv1.SignedDecimal(remaining.String()),
 		Forecast: ftv1.Decimal(t.forecast.String())}
-	if budget.Sign() > 0 {
-		used := committed.Add(spent).Decimal().Mul(decimal.NewFromInt(100)).Div(budget.Decimal())
-		f.UsedPercent = ftv1.Decimal(engine.FormatOneDecimal(used))
+	if used, ok := engine.PercentOf(committed.Add(spent), budget); ok {
+		f.UsedPercent = ftv1.Decimal(used)
 	}
 	return f
 }
