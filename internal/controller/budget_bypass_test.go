@@ -49,10 +49,7 @@ func accruedPast(g Gomega, obj *ftv1.FineTuneEstimate, j *batchv1.Job, least str
 func TestBudgetCountsWhatRunningWorkAccrued(t *testing.T) {
 	g := NewWithT(t)
 	ns := namespace(t)
-	p := budgetPolicy(g, t, ns, "4.00")
-	obj := supportBot(ns, "bot")
-	create(g, t, env.Client, obj)
-	estimated(g, key(obj), approvedReason(ftv1.ReasonApproved))
+	p, obj := budgetedBot(g, t, ns, "4.00")
 	long := gated(g, suspendedJob(g, t, ns, "long", obj.Name, 1, 1, ""), releasedJob)
 	runningPods(g, long, 1, 1, time.Now().Add(-10*time.Hour))
 	accruedPast(g, obj, long, "24.89")
@@ -75,10 +72,7 @@ func TestBudgetCountsWhatRunningWorkAccrued(t *testing.T) {
 func TestBudgetRecommitsADearerCap(t *testing.T) {
 	g := NewWithT(t)
 	ns := namespace(t)
-	p := budgetPolicy(g, t, ns, "2.00")
-	obj := supportBot(ns, "bot")
-	create(g, t, env.Client, obj)
-	estimated(g, key(obj), approvedReason(ftv1.ReasonApproved))
+	p, obj := budgetedBot(g, t, ns, "2.00")
 	gated(g, suspendedJob(g, t, ns, "first", obj.Name, 1, 1, ""), releasedJob)
 	ledger(g, p, currentIs("1.62", "0.00", "0.38"))
 
@@ -113,10 +107,7 @@ func agedCharges(g Gomega, p *ftv1.CostPolicy, d time.Duration) {
 func TestBudgetChargeOutlivesItsEstimate(t *testing.T) {
 	g := NewWithT(t)
 	ns := namespace(t)
-	p := budgetPolicy(g, t, ns, "2.00")
-	obj := supportBot(ns, "bot")
-	create(g, t, env.Client, obj)
-	estimated(g, key(obj), approvedReason(ftv1.ReasonApproved))
+	p, obj := budgetedBot(g, t, ns, "2.00")
 	first := gated(g, suspendedJob(g, t, ns, "first", obj.Name, 1, 1, ""), releasedJob)
 	ledger(g, p, currentIs("1.62", "0.00", "0.38"))
 
@@ -209,10 +200,7 @@ func TestBudgetOrphanedPodsStayCharged(t *testing.T) {
 		"(design decision: measure a deleted workload's pods until they end, or charge its cap)")
 	g := NewWithT(t)
 	ns := namespace(t)
-	p := budgetPolicy(g, t, ns, "2.00")
-	obj := supportBot(ns, "bot")
-	create(g, t, env.Client, obj)
-	estimated(g, key(obj), approvedReason(ftv1.ReasonApproved))
+	p, obj := budgetedBot(g, t, ns, "2.00")
 	first := gated(g, suspendedJob(g, t, ns, "first", obj.Name, 1, 1, ""), releasedJob)
 	runningPods(g, first, 1, 1, time.Now().Add(-time.Minute))
 	accruedPast(g, obj, first, "0.00")
@@ -236,23 +224,13 @@ func TestBudgetOverrunAcrossPeriods(t *testing.T) {
 	t.Skip("HOLE: what a run released last month accrues this month past its cap counts against last month only (design decision: charge the overrun to the period it accrues in)")
 	g := NewWithT(t)
 	ns := namespace(t)
-	p := budgetPolicy(g, t, ns, "4.00")
-	obj := supportBot(ns, "bot")
-	create(g, t, env.Client, obj)
-	estimated(g, key(obj), approvedReason(ftv1.ReasonApproved))
+	p, obj := budgetedBot(g, t, ns, "4.00")
 	old := gated(g, suspendedJob(g, t, ns, "old", obj.Name, 1, 1, ""), releasedJob)
 	now := budget.PeriodAt(ftv1.BudgetMonth, time.UTC, time.Now())
 	last := budget.Previous(ftv1.BudgetMonth, time.UTC, now)
 	// Released an hour before this month began, as the ledger has it once the month has turned; its
 	// pod has run since then, 10 hours of this month at least.
-	g.Eventually(func() error {
-		if err := env.Client.Get(ctx, key(p), p); err != nil {
-			return err
-		}
-		p.Status.Budget.Charges[0].Period = last.Name
-		p.Status.Budget.Charges[0].ReleasedAt = metav1.NewTime(last.End.Add(-time.Hour))
-		return env.Client.Status().Update(ctx, p)
-	}).WithTimeout(timeout).Should(Succeed())
+	chargedLastMonth(g, p, last)
 	runningPods(g, old, 1, 1, time.Now().Add(-10*time.Hour))
 	accruedPast(g, obj, old, "24.89")
 	next := suspendedJob(g, t, ns, "next", obj.Name, 1, 1, "")

@@ -31,6 +31,29 @@ func budgetPolicy(g Gomega, t *testing.T, ns, amount string) *ftv1.CostPolicy {
 	return p
 }
 
+// budgetedBot creates the budget of budgetPolicy and the support bot in ns, and waits until it is
+// Approved: a 1-GPU Job on it commits 1.62 USD.
+func budgetedBot(g Gomega, t *testing.T, ns, amount string) (*ftv1.CostPolicy, *ftv1.FineTuneEstimate) {
+	p := budgetPolicy(g, t, ns, amount)
+	obj := supportBot(ns, "bot")
+	create(g, t, env.Client, obj)
+	estimated(g, key(obj), approvedReason(ftv1.ReasonApproved))
+	return p, obj
+}
+
+// chargedLastMonth moves p's first charge to period last, released an hour before it ended: the
+// ledger as the gate wrote it last month, once the month has turned.
+func chargedLastMonth(g Gomega, p *ftv1.CostPolicy, last budget.Period) {
+	g.Eventually(func() error {
+		if err := env.Client.Get(ctx, key(p), p); err != nil {
+			return err
+		}
+		p.Status.Budget.Charges[0].Period = last.Name
+		p.Status.Budget.Charges[0].ReleasedAt = metav1.NewTime(last.End.Add(-time.Hour))
+		return env.Client.Status().Update(ctx, p)
+	}).WithTimeout(timeout).Should(Succeed())
+}
+
 // ledger waits until p's status.budget satisfies done and returns it.
 func ledger(g Gomega, p *ftv1.CostPolicy, done func(*ftv1.BudgetStatus) bool) *ftv1.BudgetStatus {
 	g.Eventually(func(g Gomega) {
@@ -72,10 +95,7 @@ func completeJob(g Gomega, j *batchv1.Job, ran time.Duration) {
 func TestBudgetHoldsAndReleasesInCreationOrder(t *testing.T) {
 	g := NewWithT(t)
 	ns := namespace(t)
-	p := budgetPolicy(g, t, ns, "4.00")
-	obj := supportBot(ns, "bot")
-	create(g, t, env.Client, obj)
-	estimated(g, key(obj), approvedReason(ftv1.ReasonApproved))
+	p, obj := budgetedBot(g, t, ns, "4.00")
 
 	first := gated(g, suspendedJob(g, t, ns, "first", obj.Name, 1, 1, ""), releasedJob)
 	gated(g, suspendedJob(g, t, ns, "second", obj.Name, 1, 1, ""), releasedJob)
@@ -256,10 +276,7 @@ func mustMoney(s string) engine.Money {
 func TestBudgetPeriodRollover(t *testing.T) {
 	g := NewWithT(t)
 	ns := namespace(t)
-	p := budgetPolicy(g, t, ns, "2.00")
-	obj := supportBot(ns, "bot")
-	create(g, t, env.Client, obj)
-	estimated(g, key(obj), approvedReason(ftv1.ReasonApproved))
+	p, obj := budgetedBot(g, t, ns, "2.00")
 	old := gated(g, suspendedJob(g, t, ns, "old", obj.Name, 1, 1, ""), releasedJob)
 	st := ledger(g, p, currentIs("1.62", "0.00", "0.38"))
 	now := budget.PeriodAt(ftv1.BudgetMonth, time.UTC, time.Now())
@@ -268,14 +285,7 @@ func TestBudgetPeriodRollover(t *testing.T) {
 	next := gated(g, suspendedJob(g, t, ns, "next", obj.Name, 1, 1, ""), heldSaying("committed 1.62 + spent 0.00 leaves 0.38"))
 
 	// The old run's charge as it stands once the month has turned: last month's.
-	g.Eventually(func() error {
-		if err := env.Client.Get(ctx, key(p), p); err != nil {
-			return err
-		}
-		p.Status.Budget.Charges[0].Period = last.Name
-		p.Status.Budget.Charges[0].ReleasedAt = metav1.NewTime(last.End.Add(-time.Hour))
-		return env.Client.Status().Update(ctx, p)
-	}).WithTimeout(timeout).Should(Succeed())
+	chargedLastMonth(g, p, last)
 	gated(g, next, releasedJob)
 	ledger(g, p, func(b *ftv1.BudgetStatus) bool {
 		return currentIs("1.62", "0.00", "0.38")(b) && len(b.Periods) == 2 && b.Periods[1].Period == last.Name &&
