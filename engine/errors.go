@@ -41,6 +41,7 @@ const (
 	FieldMFUPercent                Field = "MFUPercent"
 	FieldFramework                 Field = "Framework"
 	FieldCheckpointing             Field = "Checkpointing"
+	FieldLossPrecision             Field = "LossPrecision"
 	FieldLoRARank                  Field = "LoRARank"
 	FieldLoRATargets               Field = "LoRATargets"
 	FieldDataCollection            Field = "OneTime.DataCollection"
@@ -86,7 +87,7 @@ const (
 var InputFields = []Field{
 	FieldModel, FieldMethod, FieldExamples, FieldTokensPerExample, FieldProvider, FieldGPUType,
 	FieldEstimator, FieldHours, FieldSequenceLength, FieldGPUCount, FieldSharding, FieldMicroBatchSize,
-	FieldPrecision, FieldMFUPercent, FieldFramework, FieldCheckpointing, FieldLoRARank, FieldLoRATargets, FieldDataCollection, FieldDataLabeling, FieldDataCleaning,
+	FieldPrecision, FieldMFUPercent, FieldFramework, FieldCheckpointing, FieldLossPrecision, FieldLoRARank, FieldLoRATargets, FieldDataCollection, FieldDataLabeling, FieldDataCleaning,
 	FieldExperimentation, FieldDeployment, FieldHardware, FieldServingCostPerRequest,
 	FieldServingMonthlyCost, FieldServingAPIModel, FieldServingProvider, FieldServingGPUType,
 	FieldServingReplicas, FieldServingHoursPerMonth, FieldServingPrecision, FieldAPI, FieldAPIModel, FieldAPIInputPerMillion,

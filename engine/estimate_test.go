@@ -42,6 +42,8 @@ func TestEstimateErrors(t *testing.T) {
 			edit: func(in *engine.Input) { in.Framework = "JAX" }, reason: engine.ReasonInvalidSpec, field: engine.FieldFramework},
 		"unknown checkpointing": {
 			edit: func(in *engine.Input) { in.Checkpointing = "Some" }, reason: engine.ReasonInvalidSpec, field: engine.FieldCheckpointing},
+		"unknown loss precision": {
+			edit: func(in *engine.Input) { in.LossPrecision = "FP8" }, reason: engine.ReasonInvalidSpec, field: engine.FieldLossPrecision},
 		"unknown model": {
 			edit: func(in *engine.Input) { in.Model = "llama-1t" }, reason: engine.ReasonModelNotFound, field: engine.FieldModel},
 		"unknown provider": {
@@ -432,6 +434,32 @@ func TestMemoryByHand(t *testing.T) {
 			t.Errorf("HuggingFace: activations = %s GiB, want %s", got, want)
 		}
 	})
+}
+
+// TestLossPrecision: a 16-bit loss holds the logits, their log-softmax and its gradient at 2 bytes
+// each, where Transformers' fp32 loss holds 12; it never raises a stack that already keeps less.
+func TestLossPrecision(t *testing.T) {
+	gib := func(bytes float64) string { return decimal.NewFromFloat(bytes / (1 << 30)).Round(2).StringFixed(2) }
+	base := example1()
+	base.Model, base.Method, base.TokensPerExample, base.GPUCount, base.Checkpointing = "llama-3.1-8b", engine.QLoRA, 8192, 1, engine.CheckpointFull
+	h, v, layers, tokens := 4096.0, 128256.0, 32.0, 8192.0
+	ckpt := 2*tokens*h*layers + 34*tokens*h
+	for _, c := range []struct {
+		framework engine.Framework
+		loss      engine.LossPrecision
+		perLogit  float64
+	}{
+		{engine.HuggingFace, "", 12}, {engine.HuggingFace, engine.LossFP32, 12}, {engine.HuggingFace, engine.LossHalf, 6},
+		{engine.DeepSpeed, engine.LossHalf, 6}, {"", engine.LossHalf, 6},
+		{engine.NeMo, engine.LossHalf, 6}, {engine.PyTorch, engine.LossHalf, 4}, {engine.Unsloth, engine.LossHalf, 4},
+	} {
+		in := base
+		in.Framework, in.LossPrecision = c.framework, c.loss
+		r := mustEstimate(t, in)
+		if got, want := r.MemoryBreakdown.Activations.Round(2).StringFixed(2), gib(ckpt+c.perLogit*tokens*v); got != want {
+			t.Errorf("%q, loss %q: activations = %s GiB, want %s (%v bytes a logit)", c.framework, c.loss, got, want, c.perLogit)
+		}
+	}
 }
 
 // TestFrameworks: a stated framework moves the memory and the band; the band widens for a stack

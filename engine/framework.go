@@ -35,6 +35,24 @@ const (
 	CheckpointFull Checkpointing = "Full"
 )
 
+// LossPrecision is the precision the loss is computed in.
+type LossPrecision string
+
+// Loss precisions.
+const (
+	// LossFP32 is the loss as the framework computes it, upcasting the logits as its profile says
+	// (Transformers' models and autocast compute cross-entropy in fp32).
+	LossFP32 LossPrecision = "FP32"
+	// LossHalf is the loss on the 16-bit logits, with no fp32 copy: a model whose own code does not
+	// upcast them (Qwen (1)'s modeling_qwen.py), trained without autocast (DeepSpeed's fp16 and bf16
+	// engines cast the model and run none).
+	LossHalf LossPrecision = "Half"
+)
+
+// HalfLossBytesPerToken is what the output layer and a 16-bit loss hold at their peak, per vocabulary
+// entry and token: the logits, their log-softmax and its gradient, 2 bytes each.
+const HalfLossBytesPerToken int64 = 6
+
 // FrameworkProfile is what a training stack changes in the estimate; docs/cost-model.md gives the
 // public measurement behind each figure.
 type FrameworkProfile struct {

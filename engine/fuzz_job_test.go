@@ -38,6 +38,8 @@ func FuzzJob(f *testing.F) {
 		}
 		frameworks := []engine.Framework{"", engine.NeMo, engine.PyTorch, engine.HuggingFace, engine.DeepSpeed, engine.Unsloth, "Nope"}
 		in.Framework = frameworks[int(checkpoint/7)%len(frameworks)]
+		losses := []engine.LossPrecision{"", engine.LossFP32, engine.LossHalf, "Nope"}
+		in.LossPrecision = losses[int(checkpoint/49)%len(losses)]
 		if mfuBP != 0 {
 			m := decimal.New(int64(mfuBP), -2)
 			in.MFUPercent = &m

@@ -84,11 +84,13 @@ type Input struct {
 	// GradientCheckpointing (true is Full, false None). "": as GradientCheckpointing says.
 	Checkpointing Checkpointing
 	// Framework is the training stack; "": the conservative profile (Frameworks[""]).
-	Framework   Framework
-	Precision   Precision        // "": MixedBF16
-	MFUPercent  *decimal.Decimal // overrides the utilisation table
-	LoRARank    int32            // 0: 16
-	LoRATargets LoRATargets      // "": AllLinear
+	Framework Framework
+	Precision Precision // "": MixedBF16
+	// LossPrecision is the precision of the loss; "": as the framework computes it (LossFP32).
+	LossPrecision LossPrecision
+	MFUPercent    *decimal.Decimal // overrides the utilisation table
+	LoRARank      int32            // 0: 16
+	LoRATargets   LoRATargets      // "": AllLinear
 
 	OneTime OneTimeCosts
 

@@ -67,6 +67,7 @@ type job struct {
 	sequence   int64
 	checkpoint Checkpointing
 	precision  Precision
+	loss       LossPrecision
 	rank       int64
 	targets    LoRATargets
 	framework  Framework
@@ -153,7 +154,7 @@ func (j *job) memory() MemoryBreakdown {
 	default:
 		act = perLayer.Mul(dec(a.Layers))
 	}
-	act = act.Add(tokens.Mul(dec(a.VocabSize)).Mul(dec(j.profile.LogitsBytesPerToken)))
+	act = act.Add(tokens.Mul(dec(a.VocabSize)).Mul(dec(j.logitsBytesPerToken())))
 	if j.method == QLoRA && j.checkpoint == CheckpointNone && j.gpus <= 1 {
 		// LitGPT quantises on one GPU only (finetune/lora.py refuses more) and never checkpoints there.
 		act = act.Add(tokens.Mul(j.heldInputBytesPerToken()).Mul(dec(j.profile.QLoRAHeldInputs)))
@@ -168,6 +169,15 @@ func (j *job) memory() MemoryBreakdown {
 		Weights: gib(w.Add(gathered)), Gradients: gib(g), Optimizer: gib(o), Activations: gib(act),
 		Overhead: overhead,
 	}
+}
+
+// logitsBytesPerToken is what the output layer and the loss hold per vocabulary entry and token: the
+// framework's figure, or a 16-bit loss's where that is less.
+func (j *job) logitsBytesPerToken() int64 {
+	if j.loss == LossHalf {
+		return min(j.profile.LogitsBytesPerToken, HalfLossBytesPerToken)
+	}
+	return j.profile.LogitsBytesPerToken
 }
 
 // quantisedHead reports whether QLoRA quantises the output head too: on stacks that do (LitGPT), and

@@ -215,6 +215,12 @@ func newJob(in *Input, model Model) (*job, error) {
 	default:
 		return nil, errorf(ReasonInvalidSpec, FieldCheckpointing, "unsupported activation checkpointing %q: use None, Selective or Full", in.Checkpointing)
 	}
+	switch in.LossPrecision {
+	case "", LossFP32, LossHalf:
+		j.loss = in.LossPrecision
+	default:
+		return nil, errorf(ReasonInvalidSpec, FieldLossPrecision, "unsupported loss precision %q: use FP32 or Half", in.LossPrecision)
+	}
 	profile, ok := Frameworks[in.Framework]
 	if !ok {
 		return nil, errorf(ReasonInvalidSpec, FieldFramework, "unsupported framework %q: use NeMo, PyTorch, HuggingFace, DeepSpeed or Unsloth", in.Framework)

@@ -266,6 +266,14 @@ type Training struct {
 	// +optional
 	Precision Precision `json:"precision,omitempty"`
 
+	// lossPrecision is the precision the loss is computed in: FP32 (as the framework computes it,
+	// upcasting the logits as Transformers' models and autocast do; the default) or Half (on the
+	// 16-bit logits with no fp32 copy: a model whose own code does not upcast them, such as Qwen (1),
+	// trained without autocast, as DeepSpeed's fp16 and bf16 engines run). Half lowers the memory the
+	// logits take at large vocabularies; state it only where both hold (docs/cost-model.md).
+	// +optional
+	LossPrecision LossPrecision `json:"lossPrecision,omitempty"`
+
 	// mfuPercent overrides the share of the GPU's peak BF16 throughput the FLOPs estimator assumes
 	// (recomputation included), greater than 0 and at most 100.
 	// +optional
@@ -320,6 +328,16 @@ type Precision string
 const (
 	PrecisionMixedBF16 Precision = "MixedBF16"
 	PrecisionBF16      Precision = "BF16"
+)
+
+// LossPrecision is the precision the loss is computed in.
+// +kubebuilder:validation:Enum=FP32;Half
+type LossPrecision string
+
+// Loss precisions.
+const (
+	LossPrecisionFP32 LossPrecision = "FP32"
+	LossPrecisionHalf LossPrecision = "Half"
 )
 
 // LoRATargets are the linear layers that get adapters.

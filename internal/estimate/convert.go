@@ -72,6 +72,7 @@ func Input(spec *ftv1.FineTuneEstimateSpec) (*engine.Input, error) {
 		in.MicroBatchSize = *t.MicroBatchSize
 	}
 	in.Sharding, in.Precision = engine.Sharding(t.Sharding), engine.Precision(t.Precision)
+	in.LossPrecision = engine.LossPrecision(t.LossPrecision)
 	in.GradientCheckpointing = t.GradientCheckpointing
 	in.Checkpointing, in.Framework = engine.Checkpointing(t.ActivationCheckpointing), engine.Framework(t.Framework)
 	if l := spec.LoRA; l != nil {

@@ -19,6 +19,7 @@ var specPaths = map[engine.Field]string{
 	engine.FieldMFUPercent:                "spec.training.mfuPercent",
 	engine.FieldFramework:                 "spec.training.framework",
 	engine.FieldCheckpointing:             "spec.training.activationCheckpointing",
+	engine.FieldLossPrecision:             "spec.training.lossPrecision",
 	engine.FieldLoRARank:                  "spec.lora.rank",
 	engine.FieldLoRATargets:               "spec.lora.targetModules",
 	engine.FieldServingProvider:           "spec.serving.selfHosted.provider",

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/shopspring/decimal"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -228,6 +229,30 @@ func TestMeasuredHoursReplaceFLOPs(t *testing.T) {
 	s := compute(obj, nil)
 	if s.Estimator != ftv1.EstimatorMeasured || s.GPUHours != "3.5" || s.TrainingCost != "8.72" {
 		t.Errorf("estimator %s, hours %s, training %s; want Measured, 3.5, 8.72", s.Estimator, s.GPUHours, s.TrainingCost)
+	}
+}
+
+// spec.training.lossPrecision reaches the engine: Half lowers the logits' memory of a Transformers
+// job, and a value the API server would refuse (a file the CLI reads) names the field.
+func TestLossPrecision(t *testing.T) {
+	activations := func(lp ftv1.LossPrecision) decimal.Decimal {
+		obj := supportBot()
+		obj.Spec.Training.Framework, obj.Spec.Training.LossPrecision = ftv1.FrameworkHuggingFace, lp
+		s := compute(obj, nil)
+		if s.MemoryBreakdown == nil {
+			t.Fatalf("lossPrecision %q: no memory breakdown (%v)", lp, s.Conditions)
+		}
+		return decimal.RequireFromString(s.MemoryBreakdown.Activations)
+	}
+	fp32, half := activations(""), activations(ftv1.LossPrecisionHalf)
+	if !activations(ftv1.LossPrecisionFP32).Equal(fp32) || !half.LessThan(fp32) {
+		t.Errorf("activations: omitted %s, FP32 %s, Half %s GiB; want FP32 = omitted > Half", fp32, activations(ftv1.LossPrecisionFP32), half)
+	}
+	obj := supportBot()
+	obj.Spec.Training.LossPrecision = "FP8"
+	c := meta.FindStatusCondition(compute(obj, nil).Conditions, ftv1.ConditionReady)
+	if c == nil || c.Reason != ftv1.ReasonInvalidSpec || !strings.Contains(c.Message, "spec.training.lossPrecision") {
+		t.Errorf("lossPrecision FP8: Ready %v, want InvalidSpec naming spec.training.lossPrecision", c)
 	}
 }
 

@@ -42,6 +42,7 @@ type measurement struct {
 	LoRARank              int32                `json:"loraRank"`
 	LoRATargets           engine.LoRATargets   `json:"loraTargets"`
 	Precision             engine.Precision     `json:"precision"`
+	LossPrecision         engine.LossPrecision `json:"lossPrecision"`
 	TokensPerSecondPerGPU string               `json:"tokensPerSecondPerGPU"`
 	PeakMemoryGiB         string               `json:"peakMemoryGiB"`
 	MemoryMeasuredAs      string               `json:"memoryMeasuredAs"`
@@ -137,7 +138,7 @@ func input(m measurement) engine.Input {
 		SequenceLength: m.SequenceLength, Provider: "measured", GPUType: m.GPU, Estimator: engine.FLOPs,
 		GPUCount: m.GPUs, Sharding: m.Sharding, MicroBatchSize: m.MicroBatchSize, Checkpointing: m.Checkpointing,
 		Framework: m.Framework,
-		LoRARank:  m.LoRARank, LoRATargets: m.LoRATargets, Precision: m.Precision,
+		LoRARank:  m.LoRARank, LoRATargets: m.LoRATargets, Precision: m.Precision, LossPrecision: m.LossPrecision,
 		APICostPerRequest: ptr(decimal.RequireFromString("0.01")),
 	}
 }
@@ -317,14 +318,18 @@ func render(rows []row) string {
 			}
 			memCells = fmt.Sprintf("%s | %s | %s | %s%s |", m.PeakMemoryGiB, counts, r.comparable.StringFixed(1), r.memoryRatio, mark(m.Memory))
 		}
-		fmt.Fprintf(&b, "| [%s](%s) | %s | %s | %s | %d x %s, %s | %d x %d | %s | %s %s\n", m.Name, m.Source, m.Framework, m.Model, m.Method,
+		method := string(m.Method)
+		if m.LossPrecision == engine.LossHalf {
+			method += ", 16-bit loss"
+		}
+		fmt.Fprintf(&b, "| [%s](%s) | %s | %s | %s | %d x %s, %s | %d x %d | %s | %s %s\n", m.Name, m.Source, m.Framework, m.Model, method,
 			m.GPUs, m.GPU, r.r.Sharding, m.SequenceLength, m.MicroBatchSize, r.r.Checkpointing, timeCells, memCells)
 	}
 	b.WriteString("\nRatios are predicted / measured time (measured / predicted throughput) and predicted / measured memory; ")
 	b.WriteString("a ratio marked ✗ is outside its band, for the reason below. A peak counts the whole GPU (GPU: nvidia-smi, ")
 	b.WriteString("or the source does not say), PyTorch's reserved memory or its allocated memory; the predicted memory beside it ")
 	b.WriteString("is the estimate less what that count cannot see (reserved: the CUDA context and NCCL's buffers; allocated: ")
-	b.WriteString("also the allocator's fragmentation).\n\n")
+	b.WriteString("also the allocator's fragmentation). A 16-bit loss is `lossPrecision: Half`.\n\n")
 	for _, r := range rows {
 		if r.m.Why != "" {
 			fmt.Fprintf(&b, "- %s: %s\n", r.m.Name, r.m.Why)

@@ -137,6 +137,8 @@ func TestFineTuneEstimateValidation(t *testing.T) {
 			[]string{"spec.training.framework: Unsupported value", `"NeMo"`, `"HuggingFace"`, `"Unsloth"`}},
 		"activationCheckpointing enum": {set("spec.training.activationCheckpointing", "Partial"),
 			[]string{"spec.training.activationCheckpointing: Unsupported value", `"Selective"`}},
+		"lossPrecision enum": {set("spec.training.lossPrecision", "FP16"),
+			[]string{"spec.training.lossPrecision: Unsupported value", `"FP32"`, `"Half"`}},
 
 		// Decimal strings: the pattern on every money-like field, and the length cap.
 		"decimal with a comma":        {set("spec.oneTimeCosts.dataLabeling", "1,000"), []string{"spec.oneTimeCosts.dataLabeling", "should match"}},
@@ -323,6 +325,9 @@ func TestTrainingStackAccepted(t *testing.T) {
 	}
 	for _, ck := range []string{"None", "Selective", "Full"} {
 		cases["activationCheckpointing "+ck] = set("spec.training.activationCheckpointing", ck)
+	}
+	for _, lp := range []string{"FP32", "Half"} {
+		cases["lossPrecision "+lp] = set("spec.training.lossPrecision", lp)
 	}
 	for name, m := range cases {
 		t.Run(name, func(t *testing.T) {
