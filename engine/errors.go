@@ -42,6 +42,7 @@ const (
 	FieldFramework                 Field = "Framework"
 	FieldCheckpointing             Field = "Checkpointing"
 	FieldLossPrecision             Field = "LossPrecision"
+	FieldGradientAccumulationSteps Field = "GradientAccumulationSteps"
 	FieldLoRARank                  Field = "LoRARank"
 	FieldLoRATargets               Field = "LoRATargets"
 	FieldDataCollection            Field = "OneTime.DataCollection"
@@ -87,7 +88,7 @@ const (
 var InputFields = []Field{
 	FieldModel, FieldMethod, FieldExamples, FieldTokensPerExample, FieldProvider, FieldGPUType,
 	FieldEstimator, FieldHours, FieldSequenceLength, FieldGPUCount, FieldSharding, FieldMicroBatchSize,
-	FieldPrecision, FieldMFUPercent, FieldFramework, FieldCheckpointing, FieldLossPrecision, FieldLoRARank, FieldLoRATargets, FieldDataCollection, FieldDataLabeling, FieldDataCleaning,
+	FieldPrecision, FieldMFUPercent, FieldFramework, FieldCheckpointing, FieldLossPrecision, FieldGradientAccumulationSteps, FieldLoRARank, FieldLoRATargets, FieldDataCollection, FieldDataLabeling, FieldDataCleaning,
 	FieldExperimentation, FieldDeployment, FieldHardware, FieldServingCostPerRequest,
 	FieldServingMonthlyCost, FieldServingAPIModel, FieldServingProvider, FieldServingGPUType,
 	FieldServingReplicas, FieldServingHoursPerMonth, FieldServingPrecision, FieldAPI, FieldAPIModel, FieldAPIInputPerMillion,

@@ -44,6 +44,8 @@ func TestEstimateErrors(t *testing.T) {
 			edit: func(in *engine.Input) { in.Checkpointing = "Some" }, reason: engine.ReasonInvalidSpec, field: engine.FieldCheckpointing},
 		"unknown loss precision": {
 			edit: func(in *engine.Input) { in.LossPrecision = "FP8" }, reason: engine.ReasonInvalidSpec, field: engine.FieldLossPrecision},
+		"negative gradient accumulation": {
+			edit: func(in *engine.Input) { in.GradientAccumulationSteps = -1 }, reason: engine.ReasonInvalidSpec, field: engine.FieldGradientAccumulationSteps},
 		"unknown model": {
 			edit: func(in *engine.Input) { in.Model = "llama-1t" }, reason: engine.ReasonModelNotFound, field: engine.FieldModel},
 		"unknown provider": {
@@ -437,7 +439,7 @@ func TestMemoryByHand(t *testing.T) {
 }
 
 // TestLossPrecision: a 16-bit loss holds the logits, their log-softmax and its gradient at 2 bytes
-// each, where Transformers' fp32 loss holds 12; it never raises a stack that already keeps less.
+// each, never more than the stack keeps; an fp32 loss holds 12, even on a stack that chunks it.
 func TestLossPrecision(t *testing.T) {
 	gib := func(bytes float64) string { return decimal.NewFromFloat(bytes / (1 << 30)).Round(2).StringFixed(2) }
 	base := example1()
@@ -452,6 +454,7 @@ func TestLossPrecision(t *testing.T) {
 		{engine.HuggingFace, "", 12}, {engine.HuggingFace, engine.LossFP32, 12}, {engine.HuggingFace, engine.LossHalf, 6},
 		{engine.DeepSpeed, engine.LossHalf, 6}, {"", engine.LossHalf, 6},
 		{engine.NeMo, engine.LossHalf, 6}, {engine.PyTorch, engine.LossHalf, 4}, {engine.Unsloth, engine.LossHalf, 4},
+		{engine.PyTorch, "", 4}, {engine.PyTorch, engine.LossFP32, 12}, {engine.NeMo, engine.LossFP32, 12},
 	} {
 		in := base
 		in.Framework, in.LossPrecision = c.framework, c.loss
@@ -459,6 +462,51 @@ func TestLossPrecision(t *testing.T) {
 		if got, want := r.MemoryBreakdown.Activations.Round(2).StringFixed(2), gib(ckpt+c.perLogit*tokens*v); got != want {
 			t.Errorf("%q, loss %q: activations = %s GiB, want %s (%v bytes a logit)", c.framework, c.loss, got, want, c.perLogit)
 		}
+	}
+}
+
+// TestGradientAccumulation: without accumulation a step's gradients fill only as its backward pass
+// frees the activations, so the peak holds the larger of the two ends, never their sum; stated
+// accumulation, or none stated, counts both.
+func TestGradientAccumulation(t *testing.T) {
+	gib := func(bytes float64) string { return decimal.NewFromFloat(bytes / (1 << 30)).Round(2).StringFixed(2) }
+	// torchtune's Llama 3.2 3B full fine-tune in bf16 on one GPU, 4096 x 2 tokens (tied embeddings).
+	base := example1()
+	base.Model, base.Method, base.GPUCount, base.Precision, base.Framework = "llama-3.2-3b", engine.Full, 1, engine.BF16, engine.PyTorch
+	base.TokensPerExample, base.MicroBatchSize = 4096, 2
+	h, v, layers, tokens := 3072.0, 128256.0, 28.0, 8192.0
+	params := 3_212_749_824.0
+	grads, head := 2*params, 2*v*h
+	layer := 34 * tokens * h
+	for _, c := range []struct {
+		name            string
+		checkpointing   engine.Checkpointing
+		accumulation    int32
+		gradients, acts float64
+	}{
+		// No checkpointing: the activations outweigh the gradients; the head's gradient is the first.
+		{"none, no accumulation", engine.CheckpointNone, 1, head, layer*layers + 4*tokens*v},
+		{"none, accumulating", engine.CheckpointNone, 4, grads, layer*layers + 4*tokens*v},
+		{"none, not stated", engine.CheckpointNone, 0, grads, layer*layers + 4*tokens*v},
+		// Checkpointing: the gradients outweigh what is kept; one layer's activations remain.
+		{"full, no accumulation", engine.CheckpointFull, 1, grads, layer},
+		{"full, not stated", engine.CheckpointFull, 0, grads, 2*tokens*h*layers + layer + 4*tokens*v},
+	} {
+		in := base
+		in.Checkpointing, in.GradientAccumulationSteps = c.checkpointing, c.accumulation
+		m := mustEstimate(t, in).MemoryBreakdown
+		if got, want := m.Gradients.Round(2).StringFixed(2), gib(c.gradients); got != want {
+			t.Errorf("%s: gradients = %s GiB, want %s", c.name, got, want)
+		}
+		if got, want := m.Activations.Round(2).StringFixed(2), gib(c.acts); got != want {
+			t.Errorf("%s: activations = %s GiB, want %s", c.name, got, want)
+		}
+	}
+	// LoRA's adapters' gradients are never the larger end: no accumulation drops them.
+	lora := base
+	lora.Method, lora.GradientAccumulationSteps = engine.LoRA, 1
+	if g := mustEstimate(t, lora).MemoryBreakdown.Gradients; !g.IsZero() {
+		t.Errorf("LoRA without accumulation: gradients = %s GiB at the peak, want 0", g)
 	}
 }
 

@@ -35,19 +35,24 @@ const (
 	CheckpointFull Checkpointing = "Full"
 )
 
-// LossPrecision is the precision the loss is computed in.
+// LossPrecision is how the logits are kept for the loss.
 type LossPrecision string
 
-// Loss precisions.
+// Loss precisions; "" is as the framework computes the loss (chunked or fused where the stack is).
 const (
-	// LossFP32 is the loss as the framework computes it, upcasting the logits as its profile says
-	// (Transformers' models and autocast compute cross-entropy in fp32).
+	// LossFP32 is the loss on an fp32 copy of the whole logits: Transformers' models, and a plain
+	// cross-entropy on upcast logits (torchtune's without its chunked loss).
 	LossFP32 LossPrecision = "FP32"
 	// LossHalf is the loss on the 16-bit logits, with no fp32 copy: a model whose own code does not
 	// upcast them (Qwen (1)'s modeling_qwen.py), trained without autocast (DeepSpeed's fp16 and bf16
 	// engines cast the model and run none).
 	LossHalf LossPrecision = "Half"
 )
+
+// FP32LossBytesPerToken is what the output layer and an fp32 loss hold at their peak, per vocabulary
+// entry and token: the fp32 log-softmax 4, its fp32 gradient 4, the 16-bit gradient 2 and the 16-bit
+// logits 2.
+const FP32LossBytesPerToken int64 = 12
 
 // HalfLossBytesPerToken is what the output layer and a 16-bit loss hold at their peak, per vocabulary
 // entry and token: the logits, their log-softmax and its gradient, 2 bytes each.
@@ -85,7 +90,7 @@ type FrameworkProfile struct {
 // the runs they are checked against.
 var Frameworks = map[Framework]FrameworkProfile{
 	// Not stated: the most memory any stack needs, the generation table, the article's +/-30%.
-	"": {LogitsBytesPerToken: 12, QLoRAUnquantisedBytes: 4, DequantisedMatrices: 2, QLoRAQuantisedHead: true, QLoRAHeldInputs: 2,
+	"": {LogitsBytesPerToken: FP32LossBytesPerToken, QLoRAUnquantisedBytes: 4, DequantisedMatrices: 2, QLoRAQuantisedHead: true, QLoRAHeldInputs: 2,
 		HoursBand: HoursBand},
 	// Megatron's fused vocabulary-parallel cross-entropy keeps bf16 logits and one fp32 softmax,
 	// computed in place. NeMo AutoModel's Llama 3.1 8B LoRA on one H100 reaches 49% of the peak by
@@ -107,9 +112,9 @@ var Frameworks = map[Framework]FrameworkProfile{
 	// its fp32 gradient 4, the bf16 gradient 2 and the bf16 logits 2. PEFT's
 	// prepare_model_for_kbit_training upcasts what bitsandbytes leaves unquantised to fp32, and
 	// bitsandbytes dequantises a weight for the forward and again for the backward.
-	HuggingFace: {LogitsBytesPerToken: 12, QLoRAUnquantisedBytes: 4, DequantisedMatrices: 2, HoursBand: HoursBand},
+	HuggingFace: {LogitsBytesPerToken: FP32LossBytesPerToken, QLoRAUnquantisedBytes: 4, DequantisedMatrices: 2, HoursBand: HoursBand},
 	// DeepSpeed runs Transformers models: their logits and loss.
-	DeepSpeed: {LogitsBytesPerToken: 12, QLoRAUnquantisedBytes: 4, DequantisedMatrices: 2, HoursBand: d("0.40")},
+	DeepSpeed: {LogitsBytesPerToken: FP32LossBytesPerToken, QLoRAUnquantisedBytes: 4, DequantisedMatrices: 2, HoursBand: d("0.40")},
 	// Unsloth's fused cross-entropy never upcasts the logits: bf16 logits and their gradient in place.
 	// No published run to check it against: the widest band.
 	Unsloth: {LogitsBytesPerToken: 4, QLoRAUnquantisedBytes: 2, DequantisedMatrices: 2, HoursBand: d("0.50")},

@@ -40,6 +40,7 @@ func FuzzJob(f *testing.F) {
 		in.Framework = frameworks[int(checkpoint/7)%len(frameworks)]
 		losses := []engine.LossPrecision{"", engine.LossFP32, engine.LossHalf, "Nope"}
 		in.LossPrecision = losses[int(checkpoint/49)%len(losses)]
+		in.GradientAccumulationSteps = int32(precision/4) - 1 // -1 (refused), 0 (not stated), 1 and more
 		if mfuBP != 0 {
 			m := decimal.New(int64(mfuBP), -2)
 			in.MFUPercent = &m

@@ -86,11 +86,14 @@ type Input struct {
 	// Framework is the training stack; "": the conservative profile (Frameworks[""]).
 	Framework Framework
 	Precision Precision // "": MixedBF16
-	// LossPrecision is the precision of the loss; "": as the framework computes it (LossFP32).
+	// LossPrecision is how the logits are kept for the loss; "": as the framework computes it.
 	LossPrecision LossPrecision
-	MFUPercent    *decimal.Decimal // overrides the utilisation table
-	LoRARank      int32            // 0: 16
-	LoRATargets   LoRATargets      // "": AllLinear
+	// GradientAccumulationSteps is the micro-batches each optimizer step accumulates; 0: not stated,
+	// so the gradients are counted alive with the activations.
+	GradientAccumulationSteps int32
+	MFUPercent                *decimal.Decimal // overrides the utilisation table
+	LoRARank                  int32            // 0: 16
+	LoRATargets               LoRATargets      // "": AllLinear
 
 	OneTime OneTimeCosts
 

@@ -68,10 +68,12 @@ type job struct {
 	checkpoint Checkpointing
 	precision  Precision
 	loss       LossPrecision
-	rank       int64
-	targets    LoRATargets
-	framework  Framework
-	profile    FrameworkProfile
+	// accumulation is the micro-batches a step accumulates; 0: not stated.
+	accumulation int32
+	rank         int64
+	targets      LoRATargets
+	framework    Framework
+	profile      FrameworkProfile
 }
 
 // loraParameters is the adapters' trainable parameters: rank x (inputs + outputs) for each targeted
@@ -162,6 +164,17 @@ func (j *job) memory() MemoryBreakdown {
 	// The caching allocator's fragmentation grows with what is allocated and freed every step: the
 	// activations, the logits and the gathered or dequantised weights.
 	overhead := CUDAContextGiB.Add(gib(act.Add(gathered).Mul(AllocatorFragmentation)))
+	if j.accumulation == 1 {
+		// Without accumulation a step's gradients fill only as its backward pass frees the
+		// activations: the peak holds the activations and the output head's gradient (the backward's
+		// start) or every gradient and one layer's activations (its end), whichever is more.
+		head := j.headGradientBytes(n)
+		if act.Add(head).GreaterThanOrEqual(g.Add(perLayer)) {
+			g = head
+		} else {
+			act = perLayer
+		}
+	}
 	if j.gpus > 1 {
 		overhead = overhead.Add(NCCLGiB)
 	}
@@ -174,10 +187,26 @@ func (j *job) memory() MemoryBreakdown {
 // logitsBytesPerToken is what the output layer and the loss hold per vocabulary entry and token: the
 // framework's figure, or a 16-bit loss's where that is less.
 func (j *job) logitsBytesPerToken() int64 {
-	if j.loss == LossHalf {
+	switch j.loss {
+	case LossHalf:
 		return min(j.profile.LogitsBytesPerToken, HalfLossBytesPerToken)
+	case LossFP32:
+		return FP32LossBytesPerToken
 	}
 	return j.profile.LogitsBytesPerToken
+}
+
+// headGradientBytes is the output head's gradient on one GPU: a full fine-tune's only, sharded as
+// the gradients are.
+func (j *job) headGradientBytes(gpus decimal.Decimal) decimal.Decimal {
+	if j.method != Full {
+		return decimal.Zero
+	}
+	b := dec(j.arch.VocabSize).Mul(dec(j.arch.HiddenSize)).Mul(dec(BytesPerTrainable[j.precision][1]))
+	if j.gpus > 1 && (j.sharding == ShardZeRO2 || j.sharding == ShardZeRO3) {
+		b = b.Div(gpus)
+	}
+	return b
 }
 
 // quantisedHead reports whether QLoRA quantises the output head too: on stacks that do (LitGPT), and

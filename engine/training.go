@@ -186,7 +186,7 @@ func newJob(in *Input, model Model) (*job, error) {
 	j := &job{method: in.Method, params: dec(model.Parameters), arch: model.Architecture,
 		gpus: in.GPUCount, sharding: in.Sharding, microBatch: int64(in.MicroBatchSize),
 		sequence: in.SequenceLength, precision: in.Precision,
-		rank: int64(in.LoRARank), targets: in.LoRATargets}
+		rank: int64(in.LoRARank), targets: in.LoRATargets, accumulation: in.GradientAccumulationSteps}
 	switch {
 	case in.GPUCount < 0 || in.GPUCount > MaxGPUs:
 		return nil, errorf(ReasonInvalidSpec, FieldGPUCount, "must be between 1 and %d, got %d", MaxGPUs, in.GPUCount)
@@ -194,6 +194,8 @@ func newJob(in *Input, model Model) (*job, error) {
 		return nil, errorf(ReasonInvalidSpec, FieldMicroBatchSize, "must be at least 1, got %d", in.MicroBatchSize)
 	case in.SequenceLength < 0:
 		return nil, errorf(ReasonInvalidSpec, FieldSequenceLength, "must be at least 1, got %d", in.SequenceLength)
+	case in.GradientAccumulationSteps < 0:
+		return nil, errorf(ReasonInvalidSpec, FieldGradientAccumulationSteps, "must be at least 1, got %d", in.GradientAccumulationSteps)
 	case in.LoRARank < 0:
 		return nil, errorf(ReasonInvalidSpec, FieldLoRARank, "must be at least 1, got %d", in.LoRARank)
 	case in.MFUPercent != nil && (in.MFUPercent.Sign() <= 0 || in.MFUPercent.GreaterThan(hundred)):

@@ -266,13 +266,22 @@ type Training struct {
 	// +optional
 	Precision Precision `json:"precision,omitempty"`
 
-	// lossPrecision is the precision the loss is computed in: FP32 (as the framework computes it,
-	// upcasting the logits as Transformers' models and autocast do; the default) or Half (on the
-	// 16-bit logits with no fp32 copy: a model whose own code does not upcast them, such as Qwen (1),
-	// trained without autocast, as DeepSpeed's fp16 and bf16 engines run). Half lowers the memory the
-	// logits take at large vocabularies; state it only where both hold (docs/cost-model.md).
+	// lossPrecision is how the logits are kept for the loss: FP32 (an fp32 copy of the whole logits,
+	// as Transformers' models and a plain cross-entropy on upcast logits keep them) or Half (the 16-bit
+	// logits with no fp32 copy: a model whose own code does not upcast them, such as Qwen (1), trained
+	// without autocast, as DeepSpeed's fp16 and bf16 engines run). Omitted, as the framework computes
+	// the loss (chunked in torchtune and LitGPT, fused in NeMo and Unsloth, FP32 otherwise);
+	// docs/cost-model.md.
 	// +optional
 	LossPrecision LossPrecision `json:"lossPrecision,omitempty"`
+
+	// gradientAccumulationSteps is how many micro-batches each optimizer step accumulates. At 1 a
+	// step's gradients fill only as its backward pass frees the activations, so memory counts the
+	// larger of the two; omitted or above 1, both are counted.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000000
+	GradientAccumulationSteps *int32 `json:"gradientAccumulationSteps,omitempty"`
 
 	// mfuPercent overrides the share of the GPU's peak BF16 throughput the FLOPs estimator assumes
 	// (recomputation included), greater than 0 and at most 100.
@@ -330,7 +339,7 @@ const (
 	PrecisionBF16      Precision = "BF16"
 )
 
-// LossPrecision is the precision the loss is computed in.
+// LossPrecision is how the logits are kept for the loss.
 // +kubebuilder:validation:Enum=FP32;Half
 type LossPrecision string
 

@@ -1190,6 +1190,11 @@ func (in *Training) DeepCopyInto(out *Training) {
 		*out = new(bool)
 		**out = **in
 	}
+	if in.GradientAccumulationSteps != nil {
+		in, out := &in.GradientAccumulationSteps, &out.GradientAccumulationSteps
+		*out = new(int32)
+		**out = **in
+	}
 	if in.MFUPercent != nil {
 		in, out := &in.MFUPercent, &out.MFUPercent
 		*out = new(Decimal)

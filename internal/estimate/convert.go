@@ -71,6 +71,9 @@ func Input(spec *ftv1.FineTuneEstimateSpec) (*engine.Input, error) {
 	if t.MicroBatchSize != nil {
 		in.MicroBatchSize = *t.MicroBatchSize
 	}
+	if t.GradientAccumulationSteps != nil {
+		in.GradientAccumulationSteps = *t.GradientAccumulationSteps
+	}
 	in.Sharding, in.Precision = engine.Sharding(t.Sharding), engine.Precision(t.Precision)
 	in.LossPrecision = engine.LossPrecision(t.LossPrecision)
 	in.GradientCheckpointing = t.GradientCheckpointing

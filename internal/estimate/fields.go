@@ -20,6 +20,7 @@ var specPaths = map[engine.Field]string{
 	engine.FieldFramework:                 "spec.training.framework",
 	engine.FieldCheckpointing:             "spec.training.activationCheckpointing",
 	engine.FieldLossPrecision:             "spec.training.lossPrecision",
+	engine.FieldGradientAccumulationSteps: "spec.training.gradientAccumulationSteps",
 	engine.FieldLoRARank:                  "spec.lora.rank",
 	engine.FieldLoRATargets:               "spec.lora.targetModules",
 	engine.FieldServingProvider:           "spec.serving.selfHosted.provider",

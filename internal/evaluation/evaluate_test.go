@@ -256,6 +256,23 @@ func TestLossPrecision(t *testing.T) {
 	}
 }
 
+// spec.training.gradientAccumulationSteps reaches the engine: at 1 a LoRA job's adapter gradients
+// are not alive at the peak (they fill as the backward pass frees the activations).
+func TestGradientAccumulationSteps(t *testing.T) {
+	gradients := func(steps *int32) string {
+		obj := supportBot()
+		obj.Spec.Training.GradientAccumulationSteps = steps
+		s := compute(obj, nil)
+		if s.MemoryBreakdown == nil {
+			t.Fatalf("gradientAccumulationSteps %v: no memory breakdown (%v)", steps, s.Conditions)
+		}
+		return s.MemoryBreakdown.Gradients
+	}
+	if unstated, one, eight := gradients(nil), gradients(ptr.To[int32](1)), gradients(ptr.To[int32](8)); unstated != "0.1" || eight != unstated || one != "0.0" {
+		t.Errorf("gradients: unstated %s, 8 steps %s, 1 step %s GiB; want 0.1, 0.1, 0.0", unstated, eight, one)
+	}
+}
+
 // While a catalog cannot be read, an estimate is Reconciling and never Stalled at the same time.
 func TestPendingIsNeverStalled(t *testing.T) {
 	obj := supportBot()

@@ -139,6 +139,8 @@ func TestFineTuneEstimateValidation(t *testing.T) {
 			[]string{"spec.training.activationCheckpointing: Unsupported value", `"Selective"`}},
 		"lossPrecision enum": {set("spec.training.lossPrecision", "FP16"),
 			[]string{"spec.training.lossPrecision: Unsupported value", `"FP32"`, `"Half"`}},
+		"gradientAccumulationSteps zero": {set("spec.training.gradientAccumulationSteps", 0),
+			[]string{"spec.training.gradientAccumulationSteps", "should be greater than or equal to 1"}},
 
 		// Decimal strings: the pattern on every money-like field, and the length cap.
 		"decimal with a comma":        {set("spec.oneTimeCosts.dataLabeling", "1,000"), []string{"spec.oneTimeCosts.dataLabeling", "should match"}},
@@ -329,6 +331,7 @@ func TestTrainingStackAccepted(t *testing.T) {
 	for _, lp := range []string{"FP32", "Half"} {
 		cases["lossPrecision "+lp] = set("spec.training.lossPrecision", lp)
 	}
+	cases["gradientAccumulationSteps 1"] = set("spec.training.gradientAccumulationSteps", 1)
 	for name, m := range cases {
 		t.Run(name, func(t *testing.T) {
 			obj := toUnstructured(t, validEstimate(ns, dnsName(name)))
