@@ -143,7 +143,7 @@ func input(m measurement) engine.Input {
 		Framework: m.Framework,
 		LoRARank:  m.LoRARank, LoRATargets: m.LoRATargets, Precision: m.Precision, LossPrecision: m.LossPrecision,
 		GradientAccumulationSteps: m.Accumulation,
-		APICostPerRequest: ptr(decimal.RequireFromString("0.01")),
+		APICostPerRequest:         ptr(decimal.RequireFromString("0.01")),
 	}
 }
 
