@@ -464,3 +464,29 @@ func TestMany(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainGradientAccumulation: explain says when the memory counts the activations or the
+// gradients at the peak rather than both, and the CLI reads the field from a file.
+func TestExplainGradientAccumulation(t *testing.T) {
+	sample, err := os.ReadFile(td("article-example-1.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	note := "no gradient accumulation: the peak holds the activations or the gradients"
+	one := strings.Replace(string(sample), "    provider: runpod\n", "    provider: runpod\n    gradientAccumulationSteps: 1\n", 1)
+	for name, c := range map[string]struct {
+		in   string
+		want bool
+	}{"stated 1": {one, true}, "not stated": {string(sample), false}} {
+		r := ftcost(t, c.in, "explain", "-f", "-")
+		if r.code != ExitOK {
+			t.Fatalf("%s: exit %d: %s", name, r.code, r.err)
+		}
+		if got := strings.Contains(r.out, note); got != c.want {
+			t.Errorf("%s: explain says %q: %v, want %v:\n%s", name, note, got, c.want, r.out)
+		}
+	}
+	if r := ftcost(t, one, "explain", "-f", "-"); !strings.Contains(r.out, "gradients 0.0") {
+		t.Errorf("LoRA without accumulation: the adapters' gradients are not alive at the peak:\n%s", r.out)
+	}
+}

@@ -139,7 +139,7 @@ func TestFineTuneEstimateValidation(t *testing.T) {
 			[]string{"spec.training.activationCheckpointing: Unsupported value", `"Selective"`}},
 		"lossPrecision enum": {set("spec.training.lossPrecision", "FP16"),
 			[]string{"spec.training.lossPrecision: Unsupported value", `"FP32"`, `"Half"`}},
-		"gradientAccumulationSteps zero": {set("spec.training.gradientAccumulationSteps", 0),
+		"gradientAccumulationSteps zero": {set("spec.training.gradientAccumulationSteps", int64(0)),
 			[]string{"spec.training.gradientAccumulationSteps", "should be greater than or equal to 1"}},
 
 		// Decimal strings: the pattern on every money-like field, and the length cap.
@@ -331,7 +331,7 @@ func TestTrainingStackAccepted(t *testing.T) {
 	for _, lp := range []string{"FP32", "Half"} {
 		cases["lossPrecision "+lp] = set("spec.training.lossPrecision", lp)
 	}
-	cases["gradientAccumulationSteps 1"] = set("spec.training.gradientAccumulationSteps", 1)
+	cases["gradientAccumulationSteps 1"] = set("spec.training.gradientAccumulationSteps", int64(1))
 	for name, m := range cases {
 		t.Run(name, func(t *testing.T) {
 			obj := toUnstructured(t, validEstimate(ns, dnsName(name)))
