@@ -502,6 +502,15 @@ func TestGradientAccumulation(t *testing.T) {
 			t.Errorf("%s: activations = %s GiB, want %s", c.name, got, want)
 		}
 	}
+	// On more than one GPU DDP's buckets and ZeRO's partitions hold the gradients through the step.
+	two := base
+	two.Checkpointing, two.GradientAccumulationSteps, two.GPUCount, two.Sharding = engine.CheckpointNone, 1, 2, engine.ShardZeRO2
+	stated := mustEstimate(t, two).MemoryBreakdown
+	two.GradientAccumulationSteps = 0
+	if unstated := mustEstimate(t, two).MemoryBreakdown; !stated.Gradients.Equal(unstated.Gradients) || !stated.Activations.Equal(unstated.Activations) {
+		t.Errorf("2 GPUs, ZeRO2: gradients %s, activations %s without accumulation; %s, %s not stated: want the same",
+			stated.Gradients, stated.Activations, unstated.Gradients, unstated.Activations)
+	}
 	// LoRA's adapters' gradients are never the larger end: no accumulation drops them.
 	lora := base
 	lora.Method, lora.GradientAccumulationSteps = engine.LoRA, 1

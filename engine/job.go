@@ -164,11 +164,13 @@ func (j *job) memory() MemoryBreakdown {
 	// The caching allocator's fragmentation grows with what is allocated and freed every step: the
 	// activations, the logits and the gathered or dequantised weights.
 	overhead := CUDAContextGiB.Add(gib(act.Add(gathered).Mul(AllocatorFragmentation)))
-	if j.accumulation == 1 {
+	if j.accumulation == 1 && j.gpus <= 1 {
 		// Without accumulation a step's gradients fill only as its backward pass frees the
 		// activations: the peak holds the activations and the output head's gradient (the backward's
-		// start) or every gradient and one layer's activations (its end), whichever is more.
-		head := j.headGradientBytes(n)
+		// start) or every gradient and one layer's activations (its end), whichever is more. On one
+		// GPU only: DDP's buckets and ZeRO's gradient partitions are buffers of their own, held
+		// through the step.
+		head := j.headGradientBytes()
 		if act.Add(head).GreaterThanOrEqual(g.Add(perLayer)) {
 			g = head
 		} else {
@@ -196,17 +198,12 @@ func (j *job) logitsBytesPerToken() int64 {
 	return j.profile.LogitsBytesPerToken
 }
 
-// headGradientBytes is the output head's gradient on one GPU: a full fine-tune's only, sharded as
-// the gradients are.
-func (j *job) headGradientBytes(gpus decimal.Decimal) decimal.Decimal {
+// headGradientBytes is the output head's gradient: a full fine-tune's only.
+func (j *job) headGradientBytes() decimal.Decimal {
 	if j.method != Full {
 		return decimal.Zero
 	}
-	b := dec(j.arch.VocabSize).Mul(dec(j.arch.HiddenSize)).Mul(dec(BytesPerTrainable[j.precision][1]))
-	if j.gpus > 1 && (j.sharding == ShardZeRO2 || j.sharding == ShardZeRO3) {
-		b = b.Div(gpus)
-	}
-	return b
+	return dec(j.arch.VocabSize).Mul(dec(j.arch.HiddenSize)).Mul(dec(BytesPerTrainable[j.precision][1]))
 }
 
 // quantisedHead reports whether QLoRA quantises the output head too: on stacks that do (LitGPT), and

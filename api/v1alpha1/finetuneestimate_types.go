@@ -275,9 +275,10 @@ type Training struct {
 	// +optional
 	LossPrecision LossPrecision `json:"lossPrecision,omitempty"`
 
-	// gradientAccumulationSteps is how many micro-batches each optimizer step accumulates. At 1 a
-	// step's gradients fill only as its backward pass frees the activations, so memory counts the
-	// larger of the two; omitted or above 1, both are counted.
+	// gradientAccumulationSteps is how many micro-batches each optimizer step accumulates. At 1, on
+	// one GPU, a step's gradients fill only as its backward pass frees the activations, so memory
+	// counts the larger of the two; omitted, above 1 or on more GPUs (whose DDP buckets and ZeRO
+	// partitions hold the gradients through the step), both are counted.
 	// +optional
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000000
