@@ -1,10 +1,17 @@
 package testenv
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ftcost/ftcost/internal/workload"
 )
@@ -39,4 +46,22 @@ func ModuleDir(module, version string) (string, error) {
 		return "", fmt.Errorf("go mod download %s@%s: %v %s %v", module, version, err, info.Error, jerr)
 	}
 	return info.Dir, nil
+}
+
+// WaitUntilAdmitted dry-runs the creation of each object until admission stops refusing its kind
+// as unavailable. A MutatingAdmissionPolicy reads a custom kind through a type converter that learns
+// the CRD's schema some time after the CRD is Established; until then the API server answers its
+// writes 503 ServiceUnavailable ("There can be a delay between when CustomResourceDefinitions are
+// created and when they are available"). Any other answer, a refusal included, means the kind is
+// admitted.
+func WaitUntilAdmitted(ctx context.Context, c client.Client, objs ...*unstructured.Unstructured) error {
+	for _, o := range objs {
+		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+			return !apierrors.IsServiceUnavailable(c.Create(ctx, o.DeepCopy(), client.DryRunAll)), nil
+		})
+		if err != nil {
+			return fmt.Errorf("%s is not admitted within a minute of its CRD: %w", o.GroupVersionKind().Kind, err)
+		}
+	}
+	return nil
 }

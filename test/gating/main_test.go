@@ -7,6 +7,7 @@ package gating
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -25,6 +26,7 @@ import (
 	kueue "sigs.k8s.io/kueue/apis/kueue/v1beta2"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
 
 	ftv1 "github.com/ftcost/ftcost/api/v1alpha1"
 	"github.com/ftcost/ftcost/internal/manager"
@@ -75,6 +77,9 @@ func run(suiteCtx context.Context, m *testing.M) (int, error) {
 	// The admission policies are installed as config/default renders them (config/vap with the
 	// operator's ServiceAccount filled in), as docs/gitops.md says.
 	if err := applyAdmissionPolicies(); err != nil {
+		return 0, err
+	}
+	if err := waitUntilAdmitted(recipes...); err != nil {
 		return 0, err
 	}
 	if err := grantEditRights(); err != nil {
@@ -140,6 +145,25 @@ func applyDir(dir, ns string) ([]*unstructured.Unstructured, error) {
 		}
 	}
 	return objs, nil
+}
+
+// waitUntilAdmitted waits until admission serves the kinds of the recipes in files (in the default
+// namespace, dry run), so that no test's first write of a kind meets its CRD's warm-up.
+func waitUntilAdmitted(files ...string) error {
+	var objs []*unstructured.Unstructured
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "workloads", f))
+		if err != nil {
+			return err
+		}
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(b, &u.Object); err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		u.SetNamespace(metav1.NamespaceDefault)
+		objs = append(objs, u)
+	}
+	return testenv.WaitUntilAdmitted(ctx, k, objs...)
 }
 
 // applyAdmissionPolicies creates the admissionregistration.k8s.io objects of config/default.

@@ -138,6 +138,9 @@ func TestKindInstalledLater(t *testing.T) {
 	if _, err := envtest.InstallCRDs(env.Config, envtest.CRDInstallOptions{Paths: paths, ErrorIfPathMissing: true}); err != nil {
 		t.Fatal(err)
 	}
+	if err := waitUntilAdmitted("rayjob.yaml"); err != nil {
+		t.Fatal(err)
+	}
 	runRecipe(t, "rayjob.yaml")
 }
 
