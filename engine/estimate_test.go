@@ -502,14 +502,28 @@ func TestGradientAccumulation(t *testing.T) {
 			t.Errorf("%s: activations = %s GiB, want %s", c.name, got, want)
 		}
 	}
-	// On more than one GPU DDP's buckets and ZeRO's partitions hold the gradients through the step.
-	two := base
-	two.Checkpointing, two.GradientAccumulationSteps, two.GPUCount, two.Sharding = engine.CheckpointNone, 1, 2, engine.ShardZeRO2
-	stated := mustEstimate(t, two).MemoryBreakdown
-	two.GradientAccumulationSteps = 0
-	if unstated := mustEstimate(t, two).MemoryBreakdown; !stated.Gradients.Equal(unstated.Gradients) || !stated.Activations.Equal(unstated.Activations) {
-		t.Errorf("2 GPUs, ZeRO2: gradients %s, activations %s without accumulation; %s, %s not stated: want the same",
-			stated.Gradients, stated.Activations, unstated.Gradients, unstated.Activations)
+	// Gradient buffers held through the step: DDP's buckets and ZeRO's partitions on more GPUs, ZeRO
+	// on one, DeepSpeed's and Megatron's own, and the conservative profile's.
+	for _, c := range []struct {
+		name      string
+		gpus      int32
+		sharding  engine.Sharding
+		framework engine.Framework
+	}{
+		{"2 GPUs, ZeRO2", 2, engine.ShardZeRO2, engine.PyTorch}, {"2 GPUs, DDP", 2, engine.ShardNone, engine.PyTorch},
+		{"1 GPU, ZeRO2", 1, engine.ShardZeRO2, engine.PyTorch}, {"DeepSpeed", 1, "", engine.DeepSpeed},
+		{"NeMo", 1, "", engine.NeMo}, {"no framework", 1, "", ""},
+	} {
+		in := base
+		in.Checkpointing, in.GPUCount, in.Sharding, in.Framework = engine.CheckpointFull, c.gpus, c.sharding, c.framework
+		in.GradientAccumulationSteps = 1
+		stated := mustEstimate(t, in).MemoryBreakdown
+		in.GradientAccumulationSteps = 0
+		unstated := mustEstimate(t, in).MemoryBreakdown
+		if stated.OneEnd || !stated.Gradients.Equal(unstated.Gradients) || !stated.Activations.Equal(unstated.Activations) {
+			t.Errorf("%s: gradients %s, activations %s without accumulation; %s, %s not stated: want the same",
+				c.name, stated.Gradients, stated.Activations, unstated.Gradients, unstated.Activations)
+		}
 	}
 	// LoRA's adapters' gradients are never the larger end: no accumulation drops them.
 	lora := base

@@ -78,6 +78,12 @@ type FrameworkProfile struct {
 	// activations, on a job that does not checkpoint: bitsandbytes before 0.43.2 keeps each 4-bit
 	// layer's input on its autograd context, which lives as long as the step's graph.
 	QLoRAHeldInputs int64
+	// GradientsFreedEachStep is true where the stack frees the gradients after each optimizer step
+	// (zero_grad(set_to_none=True), PyTorch 2's default) and keeps no gradient buffer of its own, so
+	// that without accumulation a step's gradients fill only as its backward pass frees the
+	// activations. Megatron's contiguous gradient buffer and DeepSpeed's flat gradient partitions
+	// are held through the step.
+	GradientsFreedEachStep bool
 	// Utilisation is the share of a GPU's dense BF16 peak the stack reaches, by GPU generation; nil
 	// means the generation table (Utilisation).
 	Utilisation map[Generation]decimal.Decimal
@@ -107,17 +113,19 @@ var Frameworks = map[Framework]FrameworkProfile{
 	// (torchao's NF4, in torchtune, holds none, dequantises straight to bf16 and leaves the head
 	// unquantised).
 	PyTorch: {LogitsBytesPerToken: 4, QLoRAUnquantisedBytes: 2, DequantisedMatrices: 2, QLoRAQuantisedHead: true, QLoRAHeldInputs: 2,
-		HoursBand: HoursBand},
+		GradientsFreedEachStep: true, HoursBand: HoursBand},
 	// Transformers upcasts the whole logits for the loss: the backward holds the fp32 log-softmax 4,
 	// its fp32 gradient 4, the bf16 gradient 2 and the bf16 logits 2. PEFT's
 	// prepare_model_for_kbit_training upcasts what bitsandbytes leaves unquantised to fp32, and
 	// bitsandbytes dequantises a weight for the forward and again for the backward.
-	HuggingFace: {LogitsBytesPerToken: FP32LossBytesPerToken, QLoRAUnquantisedBytes: 4, DequantisedMatrices: 2, HoursBand: HoursBand},
+	HuggingFace: {LogitsBytesPerToken: FP32LossBytesPerToken, QLoRAUnquantisedBytes: 4, DequantisedMatrices: 2,
+		GradientsFreedEachStep: true, HoursBand: HoursBand},
 	// DeepSpeed runs Transformers models: their logits and loss.
 	DeepSpeed: {LogitsBytesPerToken: FP32LossBytesPerToken, QLoRAUnquantisedBytes: 4, DequantisedMatrices: 2, HoursBand: d("0.40")},
 	// Unsloth's fused cross-entropy never upcasts the logits: bf16 logits and their gradient in place.
 	// No published run to check it against: the widest band.
-	Unsloth: {LogitsBytesPerToken: 4, QLoRAUnquantisedBytes: 2, DequantisedMatrices: 2, HoursBand: d("0.50")},
+	Unsloth: {LogitsBytesPerToken: 4, QLoRAUnquantisedBytes: 2, DequantisedMatrices: 2, GradientsFreedEachStep: true,
+		HoursBand: d("0.50")},
 }
 
 // AllocatorFragmentation is what PyTorch's caching allocator reserves beyond what it allocates, as a

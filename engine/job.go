@@ -49,6 +49,9 @@ type MemoryBreakdown struct {
 	Optimizer   decimal.Decimal
 	Activations decimal.Decimal // activations and the logits buffer
 	Overhead    decimal.Decimal // CUDA context, workspaces, collective buffers
+	// OneEnd: without gradient accumulation the peak holds the activations or the gradients, not
+	// both (the overhead's fragmentation still counts every activation).
+	OneEnd bool
 }
 
 // Total is the sum of the parts.
@@ -164,12 +167,13 @@ func (j *job) memory() MemoryBreakdown {
 	// The caching allocator's fragmentation grows with what is allocated and freed every step: the
 	// activations, the logits and the gathered or dequantised weights.
 	overhead := CUDAContextGiB.Add(gib(act.Add(gathered).Mul(AllocatorFragmentation)))
-	if j.accumulation == 1 && j.gpus <= 1 {
+	oneEnd := j.accumulation == 1 && j.gpus <= 1 && j.sharding == ShardNone && j.profile.GradientsFreedEachStep
+	if oneEnd {
 		// Without accumulation a step's gradients fill only as its backward pass frees the
 		// activations: the peak holds the activations and the output head's gradient (the backward's
 		// start) or every gradient and one layer's activations (its end), whichever is more. On one
-		// GPU only: DDP's buckets and ZeRO's gradient partitions are buffers of their own, held
-		// through the step.
+		// unsharded GPU of a stack that frees its gradients each step only: DDP's buckets, ZeRO's
+		// partitions and Megatron's gradient buffer are held through the step.
 		head := j.headGradientBytes()
 		if act.Add(head).GreaterThanOrEqual(g.Add(perLayer)) {
 			g = head
@@ -182,7 +186,7 @@ func (j *job) memory() MemoryBreakdown {
 	}
 	return MemoryBreakdown{
 		Weights: gib(w.Add(gathered)), Gradients: gib(g), Optimizer: gib(o), Activations: gib(act),
-		Overhead: overhead,
+		Overhead: overhead, OneEnd: oneEnd,
 	}
 }
 

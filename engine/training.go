@@ -195,7 +195,7 @@ func newJob(in *Input, model Model) (*job, error) {
 	case in.SequenceLength < 0:
 		return nil, errorf(ReasonInvalidSpec, FieldSequenceLength, "must be at least 1, got %d", in.SequenceLength)
 	case in.GradientAccumulationSteps < 0:
-		return nil, errorf(ReasonInvalidSpec, FieldGradientAccumulationSteps, "must be at least 1, got %d", in.GradientAccumulationSteps)
+		return nil, errorf(ReasonInvalidSpec, FieldGradientAccumulationSteps, "must be at least 1 (0: not stated), got %d", in.GradientAccumulationSteps)
 	case in.LoRARank < 0:
 		return nil, errorf(ReasonInvalidSpec, FieldLoRARank, "must be at least 1, got %d", in.LoRARank)
 	case in.MFUPercent != nil && (in.MFUPercent.Sign() <= 0 || in.MFUPercent.GreaterThan(hundred)):

@@ -276,9 +276,10 @@ type Training struct {
 	LossPrecision LossPrecision `json:"lossPrecision,omitempty"`
 
 	// gradientAccumulationSteps is how many micro-batches each optimizer step accumulates. At 1, on
-	// one GPU, a step's gradients fill only as its backward pass frees the activations, so memory
-	// counts the larger of the two; omitted, above 1 or on more GPUs (whose DDP buckets and ZeRO
-	// partitions hold the gradients through the step), both are counted.
+	// one GPU without sharding and a framework that frees its gradients each step (PyTorch,
+	// HuggingFace, Unsloth), a step's gradients fill only as its backward pass frees the
+	// activations, so memory counts the larger of the two; otherwise both are counted
+	// (docs/cost-model.md, Memory per GPU).
 	// +optional
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000000

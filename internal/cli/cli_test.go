@@ -466,14 +466,15 @@ func TestMany(t *testing.T) {
 }
 
 // TestExplainGradientAccumulation: explain says when the memory counts the activations or the
-// gradients at the peak rather than both, and the CLI reads the field from a file.
+// gradients at the peak rather than both (no accumulation on a stack that frees its gradients each
+// step), and the CLI reads the fields from a file.
 func TestExplainGradientAccumulation(t *testing.T) {
 	sample, err := os.ReadFile(td("article-example-1.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	note := "no gradient accumulation: the peak holds the activations or the gradients"
-	one := strings.Replace(string(sample), "    provider: runpod\n", "    provider: runpod\n    gradientAccumulationSteps: 1\n", 1)
+	one := strings.Replace(string(sample), "    provider: runpod\n", "    provider: runpod\n    framework: HuggingFace\n    gradientAccumulationSteps: 1\n", 1)
 	for name, c := range map[string]struct {
 		in   string
 		want bool

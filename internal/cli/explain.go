@@ -141,7 +141,7 @@ func explain(w io.Writer, t *target) {
 				engine.FormatOneDecimal(m.Weights), engine.FormatOneDecimal(m.Gradients), engine.FormatOneDecimal(m.Optimizer),
 				engine.FormatOneDecimal(m.Activations), engine.FormatOneDecimal(m.Overhead), engine.FormatOneDecimal(*r.MemoryPerGPUGiB),
 				r.GPUCount, gpu.MemoryGiB, r.Sharding)
-			if in.GradientAccumulationSteps == 1 {
+			if m.OneEnd {
 				p("   (no gradient accumulation: the peak holds the activations or the gradients, whichever end of the backward pass is larger)")
 			}
 		}

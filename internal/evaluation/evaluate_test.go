@@ -256,20 +256,25 @@ func TestLossPrecision(t *testing.T) {
 	}
 }
 
-// spec.training.gradientAccumulationSteps reaches the engine: at 1 a LoRA job's adapter gradients
-// are not alive at the peak (they fill as the backward pass frees the activations).
+// spec.training.gradientAccumulationSteps reaches the engine: at 1, on a stack that frees its
+// gradients each step, a LoRA job's adapter gradients are not alive at the peak (they fill as the
+// backward pass frees the activations); with no framework stated they are still counted.
 func TestGradientAccumulationSteps(t *testing.T) {
-	gradients := func(steps *int32) string {
+	gradients := func(fw ftv1.Framework, steps *int32) string {
 		obj := supportBot()
-		obj.Spec.Training.GradientAccumulationSteps = steps
+		obj.Spec.Training.Framework, obj.Spec.Training.GradientAccumulationSteps = fw, steps
 		s := compute(obj, nil)
 		if s.MemoryBreakdown == nil {
 			t.Fatalf("gradientAccumulationSteps %v: no memory breakdown (%v)", steps, s.Conditions)
 		}
 		return s.MemoryBreakdown.Gradients
 	}
-	if unstated, one, eight := gradients(nil), gradients(ptr.To[int32](1)), gradients(ptr.To[int32](8)); unstated != "0.1" || eight != unstated || one != "0.0" {
-		t.Errorf("gradients: unstated %s, 8 steps %s, 1 step %s GiB; want 0.1, 0.1, 0.0", unstated, eight, one)
+	hf := ftv1.FrameworkHuggingFace
+	if unstated, one, eight := gradients(hf, nil), gradients(hf, ptr.To[int32](1)), gradients(hf, ptr.To[int32](8)); unstated != "0.1" || eight != unstated || one != "0.0" {
+		t.Errorf("HuggingFace gradients: unstated %s, 8 steps %s, 1 step %s GiB; want 0.1, 0.1, 0.0", unstated, eight, one)
+	}
+	if one := gradients("", ptr.To[int32](1)); one != "0.1" {
+		t.Errorf("no framework, 1 step: gradients %s GiB, want 0.1 (the conservative profile counts them)", one)
 	}
 }
 
