@@ -525,6 +525,16 @@ func TestGradientAccumulation(t *testing.T) {
 				c.name, stated.Gradients, stated.Activations, unstated.Gradients, unstated.Activations)
 		}
 	}
+	// The GPU count is found with the stated sharding on one GPU too: a ZeRO job gets no discount
+	// there, so one GPU must hold it counting both (FuzzJob found the count placed on an unsharded
+	// trial and the job then needing more than the GPU).
+	auto := example1()
+	auto.Model, auto.Method, auto.Framework, auto.Sharding, auto.GradientAccumulationSteps = "llama-70b", engine.QLoRA, engine.PyTorch, engine.ShardZeRO2, 1
+	auto.MicroBatchSize, auto.SequenceLength, auto.TokensPerExample, auto.LoRARank = 47, 141, 1087, 180
+	r := mustEstimate(t, auto)
+	if gpu := engine.BuiltinCatalog().GPUs[r.GPUType]; r.MemoryPerGPUGiB.GreaterThan(decimal.NewFromInt32(gpu.MemoryGiB)) {
+		t.Errorf("ZeRO2, gpuCount not stated: %d GPUs of %d GiB placed, needing %s GiB each", r.GPUCount, gpu.MemoryGiB, r.MemoryPerGPUGiB)
+	}
 	// LoRA's adapters' gradients are never the larger end: no accumulation drops them.
 	lora := base
 	lora.Method, lora.GradientAccumulationSteps = engine.LoRA, 1

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"fmt"
 
 	"github.com/shopspring/decimal"
@@ -320,7 +321,9 @@ func (j *job) fits(capacity int32) bool {
 // (ZeRO3 on more than one GPU unless stated), or 0 when no count up to MaxGPUs does.
 func (j *job) fewestGPUs(capacity int32, sharding Sharding) int32 {
 	try := *j
-	try.gpus, try.sharding = 1, ShardNone
+	// One GPU runs the stated sharding too: ZeRO on one GPU divides nothing, but keeps its gradient
+	// partitions through the step (memory).
+	try.gpus, try.sharding = 1, cmp.Or(sharding, ShardNone)
 	if try.fits(capacity) {
 		return 1
 	}
