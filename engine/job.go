@@ -192,7 +192,7 @@ func (j *job) memory() MemoryBreakdown {
 }
 
 // logitsBytesPerToken is what the output layer and the loss hold per vocabulary entry and token: the
-// framework's figure, or a 16-bit loss's where that is less.
+// framework's figure unless the input states the loss's precision (a 16-bit loss never raises it).
 func (j *job) logitsBytesPerToken() int64 {
 	switch j.loss {
 	case LossHalf:
