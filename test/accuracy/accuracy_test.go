@@ -415,3 +415,48 @@ func TestCostModelMemoryTable(t *testing.T) {
 		}
 	}
 }
+
+// TestQwenLossSlope backs docs/cost-model.md's slopes: how much Qwen's Q-LoRA peaks grow a token of
+// sequence from 2,048 to 8,192 tokens, measured and predicted with a 16-bit and an fp32 loss.
+func TestQwenLossSlope(t *testing.T) {
+	c := catalog(t)
+	byName := map[string]measurement{}
+	for _, m := range measurements(t) {
+		byName[m.Name] = m
+	}
+	mib := decimal.NewFromInt(1 << 20)
+	gib := decimal.NewFromInt(1 << 30)
+	slope := func(short, long decimal.Decimal) string {
+		return long.Sub(short).Mul(gib).Div(decimal.NewFromInt(8192 - 2048)).Div(mib).StringFixed(2)
+	}
+	predicted := func(m measurement, loss engine.LossPrecision) decimal.Decimal {
+		m.LossPrecision = loss
+		in := input(m)
+		r, err := engine.Estimate(&in, c)
+		if err != nil {
+			t.Fatalf("%s: %v", m.Name, err)
+		}
+		return r.MemoryBreakdown.Total()
+	}
+	var figures []string
+	for _, size := range []string{"7b", "14b"} {
+		short, long := byName["qwen-"+size+"-qlora-2048-1xa100"], byName["qwen-"+size+"-qlora-8192-1xa100"]
+		if short.LossPrecision != engine.LossHalf || long.LossPrecision != engine.LossHalf {
+			t.Fatalf("qwen-%s's Q-LoRA rows are not described with lossPrecision Half", size)
+		}
+		figures = append(figures, fmt.Sprintf("Qwen-%s: measured %s, Half %s, FP32 %s MiB a token", strings.ToUpper(size),
+			slope(decimal.RequireFromString(short.PeakMemoryGiB), decimal.RequireFromString(long.PeakMemoryGiB)),
+			slope(predicted(short, engine.LossHalf), predicted(long, engine.LossHalf)),
+			slope(predicted(short, engine.LossFP32), predicted(long, engine.LossFP32))))
+	}
+	doc, err := os.ReadFile("../../docs/cost-model.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flat := strings.Join(strings.Fields(string(doc)), " ")
+	for _, f := range figures {
+		if !strings.Contains(flat, f) {
+			t.Errorf("docs/cost-model.md does not say %q", f)
+		}
+	}
+}
