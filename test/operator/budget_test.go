@@ -113,6 +113,13 @@ func TestBudgetSurvivesRestarts(t *testing.T) {
 	current("1.62", "0.83", "7.55")
 	complete(g, j2, 10*time.Minute)
 	current("0.00", "1.25", "8.75")
+	// The ledger is trued up before the estimate records the run (a crash between them loses no
+	// charge), so the estimate's actuals may follow a moment later.
+	g.Eventually(func(g Gomega) {
+		g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(est), est)).To(Succeed())
+		g.Expect(est.Status.Actuals).NotTo(BeNil())
+		g.Expect(est.Status.Actuals.Runs).To(Equal(int32(2)))
+	}).WithTimeout(budgetTimeout).Should(Succeed())
 
 	g.Consistently(func(g Gomega) {
 		g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(p), p)).To(Succeed())
